@@ -1,0 +1,178 @@
+"""Every setting, read from the environment (and an optional `.env`) in one place.
+
+`Settings.from_env()` validates at start and raises ConfigError naming the
+variable. Modes:
+
+* `production` (default): Twilio credentials and HOTLINE_PUBLIC_URL are required;
+  webhook signatures are always checked (there is no switch to turn that off).
+* `demo` / `test`: the carrier simulator plays Twilio; when credentials are not
+  given, a generated account SID and auth token are kept under HOTLINE_DATA_DIR
+  so that every process (web, worker, CLI, simulator) signs and checks with the
+  same pair. Signatures are still checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+MODES = ("production", "demo", "test")
+ACCOUNT_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
+E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    twilio_account_sid: str
+    twilio_auth_token: str
+    public_url: str
+    redis_url: str | None = None
+    timezone: str = "Europe/Paris"
+    languages: tuple[str, ...] = ("fr-FR", "en-US")
+    data_dir: Path = Path(".hotline")
+    key_prefix: str = "hotline:"
+    mode: str = "production"
+    fallback_number: str | None = None
+    hotline_number: str = "+33100000000"
+    clock: str = "system"
+    rq_queue: str = "hotline"
+    routing_strategy: str = "longest_idle"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def url(self, path: str) -> str:
+        """Absolute URL Twilio must request for one of our paths."""
+        return self.public_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, *, load_dotenv: bool = True) -> "Settings":
+        if env is None:
+            if load_dotenv:
+                _load_dotenv()
+            env = dict(os.environ)
+        mode = env.get("HOTLINE_MODE", "production").strip() or "production"
+        if mode not in MODES:
+            raise ConfigError(f"HOTLINE_MODE: {mode!r} is not one of {', '.join(MODES)}")
+        data_dir = Path(env.get("HOTLINE_DATA_DIR", ".hotline")).expanduser()
+
+        sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
+        token = env.get("TWILIO_AUTH_TOKEN", "").strip()
+        if mode == "production":
+            if not sid:
+                raise ConfigError("TWILIO_ACCOUNT_SID is not set (or set HOTLINE_MODE=demo to use the carrier simulator)")
+            if not token:
+                raise ConfigError("TWILIO_AUTH_TOKEN is not set")
+        elif not (sid and token):
+            sid, token = simulator_credentials(data_dir)
+        if not ACCOUNT_SID_RE.match(sid):
+            raise ConfigError(f"TWILIO_ACCOUNT_SID: {sid!r} is not an account SID (AC followed by 32 hex digits)")
+
+        public_url = env.get("HOTLINE_PUBLIC_URL", "").strip()
+        if not public_url:
+            if mode == "production":
+                raise ConfigError("HOTLINE_PUBLIC_URL is not set (the https base URL Twilio calls)")
+            public_url = "http://127.0.0.1:5000"
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ConfigError(f"HOTLINE_PUBLIC_URL: {public_url!r} is not an absolute http(s) base URL")
+
+        redis_url = env.get("REDIS_URL", "").strip() or None
+        if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"REDIS_URL: {redis_url!r} is not a redis://, rediss:// or unix:// URL")
+
+        tzname = env.get("HOTLINE_TIMEZONE", "Europe/Paris").strip() or "Europe/Paris"
+        try:
+            ZoneInfo(tzname)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"HOTLINE_TIMEZONE: unknown time zone {tzname!r}") from None
+
+        langs = tuple(x.strip() for x in env.get("HOTLINE_LANGUAGES", "fr-FR,en-US").split(",") if x.strip())
+        for lang in langs:
+            if not re.match(r"^[a-z]{2}-[A-Z]{2}$", lang):
+                raise ConfigError(f"HOTLINE_LANGUAGES: {lang!r} is not a language tag like fr-FR")
+        if not langs:
+            raise ConfigError("HOTLINE_LANGUAGES is empty")
+
+        fallback = env.get("HOTLINE_FALLBACK_NUMBER", "").strip() or None
+        if fallback and not E164_RE.match(fallback):
+            raise ConfigError(f"HOTLINE_FALLBACK_NUMBER: {fallback!r} is not an E.164 number (+33…)")
+        number = env.get("HOTLINE_NUMBER", "+33100000000").strip()
+        if not E164_RE.match(number):
+            raise ConfigError(f"HOTLINE_NUMBER: {number!r} is not an E.164 number")
+
+        prefix = env.get("HOTLINE_KEY_PREFIX", "hotline:")
+        strategy = env.get("HOTLINE_ROUTING_STRATEGY", "longest_idle")
+        if strategy not in ("longest_idle", "most_skilled_first"):
+            raise ConfigError(f"HOTLINE_ROUTING_STRATEGY: {strategy!r} is not longest_idle or most_skilled_first")
+        clock = env.get("HOTLINE_CLOCK", "system")
+        from .clock import clock_from_spec
+
+        try:
+            clock_from_spec(clock)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+
+        return cls(
+            twilio_account_sid=sid,
+            twilio_auth_token=token,
+            public_url=public_url.rstrip("/"),
+            redis_url=redis_url,
+            timezone=tzname,
+            languages=langs,
+            data_dir=data_dir,
+            key_prefix=prefix,
+            mode=mode,
+            fallback_number=fallback,
+            hotline_number=number,
+            clock=clock,
+            rq_queue=env.get("HOTLINE_RQ_QUEUE", "hotline"),
+            routing_strategy=strategy,
+        )
+
+
+def simulator_credentials(data_dir: Path) -> tuple[str, str]:
+    """The generated (account SID, auth token) shared by every local process."""
+    path = Path(data_dir) / "simulator-credentials.json"
+    try:
+        d = json.loads(path.read_text())
+        return d["account_sid"], d["auth_token"]
+    except (OSError, ValueError, KeyError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    d = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
+    tmp = path.with_suffix(".tmp%d" % os.getpid())
+    tmp.write_text(json.dumps(d))
+    try:
+        # link() fails if another process won the race: then read theirs.
+        os.link(tmp, path)
+    except FileExistsError:
+        d = json.loads(path.read_text())
+    finally:
+        tmp.unlink(missing_ok=True)
+    return d["account_sid"], d["auth_token"]
+
+
+def _load_dotenv() -> None:
+    try:
+        from dotenv import load_dotenv
+    except ImportError:  # pragma: no cover - declared dependency
+        return
+    load_dotenv(override=False)

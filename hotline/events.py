@@ -1,0 +1,149 @@
+"""The event log: one Redis stream, append-only, every step of every call.
+
+Each entry has `type`, `ts` (the injected clock's time, epoch seconds; never
+the Redis server's), and `call_sid` / `agent_id` where the event concerns a call
+or an agent, plus fields of its own. The stream ID only orders entries.
+Lua scripts append to the same stream with the same field names (they receive
+`now` as an argument). Reports and the tests' invariants read this log, the way
+Asterisk's queue_log feeds its reports.
+
+The event types, and what each means, are listed in TYPES below and in
+docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import redis
+
+from .clock import Clock
+from .store.keys import Keys
+
+# type -> meaning. Kept here so `hotline events` and the docs can list them.
+TYPES: dict[str, str] = {
+    "call_created": "a call reached /webhooks/voice/incoming for the first time (from, to, repeat)",
+    "language_chosen": "the caller pressed the language key (lang)",
+    "menu_choice": "the caller answered the menu by key (digit) or speech (speech)",
+    "menu_retry": "no input, or input outside the menu; the menu is played again (reason, attempt)",
+    "classified": "the call got its category and skill (category, skill, confidence, method)",
+    "classification_confirmed": "a low-confidence speech classification was confirmed by key",
+    "error_code_captured": "an error-message caller keyed in an error code (error_code)",
+    "selfhelp_offered": "the self-help tip for the category was played",
+    "selfhelp_resolved": "FINAL: the caller pressed 1 after the tip; resolved without an agent",
+    "enqueued": "the call entered the waiting line of its skill (skill, priority, effective_at)",
+    "position_announced": "the wait loop told the caller their position and estimated wait (position, estimate_s)",
+    "abandoned": "FINAL: the caller hung up while waiting (skill, wait_s, via)",
+    "call_failed": "FINAL: the call could not be served (reason)",
+    "call_ended": "the carrier reported the call completed (status, duration)",
+    "announcement_set": "a manager set the incident announcement (lang, text, by)",
+    "announcement_cleared": "a manager cleared the incident announcement (by)",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    ts: float
+    type: str
+    call_sid: str | None = None
+    agent_id: str | None = None
+    fields: dict = field(default_factory=dict)
+
+    def to_json(self, tz: ZoneInfo | None = None) -> dict:
+        when = datetime.fromtimestamp(self.ts, tz=tz or timezone.utc)
+        d = {"id": self.id, "ts": when.isoformat(timespec="milliseconds"), "type": self.type}
+        if self.call_sid:
+            d["call_sid"] = self.call_sid
+        if self.agent_id:
+            d["agent_id"] = self.agent_id
+        d.update(self.fields)
+        return d
+
+
+def _encode(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+class EventLog:
+    def __init__(self, client: redis.Redis, keys: Keys, clock: Clock):
+        self.client = client
+        self.keys = keys
+        self.clock = clock
+
+    def append(self, type: str, *, call_sid: str | None = None, agent_id: str | None = None,
+               pipeline=None, ts: float | None = None, **fields) -> str | None:
+        """Append one event; with `pipeline`, only queue it there (caller executes)."""
+        entry = {"type": type, "ts": repr(self.clock.now() if ts is None else ts)}
+        if call_sid:
+            entry["call_sid"] = call_sid
+        if agent_id:
+            entry["agent_id"] = agent_id
+        for k, v in fields.items():
+            if v is not None:
+                entry[k] = _encode(v)
+        target = pipeline if pipeline is not None else self.client
+        return target.xadd(self.keys.events, entry)
+
+    def read(self, since: float | None = None, *, types: set[str] | None = None,
+             call_sid: str | None = None, count: int = 1000) -> list[Event]:
+        out: list[Event] = []
+        start = "-"
+        while True:
+            batch = self.client.xrange(self.keys.events, min=start, max="+", count=count)
+            for eid, raw in batch:
+                ev = _event(eid, raw)
+                if since is not None and ev.ts < since:
+                    continue
+                if types and ev.type not in types:
+                    continue
+                if call_sid and ev.call_sid != call_sid:
+                    continue
+                out.append(ev)
+            if len(batch) < count:
+                return out
+            start = "(" + batch[-1][0]
+
+    def __len__(self) -> int:
+        return self.client.xlen(self.keys.events)
+
+
+def _event(eid, raw: dict) -> Event:
+    raw = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+           for k, v in raw.items()}
+    eid = eid.decode() if isinstance(eid, bytes) else eid
+    ts = float(raw.pop("ts", 0) or 0)
+    return Event(id=eid, ts=ts, type=raw.pop("type", "?"), call_sid=raw.pop("call_sid", None),
+                 agent_id=raw.pop("agent_id", None), fields=raw)
+
+
+_REL = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+
+
+def parse_since(text: str, now: float, tz: ZoneInfo) -> float:
+    """`--since`: an ISO 8601 instant (naive = centre's zone), or a duration ago like 15m, 2h, 1d."""
+    text = text.strip()
+    m = _REL.match(text)
+    if m:
+        n, unit = float(m.group(1)), m.group(2)
+        return now - n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--since: {text!r} is neither an ISO 8601 time nor a duration like 15m") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt.timestamp()
+
+
+__all__ = ["Event", "EventLog", "TYPES", "parse_since", "timedelta"]

@@ -1,0 +1,113 @@
+"""The objects one process builds once: settings, clock, Redis, event log, domain stores.
+
+Nothing here knows Flask: the web app, the RQ jobs, the CLI and the tests all
+build a `Services` and hand it to the domain. Domain stores are built lazily,
+each from this object, so a module only pays for what it uses.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import redis
+
+from .clock import Clock, clock_from_spec
+from .config import Settings
+from .events import EventLog
+from .store.connection import connect
+from .store.keys import Keys
+from .store.scripts import Scripts
+
+
+class Services:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 client: redis.Redis | None = None, rq_client: redis.Redis | None = None):
+        self.settings = settings
+        self.clock = clock or clock_from_spec(settings.clock)
+        self._client = client
+        self._rq_client = rq_client
+
+    @classmethod
+    def from_env(cls) -> "Services":
+        return cls(Settings.from_env())
+
+    # Redis -------------------------------------------------------------
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return self._client or connect(self.settings, decode=True)
+
+    @cached_property
+    def rq_redis(self) -> redis.Redis:
+        """RQ stores bytes: it needs a client without decode_responses, on the same server."""
+        if self._rq_client is not None:
+            return self._rq_client
+        kw = self.redis.connection_pool.connection_kwargs
+        return redis.Redis(connection_pool=redis.ConnectionPool(
+            connection_class=self.redis.connection_pool.connection_class,
+            **{**kw, "decode_responses": False}))
+
+    @cached_property
+    def keys(self) -> Keys:
+        return Keys(self.settings.key_prefix)
+
+    @cached_property
+    def scripts(self) -> Scripts:
+        return Scripts(self.redis)
+
+    @cached_property
+    def events(self) -> EventLog:
+        return EventLog(self.redis, self.keys, self.clock)
+
+    @cached_property
+    def rq_queue(self):
+        from rq import Queue
+
+        return Queue(self.settings.rq_queue, connection=self.rq_redis)
+
+    # Domain stores (each module owns its keys) ------------------------------
+    @cached_property
+    def calls(self):
+        from .queue.calls import CallStore
+
+        return CallStore(self)
+
+    @cached_property
+    def waiting(self):
+        from .queue.waiting import WaitingLines
+
+        return WaitingLines(self)
+
+    @cached_property
+    def estimates(self):
+        from .queue.estimates import WaitEstimator
+
+        return WaitEstimator(self)
+
+    @cached_property
+    def announcements(self):
+        from .ivr.announcements import Announcements
+
+        return Announcements(self)
+
+    @cached_property
+    def roster(self):
+        from .routing.roster_store import RosterStore
+
+        return RosterStore(self)
+
+    @cached_property
+    def agents(self):
+        from .routing.agents import AgentStore
+
+        return AgentStore(self)
+
+    @cached_property
+    def matcher(self):
+        from .routing.matcher import Matcher
+
+        return Matcher(self)
+
+    def close(self) -> None:
+        for c in (self.__dict__.get("redis"), self.__dict__.get("rq_redis")):
+            if c is not None:
+                c.close()

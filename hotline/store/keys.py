@@ -1,0 +1,87 @@
+"""Every Redis key name, behind one prefix (default `hotline:`).
+
+Each family has exactly one owning module (see docs/architecture.md); other
+modules read through the owner's functions, or pass the key to a Lua script.
+"""
+
+from __future__ import annotations
+
+
+class Keys:
+    def __init__(self, prefix: str = "hotline:"):
+        self.prefix = prefix
+
+    def __repr__(self) -> str:
+        return f"Keys({self.prefix!r})"
+
+    # events.py
+    @property
+    def events(self) -> str:
+        return self.prefix + "events"
+
+    # queue/calls.py
+    def call(self, sid: str) -> str:
+        return f"{self.prefix}call:{sid}"
+
+    @property
+    def calls(self) -> str:
+        """zset: every call sid -> created at (for listing)."""
+        return self.prefix + "calls"
+
+    def caller(self, number: str) -> str:
+        """hash: last call time and count for a caller's number (repeat callers)."""
+        return f"{self.prefix}caller:{number}"
+
+    # queue/waiting.py
+    def waiting(self, skill: str) -> str:
+        return f"{self.prefix}waiting:{skill}"
+
+    @property
+    def skills(self) -> str:
+        """set: the skills that have (or had) a waiting line."""
+        return self.prefix + "skills"
+
+    # queue/estimates.py
+    def handle_times(self, skill: str) -> str:
+        return f"{self.prefix}aht:{skill}"
+
+    # ivr/announcements.py
+    def announcement(self, lang: str) -> str:
+        return f"{self.prefix}announcement:{lang}"
+
+    # routing/agents.py
+    def agent(self, agent_id: str) -> str:
+        return f"{self.prefix}agent:{agent_id}"
+
+    @property
+    def agents(self) -> str:
+        return self.prefix + "agents"
+
+    def idle(self, skill: str) -> str:
+        return f"{self.prefix}idle:{skill}"
+
+    # routing/roster.py (document) and routing/shifts.py (who is on now)
+    @property
+    def roster(self) -> str:
+        return self.prefix + "roster"
+
+    @property
+    def onshift(self) -> str:
+        return self.prefix + "onshift"
+
+    @property
+    def oncall(self) -> str:
+        return self.prefix + "oncall"
+
+    # routing/matcher.py
+    def reservation(self, sid: str) -> str:
+        return f"{self.prefix}reservation:{sid}"
+
+    @property
+    def reservations(self) -> str:
+        """zset: call sid -> reservation expiry (the sweep reads it)."""
+        return self.prefix + "reservations"
+
+    # carrier simulator (carrier/)
+    def sim(self, name: str) -> str:
+        return f"{self.prefix}sim:{name}"

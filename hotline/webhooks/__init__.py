@@ -1,0 +1,1 @@
+"""Flask blueprints: HTTP <-> domain. One blueprint per webhook family."""

