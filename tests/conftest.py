@@ -131,4 +131,24 @@ def call_params(call_sid="CA" + "1" * 32, from_="+33612345678", **extra) -> dict
     return p
 
 
+# Figures a test wants in the run's output (accuracy, counts), printed at the end
+# of every run, even a quiet one, under "hotline figures".
+_FIGURES = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def report_figure(request):
+    """report_figure("classifier accuracy fr: 96.6 % (56/58)") -> shown after the run."""
+    lines = request.config.stash.setdefault(_FIGURES, [])
+    return lines.append
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(_FIGURES, [])
+    if lines:
+        terminalreporter.section("hotline figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 __all__ = ["sign", "call_params", "urlencode", "TwilioTestClient", "ACCOUNT_SID", "AUTH_TOKEN", "PUBLIC_URL", "T0"]

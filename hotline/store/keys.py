@@ -41,6 +41,11 @@ class Keys:
         """set: the skills that have (or had) a waiting line."""
         return self.prefix + "skills"
 
+    @property
+    def enqueue_seq(self) -> str:
+        """string counter: sub-millisecond sequence that keeps equal effective arrivals FIFO."""
+        return self.prefix + "enqueue:seq"
+
     # queue/estimates.py
     def handle_times(self, skill: str) -> str:
         return f"{self.prefix}aht:{skill}"
@@ -59,6 +64,16 @@ class Keys:
 
     def idle(self, skill: str) -> str:
         return f"{self.prefix}idle:{skill}"
+
+    def idle_pool(self, skill: str, lang: str | None = None, on_call: bool = False) -> str:
+        """zset: available agents for a skill -> strategy score (lowest is offered first).
+
+        `idle:{skill}` on shift, any language; `idle:{skill}:{lang}` on shift and
+        speaking lang; `idlecall:…` the same for agents reached only on call.
+        Lua builds the same names from the prefix (routing/lua_keys note in matcher.py).
+        """
+        base = "idlecall" if on_call else "idle"
+        return f"{self.prefix}{base}:{skill}" + (f":{lang}" if lang else "")
 
     # routing/roster.py (document) and routing/shifts.py (who is on now)
     @property
@@ -81,6 +96,15 @@ class Keys:
     def reservations(self) -> str:
         """zset: call sid -> reservation expiry (the sweep reads it)."""
         return self.prefix + "reservations"
+
+    @property
+    def sweep_lock(self) -> str:
+        """string with TTL: one sweep at a time across workers."""
+        return self.prefix + "sweep:lock"
+
+    def timer(self, name: str) -> str:
+        """string: when the self-rescheduling RQ timer `name` (sweep, shift) next fires."""
+        return f"{self.prefix}timer:{name}"
 
     # carrier simulator (carrier/)
     def sim(self, name: str) -> str:

@@ -1,0 +1,102 @@
+"""The simulated carrier: places calls to the app and keeps what Twilio would keep.
+
+One `Carrier` per simulation holds the account credentials, the app's two
+entry points (the "A call comes in" URL and the status callback URL, as they
+would be set on a Twilio number), the carrier-side queues, and every call it
+has placed. Calls run under a Timeline (timing.py): `call()` runs one call on
+the current thread; `spawn()` + `run()` run many calls concurrently in virtual
+time (or in real threads on a RealTimeline).
+
+Part 2 adds outbound calls (the REST subset in server.py), Dial to numbers,
+clients and conferences, and simulated agents; they are further parties on the
+same Timeline and further handlers in CallSession.HANDLERS.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ..config import Settings
+from .party import Party
+from .signing import WebhookClient
+from .twiml_exec import CallResult, CallSession, CallSpec, Queues
+
+
+@dataclass(frozen=True)
+class CarrierConfig:
+    account_sid: str
+    auth_token: str
+    incoming_url: str
+    status_callback_url: str | None
+    number: str = "+33100000000"
+    recordings_base: str = "http://carrier-simulator.invalid"
+    max_instant_requests: int = 100  # in a row with no simulated time passing: a TwiML loop
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kw) -> CarrierConfig:
+        return cls(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            incoming_url=settings.url("/webhooks/voice/incoming"),
+            status_callback_url=settings.url("/webhooks/voice/status"),
+            number=settings.hotline_number,
+            **kw,
+        )
+
+
+class Carrier:
+    def __init__(self, config: CarrierConfig, timeline, *, client: WebhookClient | None = None):
+        self.config = config
+        self.timeline = timeline
+        self.client = client or WebhookClient(config.auth_token)
+        self.queues = Queues()
+        self._lock = threading.Lock()
+        self.sessions: dict[str, CallSession] = {}
+
+    def new_call(self, party: Party, *, from_: str = "+33612345678", to: str | None = None,
+                 url: str | None = None, method: str = "POST") -> CallSession:
+        spec = CallSpec(url=url or self.config.incoming_url, method=method, from_=from_,
+                        to=to or self.config.number, status_callback=self.config.status_callback_url)
+        session = CallSession(spec, party, account_sid=self.config.account_sid, client=self.client,
+                              timeline=self.timeline, queues=self.queues,
+                              recordings_base=self.config.recordings_base,
+                              max_requests=self.config.max_instant_requests)
+        with self._lock:
+            self.sessions[spec.sid] = session
+        return session
+
+    def call(self, party: Party, **kw) -> CallResult:
+        """Place one inbound call and run it to its end on this thread."""
+        session = self.new_call(party, **kw)
+        # The call starts now: its transcript's clock starts when it actually runs.
+        return session.run()
+
+    def spawn(self, party: Party, *, at: float | None = None, **kw) -> CallSession:
+        """Place an inbound call that starts at simulated time `at`; `run()` drives it."""
+        session = self.new_call(party, **kw)
+
+        def go():
+            session.result.started_at = session.result.transcript.started_at = self.timeline.now()
+            session.run()
+
+        if hasattr(self.timeline, "spawn"):
+            self.timeline.spawn(go, at=at)
+        else:
+            self._pending_real = getattr(self, "_pending_real", [])
+            self._pending_real.append((0.0 if at is None else at - self.timeline.now(), go))
+        return session
+
+    def run(self, until: float | None = None) -> None:
+        if hasattr(self.timeline, "spawn"):
+            self.timeline.run(until=until)
+        else:
+            pending, self._pending_real = getattr(self, "_pending_real", []), []
+            self.timeline.run(pending, until=until)
+
+    def results(self) -> list[CallResult]:
+        with self._lock:
+            return [s.result for s in self.sessions.values()]
+
+    def close(self) -> None:
+        self.client.close()

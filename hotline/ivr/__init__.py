@@ -1,0 +1,1 @@
+"""The interactive voice menu: prompts, speech/keyword classification, self-help tips."""

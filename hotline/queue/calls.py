@@ -1,0 +1,209 @@
+"""The call record: `call:{sid}` (hash), the `calls` index, and repeat-caller detection.
+
+Owns `call:{sid}`, `calls` (zset sid -> created_at) and `caller:{number}` (hash:
+last_at, last_sid, count). A number that already called within REPEAT_WINDOW_S
+gets priority 1 on its new call; the call keeps `repeat` and `previous_call_at`
+so that the agent sees it. The states a call goes through are documented in
+hotline/ivr/flow.py.
+
+Other modules read calls through `get`/`list`, change them through `step` (one
+atomic Lua call: fields + events, optionally only from given states), and the
+routing engine's own Lua scripts use the hash fields directly (`state`,
+`lines`, `effective_at`...), so those names are a contract.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+
+from ..errors import UnknownCall
+
+REPEAT_WINDOW_S = 24 * 3600
+# Garbage collection of caller:{number}; the repeat decision compares timestamps.
+CALLER_TTL_S = 7 * 24 * 3600
+# What carriers send for a withheld number: never a repeat caller.
+ANONYMOUS = frozenset({"", "anonymous", "restricted", "unknown", "private", "+266696687",
+                       "+7378742833", "+2562533", "+86282452253", "+8656696"})
+SID_RE = re.compile(r"^[A-Za-z0-9_.:-]{2,64}$")
+
+
+def valid_sid(sid: str | None) -> bool:
+    return bool(sid) and bool(SID_RE.match(sid))
+
+
+def _f(v) -> float | None:
+    try:
+        return float(v) if v not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _i(v, default=0) -> int:
+    try:
+        return int(float(v)) if v not in (None, "") else default
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Call:
+    sid: str
+    from_number: str = ""
+    to_number: str = ""
+    lang: str = "fr"
+    state: str = "ivr"
+    category: str | None = None
+    skill: str | None = None
+    priority: int = 0
+    repeat: bool = False
+    previous_call_at: float | None = None
+    error_code: str | None = None
+    created_at: float | None = None
+    enqueued_at: float | None = None
+    effective_at: float | None = None
+    ended_at: float | None = None
+    wait_s: float | None = None
+    queue_sid: str | None = None
+    menu_attempts: int = 0
+    confidence: float | None = None
+    lines: tuple[str, ...] = ()
+    # Fields other modules add (reservation, agent, talk time...), as stored.
+    extra: dict = field(default_factory=dict, compare=False)
+
+    _FLOATS = ("previous_call_at", "created_at", "enqueued_at", "effective_at", "ended_at",
+               "wait_s", "confidence")
+
+    @classmethod
+    def from_hash(cls, h: dict) -> "Call":
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kw: dict = {}
+        for k in known & set(h):
+            v = h[k]
+            if k in cls._FLOATS:
+                kw[k] = _f(v)
+            elif k in ("priority", "menu_attempts"):
+                kw[k] = _i(v)
+            elif k == "repeat":
+                kw[k] = v == "1"
+            elif k == "lines":
+                kw[k] = tuple(s for s in v.split(",") if s)
+            else:
+                kw[k] = v or (None if k in ("category", "skill", "error_code", "queue_sid") else v)
+        return cls(**kw, extra={k: v for k, v in h.items() if k not in known})
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["lines"] = list(self.lines)
+        extra = d.pop("extra")
+        return {**d, **extra}
+
+
+def _flat_to_dict(flat: list) -> dict:
+    return dict(zip(flat[0::2], flat[1::2]))
+
+
+def _enc(v) -> str:
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (list, tuple)):
+        return ",".join(v)
+    if isinstance(v, float):
+        return repr(v)
+    return "" if v is None else str(v)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    call: Call
+    created: bool
+    announcement: str | None
+
+
+@dataclass(frozen=True)
+class Step:
+    """Result of `CallStore.step`: `call` is None for an unknown call; `applied` is
+    False when the call's state did not allow the step (nothing changed)."""
+
+    call: Call | None
+    applied: bool
+
+
+class CallStore:
+    def __init__(self, svc):
+        self.svc = svc
+        self.r = svc.redis
+        self.keys = svc.keys
+
+    # The incoming webhook ------------------------------------------------
+    def arrive(self, sid: str, from_number: str, to_number: str, lang: str) -> Arrival:
+        """Create the call (or find it, on a retried webhook), detect a repeat caller and
+        read the incident announcement for `lang`: one Redis round trip."""
+        if not valid_sid(sid):
+            raise UnknownCall(f"not a call SID: {sid!r}")
+        number = (from_number or "").strip()
+        track = number.lower() not in ANONYMOUS
+        res = self.svc.scripts.create_call(
+            keys=[self.keys.call(sid), self.keys.calls, self.keys.caller(number if track else "anonymous"),
+                  self.keys.events, self.keys.announcement(lang)],
+            args=[sid, number, to_number or "", lang, repr(self.svc.clock.now()), REPEAT_WINDOW_S,
+                  "1" if track else "0", CALLER_TTL_S])
+        created, text, flat = int(res[0]), res[1], res[2:]
+        return Arrival(Call.from_hash(_flat_to_dict(flat)), bool(created), text or None)
+
+    def create_or_get(self, sid: str, from_number: str, to_number: str = "", lang: str = "fr") -> tuple[Call, bool]:
+        a = self.arrive(sid, from_number, to_number, lang)
+        return a.call, a.created
+
+    # Reads ----------------------------------------------------------------
+    def get(self, sid: str) -> Call | None:
+        if not valid_sid(sid):
+            return None
+        h = self.r.hgetall(self.keys.call(sid))
+        return Call.from_hash(h) if h else None
+
+    def require(self, sid: str) -> Call:
+        call = self.get(sid)
+        if call is None:
+            raise UnknownCall(f"no call {sid}")
+        return call
+
+    def list(self, state: str | None = None, *, limit: int | None = None) -> list[Call]:
+        """Calls by creation time (oldest first), optionally only those in `state`."""
+        sids = self.r.zrange(self.keys.calls, 0, -1)
+        out: list[Call] = []
+        chunk = 500
+        for i in range(0, len(sids), chunk):
+            p = self.r.pipeline(transaction=False)
+            for sid in sids[i:i + chunk]:
+                p.hgetall(self.keys.call(sid))
+            for h in p.execute():
+                if h and (state is None or h.get("state") == state):
+                    out.append(Call.from_hash(h))
+        return out[-limit:] if limit else out
+
+    # Writes ---------------------------------------------------------------
+    def step(self, sid: str, fields: dict | None = None, events: list[dict] | None = None,
+             states: tuple[str, ...] | list[str] = ()) -> Step:
+        """Set `fields` and append `events` atomically, only if the call exists (and is in
+        one of `states`, when given). Event dicts: {"type": ..., other fields...}."""
+        if not valid_sid(sid):
+            return Step(None, False)
+        res = self.svc.scripts.call_step(
+            keys=[self.keys.call(sid), self.keys.events],
+            args=[sid, repr(self.svc.clock.now()),
+                  json.dumps({k: _enc(v) for k, v in (fields or {}).items()}),
+                  json.dumps([{k: _enc(v) for k, v in ev.items() if v is not None} for ev in events or []]),
+                  json.dumps(list(states))])
+        code = int(res[0])
+        if code == 0:
+            return Step(None, False)
+        return Step(Call.from_hash(_flat_to_dict(res[1:])), code == 1)
+
+    def update(self, sid: str, **fields) -> Call:
+        """Set fields on an existing call (no event): UnknownCall if there is none."""
+        res = self.step(sid, fields)
+        if res.call is None:
+            raise UnknownCall(f"no call {sid}")
+        return res.call

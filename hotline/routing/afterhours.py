@@ -1,0 +1,160 @@
+"""After hours: nobody can take this kind of call now -- say when someone will, take a message.
+
+A call is *after hours* when, for its skill and every line its overflow steps would
+add, nobody on shift is logged in (state other than offline), and -- if its category
+ever overflows to on-call -- nobody on call is either. Then the IVR tells the caller
+when the hotline next has someone for this problem (`schedule.next_cover` over
+those lines, on-call included) and offers voicemail.
+
+The voicemail becomes a *callback request*: the call record itself, state
+`callback_requested`, put in the waiting line(s) of its skill at its effective
+arrival (its place; `now` if it never waited). The matcher treats it like a waiting
+call, so when cover returns (shift start -> `shift_boundary` job -> match) the first
+free eligible agent is reserved for it; issue 4 places the outgoing legs. The same
+applies to a caller who accepts the callback offered by the last overflow step.
+
+Webhook wiring (IVR side):
+  1. before enqueueing: `info = afterhours.check(svc, call.skill, call.category)`;
+     if `not info.open`: <Say> `afterhours.message(lang, info.next_cover_at, tz, now)`,
+     then <Record action=/webhooks/voice/voicemail transcribe=true
+     transcribeCallback=/webhooks/voice/transcription maxLength=120 playBeep=true>;
+  2. the Record `action` (RecordingUrl, RecordingDuration):
+     `afterhours.request_callback(svc, CallSid, RecordingUrl, RecordingDuration)`, then
+     <Say> thanks + <Hangup>;
+  3. transcribeCallback (TranscriptionText, TranscriptionStatus):
+     `afterhours.add_transcription(svc, CallSid, TranscriptionText)`; reply empty <Response/>.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from . import overflow
+from .agents import decode_skills
+
+FR_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+FR_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+             "septembre", "octobre", "novembre", "décembre")
+EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class AfterHours:
+    open: bool
+    skill: str
+    lines: tuple[str, ...]
+    next_cover_at: float | None = None  # epoch s; None when open, or no cover within a year
+
+
+def _staffed(svc, members: set[str], lines: tuple[str, ...]) -> bool:
+    if not members:
+        return False
+    ids = sorted(members)
+    p = svc.redis.pipeline(transaction=False)
+    for i in ids:
+        p.hmget(svc.keys.agent(i), "state", "skills", "retired")
+    for state, skills, retired in p.execute():
+        if state and state != "offline" and not retired and set(decode_skills(skills)) & set(lines):
+            return True
+    return False
+
+
+def _roster(svc):
+    store = svc.roster
+    for name in ("get", "load", "current"):
+        fn = getattr(store, name, None)
+        if callable(fn):
+            try:
+                return fn()
+            except Exception:  # noqa: BLE001 - no roster imported yet: no forecast, still safe
+                return None
+    return None
+
+
+def next_cover_at(svc, lines: tuple[str, ...], now: float) -> float | None:
+    from . import schedule
+
+    roster = _roster(svc)
+    if roster is None:
+        return None
+    after = datetime.fromtimestamp(now, tz=timezone.utc)
+    found = [t for t in (schedule.next_cover(roster, s, after, include_on_call=True) for s in lines) if t]
+    return min(found).timestamp() if found else None
+
+
+def check(svc, skill: str, category: str | None = None, now: float | None = None) -> AfterHours:
+    now = svc.clock.now() if now is None else now
+    steps = overflow.load_policy(svc).steps(category or skill)
+    lines = overflow.all_lines(skill, steps)
+    r, k = svc.redis, svc.keys
+    if _staffed(svc, r.smembers(k.onshift), lines):
+        return AfterHours(True, skill, lines)
+    if overflow.reaches_on_call(steps) and _staffed(svc, r.smembers(k.oncall), lines):
+        return AfterHours(True, skill, lines)
+    return AfterHours(False, skill, lines, next_cover_at(svc, lines, now))
+
+
+def when_phrase(lang: str, at: float, tz: ZoneInfo, now: float) -> str:
+    """"demain à 8 h 00" / "tomorrow at 08:00": relative to today in the centre's zone."""
+    t = datetime.fromtimestamp(at, tz)
+    today = datetime.fromtimestamp(now, tz).date()
+    days = (t.date() - today).days
+    if lang.startswith("fr"):
+        hour = f"{t.hour} h {t.minute:02d}"
+        if days == 0:
+            return f"aujourd'hui à {hour}"
+        if days == 1:
+            return f"demain à {hour}"
+        if days < 7:
+            return f"{FR_DAYS[t.weekday()]} à {hour}"
+        return f"le {FR_DAYS[t.weekday()]} {t.day} {FR_MONTHS[t.month - 1]} à {hour}"
+    hour = f"{t.hour:02d}:{t.minute:02d}"
+    if days == 0:
+        return f"today at {hour}"
+    if days == 1:
+        return f"tomorrow at {hour}"
+    if days < 7:
+        return f"on {EN_DAYS[t.weekday()]} at {hour}"
+    return f"on {EN_DAYS[t.weekday()]} {t.strftime('%B')} {t.day} at {hour}"
+
+
+def message(lang: str, next_at: float | None, tz: ZoneInfo, now: float) -> str:
+    """What the IVR says after hours (then it records a voicemail)."""
+    fr = lang.startswith("fr")
+    if next_at is None:
+        head = ("Aucun technicien n'est disponible pour ce type de demande en ce moment."
+                if fr else "No technician is available for this kind of request right now.")
+    else:
+        when = when_phrase(lang, next_at, tz, now)
+        head = (f"Aucun technicien n'est disponible pour ce type de demande en ce moment. "
+                f"La hotline pourra vous répondre {when}."
+                if fr else f"No technician is available for this kind of request right now. "
+                f"The hotline can answer you {when}.")
+    tail = ("Laissez un message après le bip, avec votre nom et votre problème : nous vous rappellerons."
+            if fr else "Please leave a message after the beep with your name and your problem: we will call you back.")
+    return f"{head} {tail}"
+
+
+def request_callback(svc, sid: str, recording_url: str = "", duration: float | str = "",
+                     now: float | None = None) -> str:
+    """requested | updated (already a request: recording kept) | too_late | not_found."""
+    k = svc.keys
+    now = svc.clock.now() if now is None else now
+    skill = svc.redis.hget(k.call(sid), "skill") or "general"
+    status, _ = svc.scripts.callback_request(
+        keys=[k.call(sid), k.events, k.skills],
+        args=[sid, repr(now), recording_url or "", str(duration or ""), k.prefix, skill])
+    if status == "requested":
+        svc.rq_queue.enqueue("hotline.jobs.call_waiting", sid)
+    return status
+
+
+def add_transcription(svc, sid: str, text: str, now: float | None = None) -> bool:
+    key = svc.keys.call(sid)
+    if not svc.redis.exists(key):
+        return False
+    svc.redis.hset(key, "transcription", text or "")
+    svc.events.append("callback_transcribed", call_sid=sid, ts=now, chars=len(text or ""))
+    return True

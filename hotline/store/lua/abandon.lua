@@ -1,0 +1,52 @@
+-- abandon.lua: the caller hung up. Idempotent, whichever of the Enqueue action and the
+-- status callback comes first: only a call still waiting or reserved becomes abandoned
+-- (removed from every line in its `lines` field, wait_s stored, one `abandoned` event);
+-- a second call changes nothing. From the status callback (ARGV[5] set) it also records
+-- the end of the call once (`call_ended`), and a call that hung up in the IVR becomes
+-- `left_ivr`.
+--
+-- Line keys are built from ARGV[4] and the call's own `lines` field: which lines hold the
+-- call is data, not known to the caller of the script. Every key shares the prefix, so a
+-- hash-tagged prefix ("{hotline}:") keeps them in one cluster slot.
+--
+-- KEYS[1] call:{sid}   hash
+-- KEYS[2] events       stream
+-- ARGV[1] sid   ARGV[2] now (epoch s)   ARGV[3] via ("action" | "status" | ...)
+-- ARGV[4] waiting-line key prefix ("hotline:waiting:")
+-- ARGV[5] carrier CallStatus when from the status callback, else ""
+-- ARGV[6] CallDuration from the carrier, or ""
+-- Returns {abandoned 0|1, state before, ended_now 0|1}; state before is "" for an unknown call
+local call, events = KEYS[1], KEYS[2]
+local sid, now, via, prefix, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+
+local state = redis.call('HGET', call, 'state')
+if not state then return {0, '', 0} end
+
+local abandoned = 0
+if state == 'waiting' or state == 'reserved' then
+  local lines = redis.call('HGET', call, 'lines') or ''
+  for skill in string.gmatch(lines, '[^,]+') do
+    redis.call('ZREM', prefix .. skill, sid)
+  end
+  local since = tonumber(redis.call('HGET', call, 'enqueued_at') or now)
+  local wait = string.format('%.3f', math.max(0, tonumber(now) - since))
+  redis.call('HSET', call, 'state', 'abandoned', 'wait_s', wait, 'lines', '',
+             'abandoned_via', via)
+  redis.call('XADD', events, '*', 'type', 'abandoned', 'ts', now, 'call_sid', sid,
+             'skill', redis.call('HGET', call, 'skill') or '', 'wait_s', wait, 'via', via,
+             'state_before', state)
+  abandoned = 1
+elseif status ~= '' and (state == 'ivr' or state == 'selfhelp') then
+  redis.call('HSET', call, 'state', 'left_ivr')
+end
+
+local ended = 0
+if status ~= '' and redis.call('HSETNX', call, 'end_status', status) == 1 then
+  redis.call('HSETNX', call, 'ended_at', now)
+  redis.call('XADD', events, '*', 'type', 'call_ended', 'ts', now, 'call_sid', sid,
+             'status', status, 'duration', ARGV[6], 'state', redis.call('HGET', call, 'state'))
+  ended = 1
+elseif abandoned == 1 then
+  redis.call('HSETNX', call, 'ended_at', now)
+end
+return {abandoned, state, ended}

@@ -1,0 +1,152 @@
+-- One agent's state, profile or pool membership, changed atomically so that the
+-- idle pools (idle:{skill}[:{lang}], idlecall:{skill}[:{lang}]) always hold
+-- exactly the available agents who may be offered a call now.
+--
+-- KEYS[1] agent:{id} (hash)      KEYS[2] agents (set)
+-- KEYS[3] onshift (set)          KEYS[4] oncall (set)
+-- KEYS[5] events (stream)
+-- ARGV[1] key prefix (pool keys are built from it: they depend on the agent's skills)
+-- ARGV[2] agent id   ARGV[3] mode: set | index | sync | retire | unstick
+-- ARGV[4] now (epoch s)   ARGV[5] strategy: longest_idle | most_skilled_first
+-- mode set:  ARGV[6] to   ARGV[7] reason   ARGV[8] by
+-- mode sync: ARGV[6] skills "skill:level,..."  ARGV[7] languages "fr,en"
+--            ARGV[8] name  ARGV[9] phone  ARGV[10] client identity
+-- Returns {status, from_state}: status ok | illegal | unknown | reserved.
+
+local prefix, id, mode, now, strategy = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+
+-- Kept in step with TRANSITIONS in routing/agents.py (a test checks both).
+-- `reserved` is entered and left only through the matcher and reservation scripts.
+local ALLOWED = {
+  offline = {available = true, away = true},
+  available = {away = true, offline = true},
+  reserved = {},
+  busy = {wrapup = true, available = true},
+  wrapup = {available = true, away = true, offline = true},
+  away = {available = true, offline = true, away = true},
+}
+
+local function split(s)
+  local out = {}
+  if s then for part in string.gmatch(s, '[^,]+') do out[#out + 1] = part end end
+  return out
+end
+
+local function skills_of(s)
+  local out = {}
+  for _, part in ipairs(split(s)) do
+    local name, lvl = string.match(part, '^(.-):(%d+)$')
+    if name then out[name] = tonumber(lvl) end
+  end
+  return out
+end
+
+local function score(ms, level)
+  -- Integers below 2^53 stay exact in a double; format with %.0f, never tostring.
+  if strategy == 'most_skilled_first' then return (5 - level) * 1e13 + ms end
+  return ms * 8 + (5 - level)
+end
+
+-- `pool` (idle | idlecall | '') records which pools hold the agent, so that leaving
+-- them costs one ZREM per pool actually held; repairs (index, sync) clear both kinds.
+local function remove_from_pools(skills, langs, both)
+  local held = redis.call('HGET', KEYS[1], 'pool')
+  for skill, _ in pairs(skills) do
+    for _, base in ipairs({'idle', 'idlecall'}) do
+      if both or held == base then
+        redis.call('ZREM', prefix .. base .. ':' .. skill, id)
+        for _, lang in ipairs(langs) do redis.call('ZREM', prefix .. base .. ':' .. skill .. ':' .. lang, id) end
+      end
+    end
+  end
+  redis.call('HSET', KEYS[1], 'pool', '')
+end
+
+local function add_to_pools(skills, langs, idle_since)
+  local base
+  if redis.call('SISMEMBER', KEYS[3], id) == 1 then base = 'idle'
+  elseif redis.call('SISMEMBER', KEYS[4], id) == 1 then base = 'idlecall'
+  else return end
+  redis.call('HSET', KEYS[1], 'pool', base)
+  base = base .. ':'
+  local ms = math.floor(idle_since * 1000)
+  for skill, level in pairs(skills) do
+    local sc = string.format('%.0f', score(ms, level))
+    redis.call('ZADD', prefix .. base .. skill, sc, id)
+    for _, lang in ipairs(langs) do redis.call('ZADD', prefix .. base .. skill .. ':' .. lang, sc, id) end
+  end
+end
+
+local cur = redis.call('HMGET', KEYS[1], 'state', 'skills', 'languages', 'idle_since', 'retired')
+local state, skills, langs = cur[1], skills_of(cur[2]), split(cur[3])
+
+if mode == 'sync' then
+  local old_skills, old_langs = cur[2], cur[3]
+  if state then remove_from_pools(skills, langs, true) end
+  if not state or cur[5] then
+    state = 'offline'
+    redis.call('HSET', KEYS[1], 'state', 'offline', 'since', ARGV[4], 'reason', '')
+    redis.call('HDEL', KEYS[1], 'retired')
+  end
+  redis.call('HSET', KEYS[1], 'id', id, 'skills', ARGV[6], 'languages', ARGV[7],
+             'name', ARGV[8], 'phone', ARGV[9], 'client', ARGV[10])
+  redis.call('SADD', KEYS[2], id)
+  skills, langs = skills_of(ARGV[6]), split(ARGV[7])
+  if state == 'available' then add_to_pools(skills, langs, tonumber(cur[4]) or now) end
+  if old_skills ~= ARGV[6] or old_langs ~= ARGV[7] then
+    redis.call('XADD', KEYS[5], '*', 'type', 'agent_synced', 'ts', ARGV[4], 'agent_id', id,
+               'skills', ARGV[6], 'languages', ARGV[7])
+  end
+  return {'ok', state}
+end
+
+if not state then return {'unknown', ''} end
+
+if mode == 'index' then
+  remove_from_pools(skills, langs, true)
+  if state == 'available' and not cur[5] then add_to_pools(skills, langs, tonumber(cur[4]) or now) end
+  return {'ok', state}
+end
+
+if mode == 'unstick' then
+  -- Repair: an agent left `reserved` with no reservation naming them is made available.
+  if state ~= 'reserved' then return {'ok', state} end
+  local csid = redis.call('HGET', KEYS[1], 'call_sid') or ''
+  if redis.call('HGET', prefix .. 'reservation:' .. csid, 'agent') == id then return {'ok', state} end
+  redis.call('HSET', KEYS[1], 'state', 'available', 'since', ARGV[4], 'reason', '', 'call_sid', '', 'idle_since', ARGV[4])
+  if not cur[5] then add_to_pools(skills, langs, now) end
+  redis.call('XADD', KEYS[5], '*', 'type', 'agent_state', 'ts', ARGV[4], 'agent_id', id, 'from', state,
+             'to', 'available', 'reason', 'repaired', 'by', 'sweep')
+  return {'fixed', state}
+end
+
+if mode == 'retire' then
+  remove_from_pools(skills, langs, true)
+  redis.call('SREM', KEYS[2], id)
+  redis.call('HSET', KEYS[1], 'retired', '1')
+  if state ~= 'busy' and state ~= 'reserved' and state ~= 'wrapup' then
+    redis.call('HSET', KEYS[1], 'state', 'offline', 'since', ARGV[4], 'reason', 'retired')
+  end
+  redis.call('XADD', KEYS[5], '*', 'type', 'agent_retired', 'ts', ARGV[4], 'agent_id', id, 'from', state)
+  return {'ok', state}
+end
+
+-- mode set
+local to, reason, by = ARGV[6], ARGV[7], ARGV[8]
+if state == 'reserved' then return {'reserved', state} end
+if not ALLOWED[state] or not ALLOWED[state][to] then return {'illegal', state} end
+
+redis.call('HSET', KEYS[1], 'state', to, 'since', ARGV[4], 'reason', reason)
+if state == 'busy' then redis.call('HSET', KEYS[1], 'last_call_end', ARGV[4]) end
+if to == 'available' then
+  redis.call('HSET', KEYS[1], 'idle_since', ARGV[4], 'call_sid', '')
+  remove_from_pools(skills, langs)
+  if not cur[5] then add_to_pools(skills, langs, now) end
+elseif state == 'available' then
+  remove_from_pools(skills, langs)
+end
+local ev = {'type', 'agent_state', 'ts', ARGV[4], 'agent_id', id, 'from', state, 'to', to}
+if reason ~= '' then ev[#ev + 1] = 'reason'; ev[#ev + 1] = reason end
+if by ~= '' then ev[#ev + 1] = 'by'; ev[#ev + 1] = by end
+redis.call('XADD', KEYS[5], '*', unpack(ev))
+return {'ok', state}

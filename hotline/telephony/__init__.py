@@ -1,0 +1,1 @@
+"""What we ask of a carrier, behind one small interface (see port.py)."""

@@ -1,0 +1,77 @@
+"""The routing triggers run as real RQ jobs (burst worker, as production runs them)."""
+
+from __future__ import annotations
+
+from rq import SimpleWorker
+
+from hotline.routing import engine
+
+from routing_support import call_hash, load_agents, sid, spec, waiting_call
+
+
+def work(svc):
+    SimpleWorker([svc.rq_queue], connection=svc.rq_redis).work(burst=True)
+
+
+def test_agent_becoming_available_is_offered_the_waiting_call(svc):
+    load_agents(svc, [spec("ana", {"connection": 3})], on_shift=("ana",))
+    waiting_call(svc, sid(1), "connection")
+    svc.agents.set_state("ana", "available")           # enqueues hotline.jobs.agent_available
+    work(svc)
+    assert call_hash(svc, sid(1))["agent"] == "ana"
+
+
+def test_call_waiting_job_matches_and_schedules_overflow_and_expiry(svc):
+    load_agents(svc, [spec("ana", {"connection": 3})], on_shift=("ana",))
+    svc.agents.set_state("ana", "available", notify=False)
+    waiting_call(svc, sid(1), "connection")
+    svc.rq_queue.enqueue("hotline.jobs.call_waiting", sid(1))
+    work(svc)
+    assert call_hash(svc, sid(1))["state"] == "reserved"
+    from rq.registry import ScheduledJobRegistry
+    names = sorted(svc.rq_queue.fetch_job(j).func_name
+                   for j in ScheduledJobRegistry(queue=svc.rq_queue).get_job_ids())
+    assert names == ["hotline.jobs.overflow_due"] * 3 + ["hotline.jobs.reservation_due"]
+
+
+def test_sweep_job_runs_once_and_reschedules_itself_once(svc, clock):
+    assert engine.schedule_sweep(svc)
+    assert not engine.schedule_sweep(svc)              # a second worker start adds no second chain
+    svc.rq_queue.enqueue("hotline.jobs.sweep")
+    work(svc)
+    (ev,) = svc.events.read(types={"routing_swept"})
+    assert ev.fields["matched"] == "0"
+
+
+ROSTER = """
+timezone: Europe/Paris
+skills: [connection, general]
+agents:
+  - {id: ana, name: Ana, phone: '+33612345601', skills: {connection: 3}, languages: [fr]}
+  - {id: bob, name: Bob, phone: '+33612345602', skills: {connection: 2}, languages: [fr]}
+shifts:
+  - {id: bob-evening, agent: bob, days: thu, start: '15:00', end: '22:30'}
+  - {id: ana-night, agent: ana, days: thu, start: '22:30', end: '23:30'}
+"""
+
+
+def test_shift_boundary_hands_over_from_bob_to_ana(svc, clock):
+    # T0 is Thursday 22:26 in Paris: bob on shift (busy with a call), ana not yet.
+    svc.roster.import_text(ROSTER, "roster.yaml")
+    assert svc.redis.smembers(svc.keys.onshift) == {"bob"}
+    for a in ("ana", "bob"):
+        svc.agents.set_state(a, "available", notify=False)
+    waiting_call(svc, sid(1), "connection")
+    assert svc.matcher.match_call(sid(1)).agent_id == "bob"
+    waiting_call(svc, sid(2), "connection")
+    at = engine.schedule_next_boundary(svc)
+    assert at == clock.now() + 200                      # 22:30 Paris
+    clock.set(at)
+    engine.shift_boundary(svc, reschedule=False)        # what the RQ timer runs
+    assert call_hash(svc, sid(2))["agent"] == "ana"     # the new shift takes the waiting call
+    from hotline.routing import reservations
+    reservations.accept(svc, sid(1), "bob")
+    svc.agents.set_state("bob", "wrapup", notify=False)
+    svc.agents.set_state("bob", "available", notify=False)
+    waiting_call(svc, sid(3), "connection")
+    assert svc.matcher.match_agent("bob") is None       # off shift now: nothing more for bob
