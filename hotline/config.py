@@ -45,6 +45,7 @@ class Settings:
     clock: str = "system"
     rq_queue: str = "hotline"
     routing_strategy: str = "longest_idle"
+    simulator_url: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -63,7 +64,10 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: dict | None = None, *, load_dotenv: bool = True) -> "Settings":
+    def from_env(cls, env: dict | None = None, *, load_dotenv: bool = True,
+                 need_twilio: bool = True) -> "Settings":
+        """`need_twilio=False` is for commands that only read or write Redis (events,
+        queue, roster…): they run without credentials even in production mode."""
         if env is None:
             if load_dotenv:
                 _load_dotenv()
@@ -75,19 +79,19 @@ class Settings:
 
         sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
         token = env.get("TWILIO_AUTH_TOKEN", "").strip()
-        if mode == "production":
+        if mode == "production" and need_twilio:
             if not sid:
                 raise ConfigError("TWILIO_ACCOUNT_SID is not set (or set HOTLINE_MODE=demo to use the carrier simulator)")
             if not token:
                 raise ConfigError("TWILIO_AUTH_TOKEN is not set")
-        elif not (sid and token):
+        elif mode != "production" and not (sid and token):
             sid, token = simulator_credentials(data_dir)
-        if not ACCOUNT_SID_RE.match(sid):
+        if sid and not ACCOUNT_SID_RE.match(sid):
             raise ConfigError(f"TWILIO_ACCOUNT_SID: {sid!r} is not an account SID (AC followed by 32 hex digits)")
 
         public_url = env.get("HOTLINE_PUBLIC_URL", "").strip()
         if not public_url:
-            if mode == "production":
+            if mode == "production" and need_twilio:
                 raise ConfigError("HOTLINE_PUBLIC_URL is not set (the https base URL Twilio calls)")
             public_url = "http://127.0.0.1:5000"
         parts = urlsplit(public_url)
@@ -130,6 +134,10 @@ class Settings:
         except ValueError as e:
             raise ConfigError(str(e)) from None
 
+        simulator_url = env.get("HOTLINE_SIMULATOR_URL", "").strip() or None
+        if simulator_url and mode == "production":
+            raise ConfigError("HOTLINE_SIMULATOR_URL: the carrier simulator is for HOTLINE_MODE=demo or test only")
+
         return cls(
             twilio_account_sid=sid,
             twilio_auth_token=token,
@@ -145,6 +153,7 @@ class Settings:
             clock=clock,
             rq_queue=env.get("HOTLINE_RQ_QUEUE", "hotline"),
             routing_strategy=strategy,
+            simulator_url=simulator_url,
         )
 
 

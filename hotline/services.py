@@ -107,6 +107,13 @@ class Services:
 
         return Matcher(self)
 
+    @cached_property
+    def telephony(self):
+        """Twilio's REST API, or the carrier simulator's copy of it (demo/test)."""
+        from .telephony.port import TwilioTelephony
+
+        return TwilioTelephony.from_settings(self.settings, self.settings.simulator_url)
+
     def close(self) -> None:
         for c in (self.__dict__.get("redis"), self.__dict__.get("rq_redis")):
             if c is not None:

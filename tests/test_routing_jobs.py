@@ -75,3 +75,16 @@ def test_shift_boundary_hands_over_from_bob_to_ana(svc, clock):
     svc.agents.set_state("bob", "available", notify=False)
     waiting_call(svc, sid(3), "connection")
     assert svc.matcher.match_agent("bob") is None       # off shift now: nothing more for bob
+
+
+def test_shift_timer_chain_moves_to_the_next_boundary_once(svc, clock):
+    svc.roster.import_text(ROSTER, "roster.yaml")
+    first = engine.schedule_next_boundary(svc)
+    assert engine.schedule_next_boundary(svc) == first          # same timer, not a second job
+    from rq.registry import ScheduledJobRegistry
+    reg = ScheduledJobRegistry(queue=svc.rq_queue)
+    assert len(reg.get_job_ids()) == 1
+    clock.set(first)
+    engine.shift_boundary(svc)                                  # fires, schedules the next one
+    assert float(svc.redis.get(svc.keys.timer("shift"))) == first + 3600   # 23:30, ana's shift ends
+    assert len(reg.get_job_ids()) == 2

@@ -241,3 +241,22 @@ def test_bad_announcements_are_refused_and_change_nothing(svc, text, lang):
     with pytest.raises(ValueError):
         svc.announcements.set(text, lang)
     assert len(svc.events) == 0 and svc.announcements.all() == {}
+
+
+@pytest.mark.parametrize("times,staffed", [([], None), ([300], 0), ([300], None), ([200, 400, 330], 1),
+                                           ([95.5, 300], 2), ([600], 3)])
+def test_the_wait_loop_script_estimates_exactly_like_estimate_from(svc, times, staffed):
+    for t in times:
+        svc.estimates.record_handle_time("software", t)
+    sids = [f"CA{i}" for i in range(1, 6)]
+    for sid in sids:
+        new_call(svc, sid, category="software")
+        svc.waiting.enqueue(sid, "software")
+    k = svc.keys
+    for position, sid in enumerate(sids, 1):
+        state, pos, size, estimate, _ = svc.scripts.wait_tick(
+            keys=[k.call(sid), k.waiting("software"), k.handle_times("software"), k.events],
+            args=[sid, repr(svc.clock.now()), "", "" if staffed is None else staffed, "software"])
+        expected = estimate_from(position, times, staffed)
+        assert (state, pos, size) == ("waiting", position, 5)
+        assert (float(estimate) if estimate else None) == (None if expected is None else round(expected, 1))

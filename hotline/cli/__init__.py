@@ -25,9 +25,11 @@ class Context:
     @property
     def services(self):
         if self._services is None:
+            from ..config import Settings
             from ..services import Services
 
-            self._services = Services.from_env()
+            # Commands here only talk to Redis: no Twilio credentials needed.
+            self._services = Services(Settings.from_env(need_twilio=False))
         return self._services
 
     @property

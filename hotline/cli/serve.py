@@ -102,7 +102,9 @@ def worker(ctx, burst):
 
     from .. import jobs
 
-    svc = ctx.services
+    from ..services import Services
+
+    svc = Services(Settings.from_env())  # the worker places calls: it needs credentials
     jobs.use_services(svc)
     w = Worker([svc.rq_queue], connection=svc.rq_redis)
     w.work(burst=burst, with_scheduler=True, logging_level="WARNING")

@@ -18,7 +18,6 @@ import logging
 import redis
 
 from ..queue.calls import Call, valid_sid
-from ..queue.estimates import estimate_from, parse_handle_times
 from ..webhooks.fallback import fallback_twiml
 from . import flow, menu
 from .menu import Links
@@ -270,30 +269,21 @@ class Intake:
         if not valid_sid(sid):
             return menu.leave()
         k = self.svc.keys
-        p = self.svc.redis.pipeline(transaction=False)
-        p.hmget(k.call(sid), "state", "queue_sid", "callback_offered")
-        p.zrank(k.waiting(skill), sid)
-        p.zcard(k.waiting(skill))
-        self.svc.estimates.handle_times(skill, pipeline=p)
-        (state, queue_sid, callback_offered), rank, size, aht = p.execute()
-        if state is None:
+        staffed = self.svc.estimates.staffed(skill)
+        state, position, _size, estimate, callback_offered = self.svc.scripts.wait_tick(
+            keys=[k.call(sid), k.waiting(skill), k.handle_times(skill), k.events],
+            args=[sid, repr(self.svc.clock.now()), form.get("QueueSid") or "",
+                  "" if staffed is None else staffed, skill])
+        if not state:
             # We lost this call: leave the Twilio queue; the Enqueue action sends it back to the start.
             return menu.leave()
         if state != "waiting":
             return menu.leave() if flow.is_final(state) else menu.connecting(lang)
-        if rank is None:
+        if not position:
             return menu.connecting(lang)
-        position = rank + 1
-        estimate = estimate_from(position, parse_handle_times(aht), self.svc.estimates.staffed(skill))
-        p = self.svc.redis.pipeline(transaction=False)
-        new_qsid = form.get("QueueSid")
-        if new_qsid and new_qsid != queue_sid:
-            p.hset(k.call(sid), "queue_sid", new_qsid)
-        self.svc.events.append("position_announced", call_sid=sid, pipeline=p, skill=skill, position=position,
-                               size=size, estimate_s=None if estimate is None else round(estimate, 1))
-        p.execute()
         offer = self.links.callback(lang, skill) if callback_offered == "1" else None
-        return menu.wait(lang, position, estimate, music_url=self.music_url, callback_url=offer)
+        return menu.wait(lang, int(position), float(estimate) if estimate else None,
+                         music_url=self.music_url, callback_url=offer)
 
     # POST /dequeued (Enqueue action) ---------------------------------------------
     def dequeued(self, form, lang_q, skill_q) -> str:

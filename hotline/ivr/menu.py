@@ -5,11 +5,17 @@ URL) and carries the caller's language, so a step never has to read it back.
 Every <Gather> is followed by a <Redirect> to its own action: Twilio falls
 through to the next verb when the caller gives no input, and that request then
 arrives with no Digits, which the step treats as "no input".
+
+A document depends only on its arguments (language, attempt, category, the
+announcement text, a position...), so each builder is memoised: serialising
+XML costs more CPU than the Redis call behind a webhook, and the same few
+hundred documents are served over and over.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -24,6 +30,7 @@ SELFHELP_TIMEOUT_S = 6
 WAIT_PAUSE_S = 20
 CONNECTING_PAUSE_S = 5
 BASE = "/webhooks/voice"
+CACHE = 2048
 
 
 class Links:
@@ -77,6 +84,7 @@ def _menu_gather(r: VoiceResponse, links: Links, lang: str, attempt: int, hints:
                     method="POST")
 
 
+@lru_cache(maxsize=CACHE)
 def greeting(links: Links, lang: str, announcement: str | None, hints: str = "") -> str:
     """Greeting, the other language's key, the incident announcement, the menu: one Gather,
     so a caller who knows what they want can press it at once."""
@@ -95,6 +103,7 @@ RETRY_PROMPT = {"no_input": "retry_no_input", "invalid_digit": "retry_invalid",
                 "no_match": "retry_no_match", "not_confirmed": None}
 
 
+@lru_cache(maxsize=CACHE)
 def menu(links: Links, lang: str, attempt: int, *, reason: str | None = None,
          announcement: str | None = None, hints: str = "") -> str:
     """The menu again: after a miss (`reason`), or in the other language (with its announcement)."""
@@ -113,6 +122,7 @@ def menu(links: Links, lang: str, attempt: int, *, reason: str | None = None,
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def confirm(links: Links, lang: str, category: str, attempt: int) -> str:
     r = VoiceResponse()
     url = links.confirm(lang, category, attempt)
@@ -122,6 +132,7 @@ def confirm(links: Links, lang: str, category: str, attempt: int) -> str:
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def error_code(links: Links, lang: str, *, before: tuple[str, ...] = ()) -> str:
     r = VoiceResponse()
     url = links.error_code(lang)
@@ -133,6 +144,7 @@ def error_code(links: Links, lang: str, *, before: tuple[str, ...] = ()) -> str:
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def selfhelp(links: Links, lang: str, category: str, tip: str, *, before: tuple[str, ...] = (),
              code: str | None = None) -> str:
     """The tip (which ends with "press 1 if that solved it"); silence means "queue me"."""
@@ -149,6 +161,7 @@ def selfhelp(links: Links, lang: str, category: str, tip: str, *, before: tuple[
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def enqueue(links: Links, lang: str, skill: str, *, repeat: bool = False) -> str:
     """Hold the caller in a Twilio queue named after the skill; our Redis line decides the order."""
     r = VoiceResponse()
@@ -174,6 +187,12 @@ def wait(lang: str, position: int, estimate_s: float | None, *, music_url: str |
     With `callback_url` (the routing engine offered a callback), the turn is one
     <Gather> around the sentences and the hold, so the key works during the music too.
     """
+    key, fmt = estimate_sentence_key(estimate_s)
+    return _wait(lang, position, key, fmt.get("minutes"), music_url, pause_s, callback_url)
+
+
+@lru_cache(maxsize=CACHE)
+def _wait(lang, position, key, minutes, music_url, pause_s, callback_url) -> str:
     r = VoiceResponse()
     node = r
     if callback_url:
@@ -182,8 +201,7 @@ def wait(lang: str, position: int, estimate_s: float | None, *, music_url: str |
         _say(node, "position_next", lang)
     else:
         _say(node, "position", lang, position=position)
-    key, fmt = estimate_sentence_key(estimate_s)
-    _say(node, key, lang, **fmt)
+    _say(node, key, lang, **({"minutes": minutes} if minutes else {}))
     if callback_url:
         _say(node, "callback_offer", lang)
     if music_url:
@@ -193,6 +211,7 @@ def wait(lang: str, position: int, estimate_s: float | None, *, music_url: str |
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def callback_confirmed(lang: str) -> str:
     """Said inside the wait loop: the caller leaves the Twilio queue but keeps its Redis place."""
     r = VoiceResponse()
@@ -204,6 +223,7 @@ def callback_confirmed(lang: str) -> str:
 VOICEMAIL_MAX_S = 120
 
 
+@lru_cache(maxsize=CACHE)
 def after_hours(links: Links, lang: str, message: str) -> str:
     """Nobody can take this call now: when they can (the message), then a voicemail."""
     r = VoiceResponse()
@@ -217,6 +237,7 @@ def after_hours(links: Links, lang: str, message: str) -> str:
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def connecting(lang: str) -> str:
     """The call left our line (an agent is being offered it): no position to give."""
     r = VoiceResponse()
@@ -225,12 +246,14 @@ def connecting(lang: str) -> str:
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def leave() -> str:
     r = VoiceResponse()
     r.leave()
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def goodbye(lang: str, key: str = "goodbye", *, before: tuple[str, ...] = ()) -> str:
     r = VoiceResponse()
     for k in before:
@@ -240,17 +263,20 @@ def goodbye(lang: str, key: str = "goodbye", *, before: tuple[str, ...] = ()) ->
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def redirect(url: str) -> str:
     r = VoiceResponse()
     r.redirect(url, method="POST")
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def hangup() -> str:
     r = VoiceResponse()
     r.hangup()
     return str(r)
 
 
+@lru_cache(maxsize=CACHE)
 def empty() -> str:
     return str(VoiceResponse())

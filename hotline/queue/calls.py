@@ -100,10 +100,6 @@ class Call:
         return {**d, **extra}
 
 
-def _flat_to_dict(flat: list) -> dict:
-    return dict(zip(flat[0::2], flat[1::2]))
-
-
 def _enc(v) -> str:
     if isinstance(v, bool):
         return "1" if v else "0"
@@ -112,6 +108,16 @@ def _enc(v) -> str:
     if isinstance(v, float):
         return repr(v)
     return "" if v is None else str(v)
+
+
+# What the webhooks read back from a step: enough to resume any call, nothing more.
+STEP_FIELDS = ("sid", "state", "lang", "skill", "category", "priority", "repeat", "error_code",
+               "menu_attempts")
+ARRIVE_FIELDS = STEP_FIELDS + ("from_number", "to_number", "previous_call_at", "created_at")
+
+
+def _values_to_call(names: tuple[str, ...], values: list) -> "Call":
+    return Call.from_hash({k: v for k, v in zip(names, values) if v is not None})
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,8 @@ class Arrival:
 @dataclass(frozen=True)
 class Step:
     """Result of `CallStore.step`: `call` is None for an unknown call; `applied` is
-    False when the call's state did not allow the step (nothing changed)."""
+    False when the call's state did not allow the step (nothing changed). `call`
+    carries STEP_FIELDS only (use `get` for the whole record)."""
 
     call: Call | None
     applied: bool
@@ -139,7 +146,8 @@ class CallStore:
     # The incoming webhook ------------------------------------------------
     def arrive(self, sid: str, from_number: str, to_number: str, lang: str) -> Arrival:
         """Create the call (or find it, on a retried webhook), detect a repeat caller and
-        read the incident announcement for `lang`: one Redis round trip."""
+        read the incident announcement for `lang`: one Redis round trip. The call
+        carries ARRIVE_FIELDS."""
         if not valid_sid(sid):
             raise UnknownCall(f"not a call SID: {sid!r}")
         number = (from_number or "").strip()
@@ -148,9 +156,8 @@ class CallStore:
             keys=[self.keys.call(sid), self.keys.calls, self.keys.caller(number if track else "anonymous"),
                   self.keys.events, self.keys.announcement(lang)],
             args=[sid, number, to_number or "", lang, repr(self.svc.clock.now()), REPEAT_WINDOW_S,
-                  "1" if track else "0", CALLER_TTL_S])
-        created, text, flat = int(res[0]), res[1], res[2:]
-        return Arrival(Call.from_hash(_flat_to_dict(flat)), bool(created), text or None)
+                  "1" if track else "0", CALLER_TTL_S, *ARRIVE_FIELDS])
+        return Arrival(_values_to_call(ARRIVE_FIELDS, res[2:]), bool(int(res[0])), res[1] or None)
 
     def create_or_get(self, sid: str, from_number: str, to_number: str = "", lang: str = "fr") -> tuple[Call, bool]:
         a = self.arrive(sid, from_number, to_number, lang)
@@ -195,15 +202,13 @@ class CallStore:
             args=[sid, repr(self.svc.clock.now()),
                   json.dumps({k: _enc(v) for k, v in (fields or {}).items()}),
                   json.dumps([{k: _enc(v) for k, v in ev.items() if v is not None} for ev in events or []]),
-                  json.dumps(list(states))])
+                  json.dumps(list(states)), *STEP_FIELDS])
         code = int(res[0])
         if code == 0:
             return Step(None, False)
-        return Step(Call.from_hash(_flat_to_dict(res[1:])), code == 1)
+        return Step(_values_to_call(STEP_FIELDS, res[1:]), code == 1)
 
-    def update(self, sid: str, **fields) -> Call:
+    def update(self, sid: str, **fields) -> None:
         """Set fields on an existing call (no event): UnknownCall if there is none."""
-        res = self.step(sid, fields)
-        if res.call is None:
+        if self.step(sid, fields).call is None:
             raise UnknownCall(f"no call {sid}")
-        return res.call

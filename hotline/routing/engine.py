@@ -78,7 +78,7 @@ def _schedule_once(svc, name: str, at: float, func: str) -> bool:
     key = svc.keys.timer(name)
     now = svc.clock.now()
     current = svc.redis.get(key)
-    if current is not None and now <= float(current) <= at:
+    if current is not None and now < float(current) <= at:
         return False
     svc.redis.set(key, repr(at))
     delay = svc.clock.real_delay(max(0.0, at - now))

@@ -157,10 +157,14 @@ def apply_step(svc, sid: str, number: int, step: Step, now: float | None = None)
     return status
 
 
-def apply_due(svc, sid: str, now: float | None = None) -> list[int]:
-    """Apply every step of the call's category that is due; returns the step numbers applied."""
+def apply_due(svc, sid: str, now: float | None = None, fields: tuple | None = None) -> list[int]:
+    """Apply every step of the call's category that is due; returns the step numbers applied.
+
+    `fields` = (state, category, enqueued_at, ovf_step) already read (the sweep reads
+    them for every call in one pipeline); the Lua script re-checks them anyway.
+    """
     now = svc.clock.now() if now is None else now
-    h = svc.redis.hmget(svc.keys.call(sid), "state", "category", "enqueued_at", "ovf_step")
+    h = fields or svc.redis.hmget(svc.keys.call(sid), "state", "category", "enqueued_at", "ovf_step")
     state, category, enq, applied = h
     if state not in ("waiting", "callback_requested") or not enq:
         return []

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
-REPAIR_HORIZON_S = 2 * 86400  # calls older than this are not looked at by the sweep
+REPAIR_HORIZON_S = 7 * 86400  # calls older than this are not looked at by the sweep (a long weekend fits)
 
 
 def _end(svc, sid: str, mode: str, now: float | None, reason: str = "", agent_id: str = "") -> tuple[str, str]:
@@ -74,11 +74,12 @@ def _waiting_calls(svc, now: float) -> list[tuple[str, dict]]:
     sids = r.zrangebyscore(k.calls, now - REPAIR_HORIZON_S, "+inf")
     p = r.pipeline(transaction=False)
     for sid in sids:
-        p.hmget(k.call(sid), "state", "lines", "effective_at")
+        p.hmget(k.call(sid), "state", "lines", "effective_at", "category", "enqueued_at", "ovf_step")
     out = []
-    for sid, (state, lines, eff) in zip(sids, p.execute()):
+    for sid, (state, lines, eff, cat, enq, step) in zip(sids, p.execute()):
         if state in ("waiting", "callback_requested"):
-            out.append((sid, {"state": state, "lines": lines or "", "effective_at": eff}))
+            out.append((sid, {"state": state, "lines": lines or "", "effective_at": eff,
+                              "overflow": (state, cat, enq, step)}))
     return out
 
 
@@ -107,8 +108,8 @@ def sweep(svc, now: float | None = None, match_limit: int = 5000) -> SweepReport
         rep.agents_fixed += status == "fixed"
     svc.agents.reindex()
 
-    for sid, _ in waiting:
-        rep.overflowed += len(overflow.apply_due(svc, sid, now))
+    for sid, h in waiting:
+        rep.overflowed += len(overflow.apply_due(svc, sid, now, h["overflow"]))
 
     matcher = svc.matcher
     rep.matched = len(matcher.match_all(now))

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ..errors import StoreUnavailable
 
@@ -126,7 +128,9 @@ class EmbeddedRedis:
         if self.proc is None or self.proc.poll() is not None:
             return
         try:
-            r = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5)
+            # No retries: SHUTDOWN closing the connection is the success case.
+            r = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5,
+                            retry=Retry(NoBackoff(), 0))
             r.shutdown()
         except redis.ConnectionError:
             pass  # the expected answer: the server closed the connection

@@ -106,6 +106,11 @@ class Keys:
         """string: when the self-rescheduling RQ timer `name` (sweep, shift) next fires."""
         return f"{self.prefix}timer:{name}"
 
+    # timers.py (virtual-time timers only; real time uses RQ's scheduler)
+    @property
+    def timers(self) -> str:
+        return self.prefix + "timers"
+
     # carrier simulator (carrier/)
     def sim(self, name: str) -> str:
         return f"{self.prefix}sim:{name}"

@@ -7,8 +7,10 @@
 -- ARGV[3] JSON object: fields to set (string values)
 -- ARGV[4] JSON array of events: [{"type": "...", "field": "value", ...}] (string values)
 -- ARGV[5] JSON array of the states the call must be in ("[]": any state)
--- Returns {code, field1, value1, ...}: code 1 changed, 0 unknown call (no fields),
---   -1 state not allowed (nothing changed; the current hash follows)
+-- ARGV[6..] the fields to return (after the change), by name: a short reply keeps the
+--   webhook cheap (every reply element is parsed by the client)
+-- Returns {code, value of ARGV[6], value of ARGV[7], ...}: code 1 changed, 0 unknown
+--   call (no values), -1 state not allowed (nothing changed; current values follow)
 local call, events = KEYS[1], KEYS[2]
 local sid, now = ARGV[1], ARGV[2]
 if redis.call('EXISTS', call) == 0 then return {0} end
@@ -19,9 +21,7 @@ if #allowed > 0 then
   local ok = false
   for _, s in ipairs(allowed) do if s == state then ok = true end end
   if not ok then
-    local out = {-1}
-    for _, v in ipairs(redis.call('HGETALL', call)) do out[#out + 1] = v end
-    return out
+    return {-1, unpack(redis.call('HMGET', call, unpack(ARGV, 6)))}
   end
 end
 
@@ -37,6 +37,4 @@ for _, ev in ipairs(cjson.decode(ARGV[4])) do
   redis.call('XADD', events, '*', unpack(entry))
 end
 
-local out = {1}
-for _, v in ipairs(redis.call('HGETALL', call)) do out[#out + 1] = v end
-return out
+return {1, unpack(redis.call('HMGET', call, unpack(ARGV, 6)))}

@@ -11,15 +11,14 @@
 -- ARGV[1] sid   ARGV[2] from   ARGV[3] to   ARGV[4] lang   ARGV[5] now (epoch s)
 -- ARGV[6] repeat window (s)    ARGV[7] "1" to track the caller's number ("0": anonymous)
 -- ARGV[8] caller key TTL (s): garbage collection only; the decision uses last_at vs now
--- Returns {created 0|1, announcement text or "", field1, value1, ...} (the call hash)
+-- ARGV[9..] the fields to return, by name (a short reply keeps the webhook cheap)
+-- Returns {created 0|1, announcement text or "", value of ARGV[9], value of ARGV[10], ...}
 local call, calls, caller, events, ann = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sid, from, to, lang, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local text = redis.call('HGET', ann, 'text') or ''
 
 if redis.call('EXISTS', call) == 1 then
-  local out = {0, text}
-  for _, v in ipairs(redis.call('HGETALL', call)) do out[#out + 1] = v end
-  return out
+  return {0, text, unpack(redis.call('HMGET', call, unpack(ARGV, 9)))}
 end
 
 local repeat_, priority, previous = '0', '0', ''
@@ -41,6 +40,4 @@ redis.call('HSET', call, unpack(fields))
 redis.call('ZADD', calls, now, sid)
 redis.call('XADD', events, '*', 'type', 'call_created', 'ts', now, 'call_sid', sid,
            'from_number', from, 'to_number', to, 'lang', lang, 'repeat', repeat_, 'priority', priority)
-local out = {1, text}
-for _, v in ipairs(fields) do out[#out + 1] = v end
-return out
+return {1, text, unpack(redis.call('HMGET', call, unpack(ARGV, 9)))}
