@@ -360,9 +360,11 @@ end
 function response(status, headers, body)
   if status ~= 200 then
     bad_status = bad_status + 1
+    if not sample then sample = status .. " " .. string.sub(body, 1, 300) end
   elseif not string.find(body, marker, 1, true)
       or (antimarker ~= "" and string.find(body, antimarker, 1, true)) then
     bad_body = bad_body + 1
+    if not sample then sample = string.sub(body, 1, 300) end
   end
 end
 
@@ -370,6 +372,8 @@ function done(summary, latency, requests)
   local s, bs, bb = 0, 0, 0
   local per = {}
   for _, t in ipairs(threads) do
+    local smp = t:get("sample")
+    if smp then io.write("WRKBAD " .. string.gsub(smp, "\n", " ") .. "\n") end
     s = s + t:get("sent")
     bs = bs + t:get("bad_status")
     bb = bb + t:get("bad_body")
@@ -663,7 +667,7 @@ class Target:
 
 def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], marker: str,
              antimarker: str, mode: str, rate: float = 0.0, duration: float | None = None,
-             redis_pid: int | None = None, tool: str | None = None) -> dict:
+             redis_pid: int | None = None, tool: str | None = None, profile: bool = False) -> dict:
     duration = duration or args.duration
     tool = tool or ("python" if mode == "open" else args.client)
     data = tmp / f"{scenario}-{mode}.tsv"
@@ -687,8 +691,7 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
 
     workers = children(target.proc.pid)
     server_pids = [target.proc.pid, *workers]
-    profilers = (start_profilers(tmp, f"{scenario}-{mode}", workers, duration)
-                 if scenario in args.profile and mode == "closed" else [])
+    profilers = start_profilers(tmp, f"{scenario}-{mode}", workers, duration) if profile else []
     cpu0_server = cpu_seconds(server_pids)
     cpu0_redis = cpu_seconds([redis_pid]) if redis_pid else 0.0
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -703,6 +706,7 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
         proc.wait()
         raise
     wall = time.perf_counter() - t0
+    prof = collect_profile(profilers) if profilers else None  # py-spy's CPU is the client's, not the next run's
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     tot1, idle1 = machine_busy()
     cpu_server = cpu_seconds(server_pids) - cpu0_server
@@ -716,16 +720,17 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
         if line is None:
             raise RuntimeError(f"wrk printed no result:\n{out}\n{err}")
         w = json.loads(line[len("WRKJSON "):])
+        bad = [x[len("WRKBAD "):] for x in out.splitlines() if x.startswith("WRKBAD ")]
         elapsed = w["duration_us"] / 1e6
         errors = {k: w[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts",
                                     "bad_status", "bad_body") if w[k]}
         res = {"requests": w["requests"], "sent": w["sent"], "rps": w["requests"] / elapsed,
                "mean_ms": w["mean_ms"], "p50_ms": w["p50_ms"], "p90_ms": w["p90_ms"],
                "p99_ms": w["p99_ms"], "p999_ms": w["p999_ms"], "max_ms": w["max_ms"], "errors": errors}
-        elapsed_for_cpu = elapsed
+        if bad:
+            res["bad_sample"] = bad[0]
     else:
         res = json.loads(out.strip().splitlines()[-1])
-        elapsed_for_cpu = duration
     busy = 1 - (idle1 - idle0) / max(1, tot1 - tot0)
     res.update({
         "scenario": scenario, "target": target.name, "mode": mode, "client": tool,
@@ -737,15 +742,79 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
         "server_cpu_ms_per_req": round(cpu_server * 1000 / max(1, res["requests"]), 3),
         "redis_cpu_ms_per_req": round(cpu_redis * 1000 / max(1, res["requests"]), 3),
     })
-    del elapsed_for_cpu
-    if profilers:
-        res["profile"] = collect_profile(profilers)
+    if prof:
+        res["profile"] = prof
     return res
+
+
+# --------------------------------------------------------------------------------------
+# The cost of one request inside the app, without gunicorn and without concurrency
+# --------------------------------------------------------------------------------------
+
+class _env_patch:
+    def __init__(self, env: dict):
+        self.env, self.saved = env, None
+
+    def __enter__(self):
+        self.saved = dict(os.environ)
+        os.environ.update(self.env)
+
+    def __exit__(self, *exc):
+        os.environ.clear()
+        os.environ.update(self.saved)
+
+
+def wsgi_cost(app, passes: list[list[str]], marker: str, antimarker: str) -> dict:
+    """CPU and wall time per request of the WSGI app called directly, one request at a
+    time in this process: what the app itself costs, apart from gunicorn and from the
+    machine's other load (CPU time is counted for this process only; the best of
+    the passes is kept, noise only ever adds). Redis's own CPU is not included."""
+    from werkzeug.test import EnvironBuilder
+
+    def environs(lines):
+        out = []
+        for line in lines:
+            path, body, sig = line.split("\t")
+            out.append(EnvironBuilder(path=path, method="POST", data=body.encode(), content_type=FORM,
+                                      headers={"X-Twilio-Signature": sig},
+                                      base_url=f"http://{HOST}").get_environ())
+        return out
+
+    status_box = []
+
+    def start_response(status, headers, exc_info=None):
+        status_box.append(status)
+
+    best_cpu = best_wall = float("inf")
+    bad = 0
+    for rep, lines in enumerate(passes):
+        envs = environs(lines)
+        c0, w0 = time.process_time(), time.perf_counter()
+        for env in envs:
+            status_box.clear()
+            it = app(env, start_response)
+            body = b"".join(it)
+            if hasattr(it, "close"):
+                it.close()
+            if (not status_box[0].startswith("200") or marker.encode() not in body
+                             or antimarker.encode() in body):
+                bad += 1
+        c1, w1 = time.process_time(), time.perf_counter()
+        best_cpu = min(best_cpu, (c1 - c0) / len(envs))
+        best_wall = min(best_wall, (w1 - w0) / len(envs))
+    return {"cpu_us": round(best_cpu * 1e6, 1), "wall_us": round(best_wall * 1e6, 1),
+            "n": sum(map(len, passes)), "bad": bad}
 
 
 # --------------------------------------------------------------------------------------
 # The benchmark
 # --------------------------------------------------------------------------------------
+
+def logging_quiet():
+    import logging
+
+    logging.getLogger("hotline").setLevel(logging.ERROR)
+
 
 def fmt(x, nd=1):
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
@@ -772,6 +841,8 @@ def main(argv=None) -> int:
     p.add_argument("--app", default="hotline.app:create_app()",
                    help="the app under test, as gunicorn spells it (to measure a variant)")
     p.add_argument("--pythonpath", action="append", default=[], help="extra import path for --app")
+    p.add_argument("--cost-only", action="store_true",
+                   help="only measure the in-process cost per request (quick feedback while optimising)")
     p.add_argument("--profile", default="", help="comma-separated scenarios (bare,incoming,menu,wait) to "
                    "sample with py-spy during their closed-loop run; prints where the workers' time goes")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -854,8 +925,8 @@ def main(argv=None) -> int:
         bare_lines = [bare_s.line(BARE_PATH, call_params(sid_of("b", i), i)) for i in range(2000)]
         bare_marker = marker_of(str(_bare_doc(bare_url)))
 
-        def incoming_lines(prefix: str):
-            return [app_s.line(INCOMING_PATH, call_params(sid_of(prefix, i), i)) for i in range(cap)]
+        def incoming_lines(prefix: str, n: int | None = None):
+            return [app_s.line(INCOMING_PATH, call_params(sid_of(prefix, i), i)) for i in range(n or cap)]
 
         def menu_lines(prefix: str, n: int):
             return [app_s.line(flow.menu_url, {**call_params(sid_of(prefix, i), i), "Digits": "1"})
@@ -879,9 +950,37 @@ def main(argv=None) -> int:
                 f" redis {c['redis']} client {c['client']} other {c['other']}")
             return r
 
-        def run(target, scenario, lines, marker, mode="closed", rate=0.0):
+        def run(target, scenario, lines, marker, mode="closed", rate=0.0, profile=False):
             return run_load(args, tmp, target, scenario, lines, marker, antimarker, mode, rate=rate,
-                            redis_pid=redis_pid)
+                            redis_pid=redis_pid, profile=profile)
+
+        # --- the app's own cost per request (no gunicorn, no concurrency) --------------------
+        n_cost = 300 if args.quick else 1000
+        with _env_patch({k: v for k, v in base_env.items() if k.startswith(("HOTLINE_", "TWILIO_", "REDIS_"))}
+                        | {"HOTLINE_PUBLIC_URL": bare_url}):
+            sys.path.insert(0, str(HERE))
+            import bare_app
+            bare_wsgi = bare_app.create_app()
+        with _env_patch({k: v for k, v in base_env.items() if k.startswith(("HOTLINE_", "TWILIO_", "REDIS_"))}
+                        | {"HOTLINE_PUBLIC_URL": app_url}):
+            mod, _, factory = args.app.partition(":")
+            sys.path[:0] = args.pythonpath
+            import importlib
+            app_wsgi = eval(factory, vars(importlib.import_module(mod)))  # the same spec gunicorn uses
+        logging_quiet()
+        sets = ("a1", "a2", "a3")
+        cost = {
+            "bare": wsgi_cost(bare_wsgi, [bare_lines[:n_cost]] * 3, bare_marker, antimarker),
+            "incoming": wsgi_cost(app_wsgi, [incoming_lines(x, n_cost) for x in sets], incoming_marker,
+                                  antimarker),
+            "menu": wsgi_cost(app_wsgi, [menu_lines(x, n_cost) for x in sets], menu_marker, antimarker),
+            "wait": wsgi_cost(app_wsgi, [wait_lines] * 3, wait_marker, antimarker),
+        }
+        log("in-process cost per request (best of passes): " + ", ".join(
+            f"{k} {v['cpu_us']:.0f} us CPU / {v['wall_us']:.0f} us wall" for k, v in cost.items()))
+        if args.cost_only:
+            print(json.dumps({"in_process_cost_us": cost}))
+            return 0
 
         # --- closed loop: rounds of bare, incoming, menu, wait; bare once more at the end -------
         # The machine is shared and noisy: each of ours is paired with the bare runs on
@@ -902,6 +1001,24 @@ def main(argv=None) -> int:
             closed["menu"].append(m)
             closed["wait"].append(record(run(app_t, "wait", wait_lines, wait_marker)))
         closed["bare"].append(record(run(bare_t, "bare", bare_lines, bare_marker)))
+
+        # Profiles in runs of their own, so that sampling does not weigh on the measured ones.
+        profiled = []
+        for name in args.profile:
+            if name == "bare":
+                profiled.append(run(bare_t, "bare", bare_lines, bare_marker, profile=True))
+            elif name == "incoming":
+                profiled.append(run(app_t, "incoming", incoming_lines("p1"), incoming_marker, profile=True))
+            elif name == "menu":
+                profiled.append(run(app_t, "menu", menu_lines(f"c{args.rounds - 1}", distinct[-1]), menu_marker,
+                                    profile=True))
+            elif name == "wait":
+                profiled.append(run(app_t, "wait", wait_lines, wait_marker, profile=True))
+            else:
+                raise SystemExit(f"--profile: unknown scenario {name!r}")
+        for r in profiled:
+            r["scenario"] += " (profiled)"
+            log(f"  {r['scenario']:<20} {r['rps']:8.1f} req/s (not counted)")
 
         # --- open loop at a fraction of each scenario's median peak ----------------------
         f = args.open_fraction
@@ -925,7 +1042,7 @@ def main(argv=None) -> int:
                 same[name] = record(run(app_t, name, lines_ or incoming_lines("e2"), marker, "open",
                                         opened["bare"]["rate"]), f"{name} @ bare rate")
 
-        summary = summarize(args, results, closed, opened, same, peak, flow, started, distinct)
+        summary = summarize(args, results, closed, opened, same, peak, flow, started, distinct, cost, profiled)
         print(summary["markdown"])
         if args.json:
             print(json.dumps({k: v for k, v in summary.items() if k != "markdown"}))
@@ -950,6 +1067,19 @@ def _bare_doc(bare_url: str) -> str:
     return constant_twiml(s)
 
 
+def _note(r: dict) -> str:
+    notes = []
+    if r["mode"] == "open":
+        notes.append(f"client schedule lag p99 {r.get('sched_late_p99_ms', 0):.1f} ms")
+    if r.get("repeat_answer_share"):
+        notes.append(f"{r['repeat_answer_share']:.0%} repeat answers")
+    if r["errors"]:
+        notes.append("errors: " + ", ".join(f"{k} {v}" for k, v in r["errors"].items()))
+    if r.get("bad_sample"):
+        notes.append("first bad answer: " + r["bad_sample"][:120].replace("|", "/"))
+    return "; ".join(notes)
+
+
 def median(xs):
     xs = sorted(xs)
     n = len(xs)
@@ -962,7 +1092,7 @@ def paired_ratios(closed: dict, name: str) -> list[float]:
     return [r["rps"] / ((bare[k]["rps"] + bare[k + 1]["rps"]) / 2) for k, r in enumerate(closed[name])]
 
 
-def summarize(args, results, closed, opened, same, peak, flow, started, distinct):
+def summarize(args, results, closed, opened, same, peak, flow, started, distinct, cost, profiled):
     cpu_model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                       if ln.startswith("model name")), platform.processor())
     C = args.clients
@@ -992,7 +1122,7 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
             f"| {C / peak[k] * 1000:.0f} | {o['rate']:.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} |")
 
     dhead = ("| # | scenario | load | req/s | p50 ms | p99 ms | mean ms | errors "
-             "| server ms/req | redis ms/req | cores server / redis / client / other |")
+             "| server ms/req | redis ms/req | cores server / redis / client / other | note |")
     drows = [dhead, "|" + "---|" * (dhead.count("|") - 1)]
     for i, r in enumerate(results, 1):
         load = f"closed {r['clients']}" if r["mode"] == "closed" else f"open {r['rate']:.0f}/s"
@@ -1001,9 +1131,25 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         drows.append(f"| {i} | {r['scenario']} | {load} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
                      f"| {r['mean_ms']:.2f} | {errs} | {r['server_cpu_ms_per_req']:.2f} "
                      f"| {r['redis_cpu_ms_per_req']:.2f} "
-                     f"| {c['server']:.2f} / {c['redis']:.2f} / {c['client']:.2f} / {c['other']:.2f} |")
+                     f"| {c['server']:.2f} / {c['redis']:.2f} / {c['client']:.2f} / {c['other']:.2f} "
+                     f"| {_note(r)} |")
 
     bare_runs = [r["rps"] for r in closed["bare"]]
+
+    # Where a request's CPU goes: the app in-process (measured apart from any load), Redis's
+    # CPU per request (from the runs), and gunicorn + kernel (bare's server CPU per request
+    # in the runs minus bare's in-process cost: the same for every endpoint).
+    gun = max(0.0, median([r["server_cpu_ms_per_req"] for r in closed["bare"]]) * 1000 - cost["bare"]["cpu_us"])
+    redis_us = {k: (median([r["redis_cpu_ms_per_req"] for r in closed[k]]) * 1000 if k != "bare" else 0.0)
+                for k in ("bare", *ours)}
+    total_us = {k: gun + cost[k]["cpu_us"] + redis_us[k] for k in ("bare", *ours)}
+    predicted = {k: total_us["bare"] / total_us[k] for k in ours}
+    chead = ("| endpoint | app CPU µs/req (in-process) | app wall µs/req (in-process) | Redis CPU µs/req "
+             "| gunicorn + kernel µs/req (est.) | total CPU µs/req | CPU-bound ratio vs bare |")
+    crows = [chead, "|" + "---|" * (chead.count("|") - 1)]
+    for k in ("bare", *ours):
+        crows.append(f"| {k} | {cost[k]['cpu_us']:.0f} | {cost[k]['wall_us']:.0f} | {redis_us[k]:.0f} | {gun:.0f} "
+                     f"| {total_us[k]:.0f} | {'-' if k == 'bare' else f'{predicted[k]:.0%}'} |")
     repeat = [r["repeat_answer_share"] for r in closed["menu"]] + [opened["menu"]["repeat_answer_share"]]
     md = [
         f"## Webhook benchmark — {started:%Y-%m-%d %H:%M} UTC",
@@ -1039,6 +1185,12 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
            f"{opened['bare']['rate']:.0f}/s): " + ", ".join(
                f"{k} p50 {r['p50_ms']:.1f} / p99 {r['p99_ms']:.1f} ms" for k, r in same.items()) + "."),
         "",
+        "Where the CPU of one request goes (the app called in-process one request at a time, best of "
+        "3 passes, so the machine's other load barely touches it; Redis's CPU per request and "
+        "gunicorn's from the runs above). On a CPU-bound server the throughput ratio tends to the last column:",
+        "",
+        *crows,
+        "",
         f"Menu runs replay Digits=1 on the calls the incoming run just before created "
         f"({', '.join(str(x) for x in distinct)} calls; when the menu run outpaces them it answers again "
         f"for a call already past the menu, which the IVR treats like the first answer: "
@@ -1051,7 +1203,7 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         "",
         "</details>",
     ]
-    for r in results:
+    for r in profiled:
         for kind, prof in (r.get("profile") or {}).items():
             what = ("busy time: on CPU or blocked in a call (a Redis read), what bounds a sync worker"
                     if kind == "busy" else "CPU time: samples holding the GIL")
@@ -1069,9 +1221,12 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         "peak_rps": {k: round(v, 1) for k, v in peak.items()},
         "ratios": {k: round(v, 3) for k, v in ratios.items()},
         "cpu_cost_ratios": {k: round(v, 3) for k, v in cpu_ratio.items()},
+        "in_process_cost_us": cost, "gunicorn_kernel_us_est": round(gun, 1),
+        "cpu_bound_ratio_predicted": {k: round(v, 3) for k, v in predicted.items()},
         "open_loop_p99_ms": {k: round(v, 2) for k, v in open_p99.items()},
         "checks": checks, "all_checks_passed": all(checks.values()),
-        "results": results, "markdown": "\n".join(md),
+        "results": results, "profiles": {r["scenario"]: r["profile"] for r in profiled},
+        "markdown": "\n".join(md),
     }
 
 

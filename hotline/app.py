@@ -26,6 +26,9 @@ def create_app(services: Services | None = None) -> Flask:
     from .webhooks import voice
 
     app.register_blueprint(voice.bp)
+    from .webhooks import agent
+
+    app.register_blueprint(agent.bp)
 
     @app.before_request
     def check_signature():

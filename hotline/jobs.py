@@ -35,13 +35,17 @@ def call_waiting(sid: str):
     """A call entered a waiting line (enqueued by the queue/IVR code)."""
     from .routing import engine
 
-    return _summary(engine.call_waiting(current(), sid))
+    svc = current()
+    engine.ensure_timers(svc)
+    return _summary(engine.call_waiting(svc, sid))
 
 
 def agent_available(agent_id: str):
     from .routing import engine
 
-    return _summary(engine.agent_available(current(), agent_id))
+    svc = current()
+    engine.ensure_timers(svc)
+    return _summary(engine.agent_available(svc, agent_id))
 
 
 def overflow_due(sid: str, step: int):
@@ -65,6 +69,7 @@ def shift_boundary():
 def sweep():
     from .routing import engine
 
+    legs_sweep()  # first: the wrap-ups it ends free agents the routing sweep then matches
     rep = engine.sweep(current())
     return rep.as_dict() if rep is not None else None
 
@@ -72,3 +77,70 @@ def sweep():
 def _summary(res):
     # Job results are stored by RQ: keep them plain.
     return None if res is None else {"call_sid": res.call_sid, "agent_id": res.agent_id, "skill": res.skill}
+
+
+# Agent and callback legs (hotline/legs/, hotline/routing/callbacks.py) ---------------
+# Jobs that call the carrier are enqueued with rq.Retry (legs/common.py): a transient
+# error is raised for RQ to retry; on the last attempt it is handled (offer released...).
+def offer(sid: str, agent_id: str):
+    """Ring the agent the matcher reserved for `sid`."""
+    from .legs import offers
+    from .legs.common import job_context
+
+    token, last = job_context()
+    return offers.place(current(), sid, agent_id, token=token, last_attempt=last)
+
+
+def bridge(sid: str):
+    """Move the caller out of its Twilio queue into the agent's conference."""
+    from .legs import conversation
+    from .legs.common import job_context
+
+    return conversation.bridge(current(), sid, last_attempt=job_context()[1])
+
+
+def agent_notice(sid: str, agent_id: str, what: str):
+    """Tell the agent on the line something (caller_gone, customer_no_answer), then hang up."""
+    from .legs import conversation
+
+    conversation.notify_agent(current(), sid, agent_id, what)
+
+
+def rematch(sid: str):
+    """A call went back to its place (missed offer, callback retry): offer it again."""
+    from .routing import overflow
+
+    svc = current()
+    overflow.apply_due(svc, sid)
+    return _summary(svc.matcher.match_call(sid))
+
+
+def wrapup_done(agent_id: str, sid: str | None = None):
+    from .legs import wrapup
+
+    return wrapup.done(current(), agent_id, sid, via="timer")
+
+
+def callback_dial(sid: str):
+    from .legs.common import job_context
+    from .routing import callbacks
+
+    return callbacks.dial(current(), sid, last_attempt=job_context()[1])
+
+
+def callback_retry(sid: str):
+    from .routing import callbacks
+
+    return callbacks.retry(current(), sid)
+
+
+def legs_sweep():
+    """Repair for the legs (overdue wrap-ups, agents busy with a call that is over, callback
+    retries whose timer was lost); run by `sweep` too."""
+    from .legs import conversation
+    from .routing import callbacks
+
+    svc = current()
+    out = conversation.repair(svc)
+    out["callbacks_requeued"] = sum(callbacks.retry(svc, s) == "requeued" for s in callbacks.due(svc))
+    return out

@@ -21,11 +21,13 @@ from .store.scripts import Scripts
 
 class Services:
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
-                 client: redis.Redis | None = None, rq_client: redis.Redis | None = None):
+                 client: redis.Redis | None = None, rq_client: redis.Redis | None = None,
+                 telephony=None):
         self.settings = settings
         self.clock = clock or clock_from_spec(settings.clock)
         self._client = client
         self._rq_client = rq_client
+        self._telephony = telephony  # unit tests of the job logic hand in a recording Telephony
 
     @classmethod
     def from_env(cls) -> "Services":
@@ -109,9 +111,16 @@ class Services:
 
     @cached_property
     def telephony(self):
-        """Twilio's REST API, or the carrier simulator's copy of it (demo/test)."""
+        """Twilio's REST API, or the carrier simulator's copy of it (demo/test).
+
+        None in demo/test mode without a simulator: there is no carrier to ring, and
+        the agent-leg jobs leave the reservation to its timer (hotline/legs/offers.py)."""
+        if self._telephony is not None:
+            return self._telephony
         from .telephony.port import TwilioTelephony
 
+        if self.settings.mode != "production" and not self.settings.simulator_url:
+            return None
         return TwilioTelephony.from_settings(self.settings, self.settings.simulator_url)
 
     def close(self) -> None:

@@ -54,8 +54,16 @@ def test_calls_show_json_and_text(cli, svc):
     res = cli("calls", "show", "CA1", "--json")
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
-    assert (d["sid"], d["from_number"], d["lang"], d["category"], d["skill"], d["state"], d["priority"],
-            d["error_code"]) == ("CA1", "+33611111111", "fr", "connection", "connection", "waiting", 0, "4031")
+    assert (
+        d["sid"],
+        d["from_number"],
+        d["lang"],
+        d["category"],
+        d["skill"],
+        d["state"],
+        d["priority"],
+        d["error_code"],
+    ) == ("CA1", "+33611111111", "fr", "connection", "connection", "waiting", 0, "4031")
     assert d["created_at"].endswith("+02:00")  # the centre's zone, with its offset
     out = cli("calls", "show", "CA1").output
     assert "waiting" in out and "4031" in out
@@ -71,7 +79,10 @@ def test_calls_show_unknown_is_one_line_and_exit_1(cli, svc, sid):
 def test_calls_list_by_state(cli, svc):
     waiting(svc, "CA1", "+33611111111", "connection")
     svc.calls.create_or_get("CA2", "+33622222222")
-    rows = [json.loads(x) for x in cli("calls", "list", "--state", "waiting", "--json").output.splitlines()]
+    rows = [
+        json.loads(x)
+        for x in cli("calls", "list", "--state", "waiting", "--json").output.splitlines()
+    ]
     assert [r["sid"] for r in rows] == ["CA1"]
     assert len(cli("calls", "list").output.strip().splitlines()) == 2
     assert cli("calls", "list", "--state", "bad;state").exit_code == 1
@@ -89,12 +100,15 @@ def test_announce_set_show_and_clear(cli, svc):
     assert types == ["announcement_set", "announcement_cleared"]
 
 
-@pytest.mark.parametrize("args,code", [
-    (["announce"], 2),
-    (["announce", "x", "--clear"], 2),
-    (["announce", "   "], 1),
-    (["announce", "x", "--lang", "de"], 2),
-])
+@pytest.mark.parametrize(
+    "args,code",
+    [
+        (["announce"], 2),
+        (["announce", "x", "--clear"], 2),
+        (["announce", "   "], 1),
+        (["announce", "x", "--lang", "de"], 2),
+    ],
+)
 def test_announce_bad_input_fails_and_changes_nothing(cli, svc, args, code):
     res = cli(*args)
     assert res.exit_code == code

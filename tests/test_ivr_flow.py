@@ -27,7 +27,9 @@ class Verdict:
 
 
 def fake(category, confidence, scored=True):
-    return lambda text, lang: Verdict(category, confidence, ("w",), ((category, 1.0),) if scored else ())
+    return lambda text, lang: Verdict(
+        category, confidence, ("w",), ((category, 1.0),) if scored else ()
+    )
 
 
 # ---------------------------------------------------------------- decisions
@@ -51,22 +53,40 @@ def test_keys_win_over_speech_in_the_same_answer():
 
 
 def test_confident_speech_is_classified_and_unsure_speech_confirmed():
-    assert flow.decide_menu(None, "wifi", "fr", 1, classify=fake("connection", 0.8)).kind == "classified"
+    assert (
+        flow.decide_menu(None, "wifi", "fr", 1, classify=fake("connection", 0.8)).kind
+        == "classified"
+    )
     d = flow.decide_menu(None, "wifi et excel", "fr", 2, classify=fake("connection", 0.1))
     assert (d.kind, d.category, d.attempt) == ("confirm", "connection", 2)
 
 
-@pytest.mark.parametrize("digits,speech,reason", [
-    (None, None, "no_input"), ("", "  ", "no_input"), ("7", None, "invalid_digit"), ("*", None, "invalid_digit"),
-    ("11", None, "invalid_digit"), (None, "bonjour", "no_match"),
-])
+@pytest.mark.parametrize(
+    "digits,speech,reason",
+    [
+        (None, None, "no_input"),
+        ("", "  ", "no_input"),
+        ("7", None, "invalid_digit"),
+        ("*", None, "invalid_digit"),
+        ("11", None, "invalid_digit"),
+        (None, "bonjour", "no_match"),
+    ],
+)
 def test_misses_retry_then_fall_back_to_general_on_the_third(digits, speech, reason):
     classify = fake("general", 0.0, scored=False)
     d1 = flow.decide_menu(digits, speech, "en", 1, classify=classify)
     d2 = flow.decide_menu(digits, speech, "en", d1.attempt, classify=classify)
     d3 = flow.decide_menu(digits, speech, "en", d2.attempt, classify=classify)
-    assert [(d.kind, d.attempt, d.reason) for d in (d1, d2)] == [("retry", 2, reason), ("retry", 3, reason)]
-    assert (d3.kind, d3.category, d3.method, d3.reason) == ("general_fallback", "general", "fallback", reason)
+    assert [(d.kind, d.attempt, d.reason) for d in (d1, d2)] == [
+        ("retry", 2, reason),
+        ("retry", 3, reason),
+    ]
+    assert (d3.kind, d3.category, d3.method, d3.reason) == (
+        "general_fallback",
+        "general",
+        "fallback",
+        reason,
+    )
 
 
 def test_confirmation_needs_the_key_1_and_a_real_category():
@@ -77,8 +97,17 @@ def test_confirmation_needs_the_key_1_and_a_real_category():
     assert flow.decide_confirm("2", "software", "fr", 3).kind == "general_fallback"
 
 
-@pytest.mark.parametrize("keyed,code", [("4031", "4031"), ("", None), (None, None), ("#", None),
-                                        ("12*34", "1234"), ("9" * 40, "9" * 20)])
+@pytest.mark.parametrize(
+    "keyed,code",
+    [
+        ("4031", "4031"),
+        ("", None),
+        (None, None),
+        ("#", None),
+        ("12*34", "1234"),
+        ("9" * 40, "9" * 20),
+    ],
+)
 def test_error_code_is_the_digits_keyed(keyed, code):
     assert flow.clean_error_code(keyed) == code
 
@@ -99,16 +128,28 @@ def test_categories_map_onto_skills_and_boosts_grow_with_priority():
 
 
 def test_every_prompt_exists_in_both_languages():
-    for key in ("greeting", "menu", "retry_no_input", "confirm", "error_code_ask", "resolved", "position",
-                "wait_minutes", "wait_unknown", "goodbye"):
+    for key in (
+        "greeting",
+        "menu",
+        "retry_no_input",
+        "confirm",
+        "error_code_ask",
+        "resolved",
+        "position",
+        "wait_minutes",
+        "wait_unknown",
+        "goodbye",
+    ):
         for lang in prompts.LANGS:
             assert prompts.text(key, lang, category="x", position=2, minutes=3, code="1", text="t")
     for c in flow.SKILL_OF:
         assert prompts.category_name(c, "fr") != prompts.category_name(c, "en")
 
 
-@pytest.mark.parametrize("value,lang", [("en", "en"), ("en-US", "en"), ("FR", "fr"), ("de", "fr"), (None, "fr"),
-                                        ("", "fr")])
+@pytest.mark.parametrize(
+    "value,lang",
+    [("en", "en"), ("en-US", "en"), ("FR", "fr"), ("de", "fr"), (None, "fr"), ("", "fr")],
+)
 def test_language_values_are_read_leniently(value, lang):
     assert prompts.lang_of(value) == lang
 
@@ -137,7 +178,7 @@ def test_retry_menu_says_why_and_counts():
     root = parse(menu.menu(links, "fr", 3, reason="invalid_digit"))
     g = root.find("Gather")
     assert g.get("action").endswith("attempt=3")
-    assert [s.text for s in g.iter("Say")][0] == "Ce choix n'existe pas."
+    assert next(s.text for s in g.iter("Say")) == "Ce choix n'existe pas."
 
 
 def test_enqueue_names_the_queue_after_the_skill():
@@ -149,13 +190,16 @@ def test_enqueue_names_the_queue_after_the_skill():
     assert e.get("waitUrlMethod") == "POST"
 
 
-@pytest.mark.parametrize("estimate,sentence", [
-    (None, "Estimated wait: a few minutes."),
-    (20, "Estimated wait: about one minute."),
-    (60, "Estimated wait: about one minute."),
-    (61, "Estimated wait: about 2 minutes."),
-    (450, "Estimated wait: about 8 minutes."),
-])
+@pytest.mark.parametrize(
+    "estimate,sentence",
+    [
+        (None, "Estimated wait: a few minutes."),
+        (20, "Estimated wait: about one minute."),
+        (60, "Estimated wait: about one minute."),
+        (61, "Estimated wait: about 2 minutes."),
+        (450, "Estimated wait: about 8 minutes."),
+    ],
+)
 def test_wait_turn_says_position_estimate_then_holds(estimate, sentence):
     root = parse(menu.wait("en", 4, estimate))
     assert [el.tag for el in root] == ["Say", "Say", "Pause"]

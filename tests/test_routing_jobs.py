@@ -31,7 +31,8 @@ def test_call_waiting_job_matches_and_schedules_overflow_and_expiry(svc):
     from rq.registry import ScheduledJobRegistry
     names = sorted(svc.rq_queue.fetch_job(j).func_name
                    for j in ScheduledJobRegistry(queue=svc.rq_queue).get_job_ids())
-    assert names == ["hotline.jobs.overflow_due"] * 3 + ["hotline.jobs.reservation_due"]
+    # three overflow steps, the offer's expiry, and the sweep chain the first job started
+    assert names == ["hotline.jobs.overflow_due"] * 3 + ["hotline.jobs.reservation_due", "hotline.jobs.sweep"]
 
 
 def test_sweep_job_runs_once_and_reschedules_itself_once(svc, clock):
@@ -88,3 +89,14 @@ def test_shift_timer_chain_moves_to_the_next_boundary_once(svc, clock):
     engine.shift_boundary(svc)                                  # fires, schedules the next one
     assert float(svc.redis.get(svc.keys.timer("shift"))) == first + 3600   # 23:30, ana's shift ends
     assert len(reg.get_job_ids()) == 2
+
+
+def test_a_dead_sweep_chain_is_restarted_by_the_next_routing_job(svc, clock):
+    engine.ensure_timers(svc)
+    first = float(svc.redis.get(svc.keys.timer("sweep")))
+    clock.advance(30)
+    engine.ensure_timers(svc)                                   # due soon: left alone
+    assert float(svc.redis.get(svc.keys.timer("sweep"))) == first
+    clock.advance(3600)                                         # its job never ran
+    engine.ensure_timers(svc)
+    assert float(svc.redis.get(svc.keys.timer("sweep"))) == clock.now() + engine.SWEEP_INTERVAL_S

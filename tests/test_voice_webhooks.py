@@ -134,7 +134,9 @@ MENU = [("1", "connection"), ("2", "software"), ("0", "general")]
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 @pytest.mark.parametrize("digit,category", MENU)
-def test_each_menu_key_in_each_language_offers_the_tip_of_its_category(twilio, svc, lang, digit, category):
+def test_each_menu_key_in_each_language_offers_the_tip_of_its_category(
+    twilio, svc, lang, digit, category
+):
     from hotline.ivr.classify import selfhelp_tip
 
     c = Caller(twilio)
@@ -229,12 +231,15 @@ def test_refused_confirmation_plays_the_menu_again(twilio, svc):
     assert svc.calls.get(SID).category is None
 
 
-@pytest.mark.parametrize("miss,prompt", [
-    ({}, "Je n'ai rien entendu."),
-    ({"Digits": "7"}, "Ce choix n'existe pas."),
-    ({"Digits": "12"}, "Ce choix n'existe pas."),
-    ({"SpeechResult": "bonjour madame"}, "Je n'ai pas bien compris."),
-])
+@pytest.mark.parametrize(
+    "miss,prompt",
+    [
+        ({}, "Je n'ai rien entendu."),
+        ({"Digits": "7"}, "Ce choix n'existe pas."),
+        ({"Digits": "12"}, "Ce choix n'existe pas."),
+        ({"SpeechResult": "bonjour madame"}, "Je n'ai pas bien compris."),
+    ],
+)
 def test_a_miss_repeats_the_menu_at_most_twice_then_general(twilio, svc, miss, prompt):
     c = Caller(twilio)
     root = c.dial()
@@ -272,8 +277,10 @@ def test_pressing_1_after_the_tip_resolves_the_call_without_an_agent(twilio, svc
     assert types(svc)[-1] == "selfhelp_resolved"
 
 
-@pytest.mark.parametrize("digit,skill", [("1", "connection"), ("2", "software"), ("3", "error_message"),
-                                         ("0", "general")])
+@pytest.mark.parametrize(
+    "digit,skill",
+    [("1", "connection"), ("2", "software"), ("3", "error_message"), ("0", "general")],
+)
 def test_otherwise_the_caller_waits_in_the_line_of_its_skill(twilio, svc, digit, skill):
     root = Caller(twilio).to_queue(digit)
     el = enqueue_el(root)
@@ -281,7 +288,9 @@ def test_otherwise_the_caller_waits_in_the_line_of_its_skill(twilio, svc, digit,
     assert el.get("waitUrl") == f"{PUBLIC_URL}{V}/wait?lang=fr&skill={skill}"
     assert el.get("action") == f"{PUBLIC_URL}{V}/dequeued?lang=fr&skill={skill}"
     call = svc.calls.get(SID)
-    assert call.state == "waiting" and call.lines == (skill,) and call.enqueued_at == svc.clock.now()
+    assert (
+        call.state == "waiting" and call.lines == (skill,) and call.enqueued_at == svc.clock.now()
+    )
     assert svc.waiting.position(SID) == (1, 1)
     jobs = svc.rq_queue.get_jobs()
     assert [(j.func_name, j.args) for j in jobs] == [("hotline.jobs.call_waiting", (SID,))]
@@ -304,7 +313,10 @@ def test_wait_loop_announces_position_and_a_few_minutes_without_data(twilio, svc
     wait_url = enqueue_el(second.to_queue("1")).get("waitUrl")
     root = second.post(wait_url, QueueSid="QU" + "a" * 32, QueuePosition="1", CurrentQueueSize="1")
     assert verbs(root) == ["Say", "Say", "Pause"]
-    assert says(root) == ["Vous êtes en position 2 dans la file.", "Attente estimée : quelques minutes."]
+    assert says(root) == [
+        "Vous êtes en position 2 dans la file.",
+        "Attente estimée : quelques minutes.",
+    ]
     assert svc.calls.get(SID2).queue_sid == "QU" + "a" * 32
     ev = svc.events.read(call_sid=SID2, types={"position_announced"})[-1]
     assert ev.fields["position"] == "2" and "estimate_s" not in ev.fields
@@ -336,7 +348,7 @@ def test_repeat_caller_within_a_day_is_boosted_and_told(twilio, svc, clock):
     clock.advance(60)
     again = Caller(twilio, "CA" + "4" * 32, me)
     root = again.to_queue("1")
-    assert "Votre appel est prioritaire." in " ".join(says(root))
+    assert "votre appel est prioritaire" in " ".join(says(root))
     call = svc.calls.get("CA" + "4" * 32)
     assert call.repeat and call.priority == 1 and call.previous_call_at == clock.now() - 3800
     line = svc.waiting.snapshot(["connection"])[0]
@@ -390,7 +402,9 @@ def test_status_callbacks_that_are_not_the_end_change_nothing(twilio, svc):
     assert svc.calls.get(SID).state == "waiting" and len(svc.events) == before
 
 
-def test_leaving_the_twilio_queue_while_still_waiting_goes_back_in_keeping_the_place(twilio, svc, clock):
+def test_leaving_the_twilio_queue_while_still_waiting_goes_back_in_keeping_the_place(
+    twilio, svc, clock
+):
     action = _waiting_caller(twilio, clock)
     score = svc.calls.get(SID).effective_at
     root = Caller(twilio).post(action, QueueResult="error")
@@ -398,6 +412,32 @@ def test_leaving_the_twilio_queue_while_still_waiting_goes_back_in_keeping_the_p
     assert svc.calls.get(SID).effective_at == score
     assert svc.waiting.position(SID) == (1, 1)
     assert svc.events.read(call_sid=SID, types={"queue_result"})[0].fields["result"] == "error"
+
+
+def test_repeated_queue_errors_fail_the_call_to_the_fallback_instead_of_looping(twilio, svc, clock):
+    action = _waiting_caller(twilio, clock)
+    c = Caller(twilio)
+    for retry in (1, 2):
+        el = enqueue_el(c.post(action, QueueResult="system-error"))
+        action = el.get("action")
+        assert query(action)["retry"] == str(retry)
+        assert svc.calls.get(SID).state == "waiting"
+    root = c.post(action, QueueResult="system-error")
+    assert says(root)[0].startswith("Nous sommes désolés")
+    call = svc.calls.get(SID)
+    assert call.state == "failed" and call.lines == ()
+    assert svc.redis.zcard(svc.keys.waiting("connection")) == 0
+    failed = svc.events.read(call_sid=SID, types={"call_failed"})
+    assert [e.fields["reason"] for e in failed] == ["queue_system-error"]
+    c.post(f"{V}/status", CallStatus="completed")
+    assert svc.calls.get(SID).state == "failed" and "abandoned" not in types(svc)
+
+
+def test_a_full_twilio_queue_fails_the_call_at_once(twilio, svc, clock):
+    action = _waiting_caller(twilio, clock)
+    root = Caller(twilio).post(action, QueueResult="queue-full")
+    assert verbs(root)[-1] in ("Hangup", "Dial")
+    assert svc.calls.get(SID).state == "failed"
 
 
 def test_bridged_result_hangs_up(twilio, svc, clock):
@@ -418,9 +458,19 @@ def test_events_written_for_every_step_of_a_call(twilio, svc, clock):
     clock.advance(30)
     c.post(enqueue_el(root).get("action"), QueueResult="hangup")
     c.post(f"{V}/status", CallStatus="completed")
-    assert types(svc) == ["call_created", "menu_choice", "menu_retry", "menu_choice", "classified",
-                          "error_code_captured", "selfhelp_offered", "enqueued", "position_announced",
-                          "abandoned", "call_ended"]
+    assert types(svc) == [
+        "call_created",
+        "menu_choice",
+        "menu_retry",
+        "menu_choice",
+        "classified",
+        "error_code_captured",
+        "selfhelp_offered",
+        "enqueued",
+        "position_announced",
+        "abandoned",
+        "call_ended",
+    ]
     for e in svc.events.read(call_sid=SID):
         assert e.call_sid == SID and e.ts >= 1_780_000_000.0
 
@@ -436,7 +486,9 @@ def test_missing_forged_and_wrong_url_signatures_are_refused_and_write_nothing(a
         {},  # missing
         {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},  # forged
         {"X-Twilio-Signature": sign(url, params, token="someone-elses-token")},
-        {"X-Twilio-Signature": sign("https://evil.example.test" + f"{V}/incoming", params)},  # wrong host
+        {
+            "X-Twilio-Signature": sign("https://evil.example.test" + f"{V}/incoming", params)
+        },  # wrong host
         {"X-Twilio-Signature": sign(PUBLIC_URL + f"{V}/wait", params)},  # wrong path
         {"X-Twilio-Signature": sign(url + "?lang=en", params)},  # wrong query
         {"X-Twilio-Signature": sign(url, {**params, "From": "+33600000000"})},  # tampered body
@@ -451,18 +503,25 @@ def test_missing_forged_and_wrong_url_signatures_are_refused_and_write_nothing(a
 def test_a_body_that_is_not_a_form_gets_safe_twiml_and_writes_nothing(app, rclient):
     client = app.test_client()
     url = PUBLIC_URL + f"{V}/incoming"
-    r = client.post(f"{V}/incoming", data='{"CallSid": "CA1"}', content_type="application/json",
-                    headers={"X-Twilio-Signature": sign(url, {})})
+    r = client.post(
+        f"{V}/incoming",
+        data='{"CallSid": "CA1"}',
+        content_type="application/json",
+        headers={"X-Twilio-Signature": sign(url, {})},
+    )
     root = xml(r)
     assert verbs(root)[-1] in ("Hangup", "Dial")
     assert rclient.dbsize() == 0
 
 
-@pytest.mark.parametrize("params", [
-    {"CallSid": ""},
-    {"CallSid": "not a sid!"},
-    {"CallSid": "CA" + "9" * 500},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"CallSid": ""},
+        {"CallSid": "not a sid!"},
+        {"CallSid": "CA" + "9" * 500},
+    ],
+)
 def test_incoming_without_a_usable_call_sid_apologises(twilio, rclient, params):
     root = xml(twilio.post(f"{V}/incoming", {**call_params(), **params}))
     assert says(root)[0].startswith("Nous sommes désolés")
@@ -480,19 +539,26 @@ def test_junk_query_values_are_read_as_defaults(twilio, svc):
 UNKNOWN = "CA" + "f" * 32
 
 
-@pytest.mark.parametrize("path,params,expect", [
-    (f"{V}/menu?lang=en&attempt=1", {"Digits": "1"}, "Redirect"),
-    (f"{V}/menu?lang=fr&attempt=2", {"SpeechResult": "wifi"}, "Redirect"),
-    (f"{V}/confirm?lang=fr&category=software&attempt=1", {"Digits": "1"}, "Redirect"),
-    (f"{V}/error-code?lang=fr", {"Digits": "123"}, "Redirect"),
-    (f"{V}/selfhelp?lang=fr&category=software", {"Digits": "1"}, "Redirect"),
-    (f"{V}/selfhelp?lang=fr&category=software", {}, "Redirect"),
-    (f"{V}/wait?lang=fr&skill=software", {}, "Leave"),
-    (f"{V}/dequeued?lang=fr&skill=software", {"QueueResult": "leave"}, "Redirect"),
-    (f"{V}/dequeued?lang=fr&skill=software", {"QueueResult": "hangup"}, None),
-    (f"{V}/status", {"CallStatus": "completed"}, None),
-])
-def test_an_unknown_call_on_any_later_step_is_sent_back_to_the_start(twilio, svc, path, params, expect):
+@pytest.mark.parametrize(
+    "path,params,expect",
+    [
+        (f"{V}/menu?lang=en&attempt=1", {"Digits": "1"}, "Redirect"),
+        (f"{V}/menu?lang=fr&attempt=2", {"SpeechResult": "wifi"}, "Redirect"),
+        (f"{V}/confirm?lang=fr&category=software&attempt=1", {"Digits": "1"}, "Redirect"),
+        (f"{V}/error-code?lang=fr", {"Digits": "123"}, "Redirect"),
+        (f"{V}/selfhelp?lang=fr&category=software", {"Digits": "1"}, "Redirect"),
+        (f"{V}/selfhelp?lang=fr&category=software", {}, "Redirect"),
+        (f"{V}/wait?lang=fr&skill=software", {}, "Leave"),
+        (f"{V}/dequeued?lang=fr&skill=software", {"QueueResult": "leave"}, "Redirect"),
+        (f"{V}/dequeued?lang=fr&skill=software", {"QueueResult": "hangup"}, None),
+        (f"{V}/status", {"CallStatus": "completed"}, None),
+        (f"{V}/callback?lang=fr&skill=software", {"Digits": "1"}, None),
+        (f"{V}/transcription?lang=fr", {"TranscriptionText": "bonjour"}, None),
+    ],
+)
+def test_an_unknown_call_on_any_later_step_is_sent_back_to_the_start(
+    twilio, svc, path, params, expect
+):
     root = xml(twilio.post(path, call_params(UNKNOWN, **params)))
     assert verbs(root) == ([expect] if expect else [])
     if expect == "Redirect":
@@ -502,6 +568,37 @@ def test_an_unknown_call_on_any_later_step_is_sent_back_to_the_start(twilio, svc
     else:
         assert svc.calls.get(UNKNOWN) is None
     assert svc.redis.zcard(svc.keys.waiting("software")) == 0
+
+
+def test_a_voicemail_for_an_unknown_call_still_thanks_the_caller(twilio, svc):
+    root = xml(
+        twilio.post(
+            f"{V}/voicemail?lang=en", call_params(UNKNOWN, RecordingUrl="https://x.test/RE1")
+        )
+    )
+    assert verbs(root) == ["Say", "Hangup"]
+    assert svc.calls.get(UNKNOWN) is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{V}/status",
+        f"{V}/dequeued?lang=fr&skill=general",
+        f"{V}/wait?lang=fr",
+        f"{V}/menu?lang=fr&attempt=1",
+        f"{V}/selfhelp?lang=fr",
+        f"{V}/error-code",
+        f"{V}/confirm",
+        f"{V}/callback",
+        f"{V}/voicemail",
+        f"{V}/transcription",
+    ],
+)
+def test_requests_without_any_parameter_get_valid_twiml_and_write_nothing(twilio, rclient, path):
+    r = twilio.post(path, {})
+    xml(r)
+    assert rclient.dbsize() == 0
 
 
 def test_a_step_arriving_after_the_call_moved_on_resumes_it(twilio, svc):
@@ -514,13 +611,19 @@ def test_a_step_arriving_after_the_call_moved_on_resumes_it(twilio, svc):
 
 
 def test_redis_down_gives_the_fallback_twiml(settings, clock):
-    dead = settings.with_(redis_url="unix:///tmp/hotline-no-such-redis.sock", fallback_number="+33123456789")
+    dead = settings.with_(
+        redis_url="unix:///tmp/hotline-no-such-redis.sock", fallback_number="+33123456789"
+    )
     svc = Services(dead, clock=clock)
     from hotline.app import create_app
 
     client = TwilioTestClient(create_app(svc))
-    for path, params in ((f"{V}/incoming", {}), (f"{V}/menu?lang=en&attempt=1", {"Digits": "1"}),
-                         (f"{V}/wait?lang=fr&skill=general", {}), (f"{V}/status", {"CallStatus": "completed"})):
+    for path, params in (
+        (f"{V}/incoming", {}),
+        (f"{V}/menu?lang=en&attempt=1", {"Digits": "1"}),
+        (f"{V}/wait?lang=fr&skill=general", {}),
+        (f"{V}/status", {"CallStatus": "completed"}),
+    ):
         root = xml(client.post(path, call_params(**params)))
         assert root.find("Say") is not None
         assert root.find("Dial").text == "+33123456789"
@@ -530,7 +633,9 @@ def test_redis_down_gives_the_fallback_twiml(settings, clock):
 
 
 def test_redis_down_without_fallback_number_asks_to_call_back(settings):
-    svc = Services(settings.with_(redis_url="unix:///tmp/hotline-no-such-redis.sock"), clock=ManualClock())
+    svc = Services(
+        settings.with_(redis_url="unix:///tmp/hotline-no-such-redis.sock"), clock=ManualClock()
+    )
     from hotline.app import create_app
 
     root = xml(TwilioTestClient(create_app(svc)).post(f"{V}/incoming", call_params()))
@@ -546,13 +651,20 @@ def test_without_a_roster_nobody_is_sent_to_voicemail(twilio, svc):
     assert enqueue_el(Caller(twilio).to_queue("1")) is not None
 
 
-def test_after_hours_says_when_cover_returns_and_records_a_voicemail(twilio, svc, clock, monkeypatch):
+def test_after_hours_says_when_cover_returns_and_records_a_voicemail(
+    twilio, svc, clock, monkeypatch
+):
     from hotline.routing import afterhours
 
     svc.redis.hset(svc.keys.roster, "version", "1")  # a roster is loaded
     back = clock.now() + 12 * 3600
-    monkeypatch.setattr(afterhours, "check",
-                        lambda svc_, skill, category=None, now=None: afterhours.AfterHours(False, skill, (skill,), back))
+    monkeypatch.setattr(
+        afterhours,
+        "check",
+        lambda svc_, skill, category=None, now=None: afterhours.AfterHours(
+            False, skill, (skill,), back
+        ),
+    )
     c = Caller(twilio)
     root = c.answer(c.dial(), Digits="2")
     root = c.silence(root)  # the tip did not help
@@ -566,12 +678,23 @@ def test_after_hours_says_when_cover_returns_and_records_a_voicemail(twilio, svc
     ev = svc.events.read(call_sid=SID, types={"after_hours_offered"})
     assert float(ev[0].fields["next_cover_at"]) == back
 
-    root = c.post(rec.get("action"), RecordingUrl="https://api.example.test/rec/RE1", RecordingDuration="14")
+    root = c.post(
+        rec.get("action"), RecordingUrl="https://api.example.test/rec/RE1", RecordingDuration="14"
+    )
     assert verbs(root) == ["Say", "Hangup"]
     call = svc.calls.get(SID)
     assert call.state == "callback_requested" and call.extra["recording_url"].endswith("RE1")
     assert svc.redis.zrange(svc.keys.waiting("software"), 0, -1) == [SID]
-    assert verbs(c.post(rec.get("transcribeCallback"), TranscriptionText="Excel plante", TranscriptionStatus="completed")) == []
+    assert (
+        verbs(
+            c.post(
+                rec.get("transcribeCallback"),
+                TranscriptionText="Excel plante",
+                TranscriptionStatus="completed",
+            )
+        )
+        == []
+    )
     assert svc.calls.get(SID).extra["transcription"] == "Excel plante"
     c.post(f"{V}/status", CallStatus="completed")  # hanging up after the message is not an abandon
     assert svc.calls.get(SID).state == "callback_requested"

@@ -12,8 +12,8 @@ from hotline.queue.estimates import HISTORY, estimate_from
 
 def new_call(svc, sid, number=None, *, state="selfhelp", category="connection"):
     # A number of its own: the same number twice would make a repeat caller.
-    number = number or "+336%08d" % (sum(map(ord, sid)) * 7919 % 10**8)
-    call, created = svc.calls.create_or_get(sid, number, "+33100000000", "fr")
+    number = number or f"+336{sum(map(ord, sid)) * 7919 % 10**8:08d}"
+    _, created = svc.calls.create_or_get(sid, number, "+33100000000", "fr")
     assert created
     svc.calls.update(sid, state=state, category=category, skill=category)
     return svc.calls.get(sid)
@@ -68,7 +68,9 @@ def test_list_by_state_and_unknown_call(svc, clock):
 
 def test_step_applies_only_from_allowed_states(svc):
     new_call(svc, "CA1", state="waiting")
-    res = svc.calls.step("CA1", {"state": "resolved"}, [{"type": "selfhelp_resolved"}], states=("selfhelp",))
+    res = svc.calls.step(
+        "CA1", {"state": "resolved"}, [{"type": "selfhelp_resolved"}], states=("selfhelp",)
+    )
     assert not res.applied and res.call.state == "waiting"
     assert [e.type for e in svc.events.read()] == ["call_created"]
 
@@ -147,7 +149,10 @@ def test_abandon_removes_the_call_from_every_line_it_is_in_once(svc, clock):
     assert line(svc) == [] and line(svc, "general") == []
     call = svc.calls.get("CA1")
     assert call.state == "abandoned" and call.wait_s == 75.0 and call.ended_at == clock.now()
-    assert [e.type for e in svc.events.read(types={"abandoned", "call_ended"})] == ["abandoned", "call_ended"]
+    assert [e.type for e in svc.events.read(types={"abandoned", "call_ended"})] == [
+        "abandoned",
+        "call_ended",
+    ]
 
 
 def test_abandon_does_nothing_to_a_resolved_or_unknown_call(svc):
@@ -168,16 +173,19 @@ def test_remove_takes_a_sid_out_of_lines_without_touching_the_call(svc):
 # ---------------------------------------------------------------- estimates
 
 
-@pytest.mark.parametrize("position,times,staffed,expected", [
-    (1, [], 3, None),  # no data: "a few minutes"
-    (1, [300], 0, None),  # nobody staffed: depends on overflow, not on handle times
-    (1, [300], None, 150.0),  # staffing unknown: as if one agent
-    (1, [200, 400], 1, 150.0),
-    (3, [300], 1, 750.0),
-    (3, [300], 2, 450.0),
-    (4, [300], 2, 450.0),
-    (0, [300], 1, None),
-])
+@pytest.mark.parametrize(
+    "position,times,staffed,expected",
+    [
+        (1, [], 3, None),  # no data: "a few minutes"
+        (1, [300], 0, None),  # nobody staffed: depends on overflow, not on handle times
+        (1, [300], None, 150.0),  # staffing unknown: as if one agent
+        (1, [200, 400], 1, 150.0),
+        (3, [300], 1, 750.0),
+        (3, [300], 2, 450.0),
+        (4, [300], 2, 450.0),
+        (0, [300], 1, None),
+    ],
+)
 def test_estimate_from_handle_times_and_staffing(position, times, staffed, expected):
     assert estimate_from(position, times, staffed) == expected
 
@@ -231,9 +239,12 @@ def test_announcement_set_current_and_clear_with_events(svc):
     assert svc.announcements.current("fr") is None and svc.announcements.clear() == []
     evs = svc.events.read(types={"announcement_set", "announcement_cleared"})
     assert [(e.type, e.fields["lang"], e.fields["by"]) for e in evs] == [
-        ("announcement_set", "fr", "marie"), ("announcement_set", "en", "marie"),
-        ("announcement_set", "en", "marie"), ("announcement_cleared", "fr", "marie"),
-        ("announcement_cleared", "en", "marie")]
+        ("announcement_set", "fr", "marie"),
+        ("announcement_set", "en", "marie"),
+        ("announcement_set", "en", "marie"),
+        ("announcement_cleared", "fr", "marie"),
+        ("announcement_cleared", "en", "marie"),
+    ]
 
 
 @pytest.mark.parametrize("text,lang", [("", None), ("   ", "fr"), ("x" * 401, None), ("ok", "de")])
@@ -243,8 +254,10 @@ def test_bad_announcements_are_refused_and_change_nothing(svc, text, lang):
     assert len(svc.events) == 0 and svc.announcements.all() == {}
 
 
-@pytest.mark.parametrize("times,staffed", [([], None), ([300], 0), ([300], None), ([200, 400, 330], 1),
-                                           ([95.5, 300], 2), ([600], 3)])
+@pytest.mark.parametrize(
+    "times,staffed",
+    [([], None), ([300], 0), ([300], None), ([200, 400, 330], 1), ([95.5, 300], 2), ([600], 3)],
+)
 def test_the_wait_loop_script_estimates_exactly_like_estimate_from(svc, times, staffed):
     for t in times:
         svc.estimates.record_handle_time("software", t)
@@ -256,7 +269,21 @@ def test_the_wait_loop_script_estimates_exactly_like_estimate_from(svc, times, s
     for position, sid in enumerate(sids, 1):
         state, pos, size, estimate, _ = svc.scripts.wait_tick(
             keys=[k.call(sid), k.waiting("software"), k.handle_times("software"), k.events],
-            args=[sid, repr(svc.clock.now()), "", "" if staffed is None else staffed, "software"])
+            args=[sid, repr(svc.clock.now()), "", "" if staffed is None else staffed, "software"],
+        )
         expected = estimate_from(position, times, staffed)
         assert (state, pos, size) == ("waiting", position, 5)
-        assert (float(estimate) if estimate else None) == (None if expected is None else round(expected, 1))
+        assert (float(estimate) if estimate else None) == (
+            None if expected is None else round(expected, 1)
+        )
+
+
+def test_fail_takes_a_waiting_call_out_of_its_lines_once(svc, clock):
+    new_call(svc, "CA1")
+    svc.waiting.enqueue("CA1", "connection")
+    clock.advance(12)
+    assert svc.waiting.fail("CA1", reason="queue_full").abandoned
+    assert not svc.waiting.fail("CA1", reason="queue_full").abandoned
+    call = svc.calls.get("CA1")
+    assert call.state == "failed" and call.wait_s == 12.0 and line(svc) == []
+    assert [e.type for e in svc.events.read(types={"call_failed", "abandoned"})] == ["call_failed"]

@@ -1,12 +1,27 @@
 """The whole hotline in one process, for `hotline call`, `hotline demo` and end-to-end tests.
 
 The real Flask app is served over real HTTP on an ephemeral loopback port; the
-simulator calls it exactly as Twilio would (signed requests, absolute URLs).
-App and simulator share one ManualClock: the simulator moves it (virtual time,
-timing.py), so a two-minute wait runs in milliseconds and every timestamp the
-app writes is consistent with what the caller heard. RQ jobs the app enqueues
-run in a burst SimpleWorker, in this process, whenever simulated time moves
-and after each call: what runs is what `hotline worker` runs.
+simulator calls it exactly as Twilio would (signed requests, absolute URLs), and
+serves its REST subset on a second loopback port, where the app's telephony port
+(the real twilio.rest.Client, rebased) places the agents' legs. App and simulator
+share one clock: the simulator moves it (virtual time, timing.py), so a
+two-minute wait runs in milliseconds and every timestamp the app writes is
+consistent with what the caller heard.
+
+RQ jobs the app enqueues run in a burst SimpleWorker in this process, at the
+simulated instant they are due: before every step of the simulation, the jobs
+waiting now run (what `hotline worker` would do at once), and the clock stops at
+every delayed job's due time (timers.py's zset, and RQ's scheduled-job registry)
+to release it. So a 90 s wrap-up ends 90 simulated seconds later, a 20 s offer
+expires at 20 s, and a shift boundary fires on the minute.
+
+How the delayed jobs get virtual due times: the app schedules them with
+`enqueue_in(clock.real_delay(at - now))`. `SimulatedClock.real_delay` answers
+with the offset that makes RQ's registry score (real now + delay) equal the
+*simulated* due time; this process never runs RQ's real-time scheduler, it
+releases registry entries by comparing scores with the simulated clock. (Jobs
+RQ itself schedules on real time, such as retries after a transient error,
+come due at once as long as the simulated time is ahead of the real one.)
 
 Settings come from the environment, forced to demo mode (simulator credentials
 are generated under HOTLINE_DATA_DIR when no Twilio credentials are set), with
@@ -24,11 +39,24 @@ from ..config import Settings
 from ..services import Services
 from .loopback import LoopbackServer
 from .party import Party
+from .phones import Network
+from .server import SimulatorServer
 from .simulator import Carrier, CarrierConfig
 from .timing import VirtualTimeline
 from .twiml_exec import CallResult, CallSession
 
 log = logging.getLogger(__name__)
+MAX_JOB_ROUNDS = 200  # jobs enqueueing jobs at the same instant: a bound, not a loop
+
+
+class SimulatedClock(ManualClock):
+    """The ManualClock of an offline simulation, readable by RQ's scheduled-job registry.
+
+    `real_delay(s)` is the delay that makes `enqueue_in` store the job at score
+    (simulated now + s): see the module docstring."""
+
+    def real_delay(self, seconds: float) -> float:
+        return seconds + (self.now() - time.time())
 
 
 def offline_settings(env: dict | None = None, **overrides) -> Settings:
@@ -50,30 +78,50 @@ def offline_settings(env: dict | None = None, **overrides) -> Settings:
 
 class LocalHotline:
     def __init__(self, settings: Settings | None = None, *, start: float | None = None,
-                 services: Services | None = None, run_jobs: bool = True):
+                 services: Services | None = None, run_jobs: bool = True,
+                 network: Network | None = None, timers: bool = True):
         base = settings or (services.settings if services else offline_settings())
         self.http = LoopbackServer()
-        self.settings = base.with_(public_url=self.http.url)
+        settings = base.with_(public_url=self.http.url)
         if services is not None:
             # A caller-built Services (tests): it must read the shared ManualClock.
             if not isinstance(services.clock, ManualClock):
                 raise TypeError("LocalHotline needs Services built with a ManualClock")
-            services.settings = self.settings
+            if not isinstance(services.clock, SimulatedClock):
+                # Same state, one more behaviour (real_delay for RQ's registry): the event
+                # log and everything else built on this clock keep reading the same object.
+                services.clock.__class__ = SimulatedClock
             self.services = services
             self._own_services = False
         else:
-            self.services = Services(self.settings, clock=ManualClock(start or time.time()))
+            self.services = Services(settings, clock=SimulatedClock(start or time.time()))
             self._own_services = True
         self.clock: ManualClock = self.services.clock
         self._run_jobs = run_jobs
+        self.timeline = VirtualTimeline(self.clock, on_step=self._due_work, next_timer=self._next_timer)
+        self.network = network or Network()
+        self.carrier = Carrier(CarrierConfig.from_settings(settings), self.timeline, network=self.network)
+        self.sim = SimulatorServer(self.carrier, drive=False)
+        self.settings = settings.with_(simulator_url=self.sim.url)
+        self.services.settings = self.settings
+        self.services.__dict__.pop("telephony", None)  # built from the settings above, when first used
         from .. import jobs
         from ..app import create_app
 
         jobs.use_services(self.services)
         self.app = create_app(self.services)
         self.http.mount(self.app)
-        self.timeline = VirtualTimeline(self.clock, on_advance=lambda _t: self.run_jobs())
-        self.carrier = Carrier(CarrierConfig.from_settings(self.settings), self.timeline)
+        if timers and run_jobs:
+            self._start_app_timers()
+
+    def _start_app_timers(self) -> None:
+        # The worker's periodic sweep and the shift-boundary timer, as `hotline worker` starts them.
+        try:
+            from ..routing import engine
+
+            engine.start_timers(self.services)
+        except Exception:  # noqa: BLE001 - no roster yet: the demo imports one, then calls again
+            log.debug("routing timers not started yet", exc_info=True)
 
     # Calls ------------------------------------------------------------------------
     def call(self, party: Party, *, from_: str = "+33612345678") -> CallResult:
@@ -86,25 +134,82 @@ class LocalHotline:
 
     def run(self, until: float | None = None) -> None:
         self.carrier.run(until=until)
-        self.run_jobs()
+        self._due_work()
 
+    # Jobs, now and delayed ------------------------------------------------------------
     def run_jobs(self) -> int:
         """Run the RQ jobs waiting now, as `hotline worker --burst` would; how many ran."""
         if not self._run_jobs:
             return 0
         q = self.services.rq_queue
-        if q.count == 0:
+        n = q.count
+        if n == 0:
             return 0
         from rq import SimpleWorker
 
-        n = q.count
         SimpleWorker([q], connection=self.services.rq_redis).work(burst=True, logging_level="WARNING")
         return n
+
+    def _due_work(self) -> None:
+        """Release every delayed job due at this simulated instant and run them (and the jobs
+        they enqueue) until nothing more is due now."""
+        if not self._run_jobs:
+            return
+        for _ in range(MAX_JOB_ROUNDS):
+            moved = self.release_due()
+            ran = self.run_jobs()
+            if not moved and not ran:
+                return
+        log.warning("jobs kept enqueueing jobs at %s: left for the next step", self.clock.now())
+
+    def release_due(self) -> int:
+        from .. import timers
+
+        svc = self.services
+        n = timers.release_due(svc) if timers.is_virtual(svc) else 0
+        return n + self._release_scheduled(self.clock.now())
+
+    def _registry(self):
+        from rq.registry import ScheduledJobRegistry
+
+        return ScheduledJobRegistry(queue=self.services.rq_queue)
+
+    def _release_scheduled(self, now: float) -> int:
+        from rq.job import Job
+
+        reg = self._registry()
+        ids = reg.get_jobs_to_schedule(now)
+        if not ids:
+            return 0
+        q = self.services.rq_queue
+        conn = self.services.rq_redis
+        jobs = Job.fetch_many(ids, connection=conn)
+        with conn.pipeline() as p:
+            for job_id, job in zip(ids, jobs):
+                if job is not None:
+                    q._enqueue_job(job, pipeline=p)
+                reg.remove(job_id, pipeline=p)
+            p.execute()
+        return len(ids)
+
+    def _next_timer(self) -> float | None:
+        if not self._run_jobs:
+            return None
+        from .. import timers
+
+        svc = self.services
+        out = [timers.next_due(svc) if timers.is_virtual(svc) else None]
+        first = self.services.rq_redis.zrange(self._registry().key, 0, 0, withscores=True)
+        if first:
+            out.append(float(first[0][1]))
+        out = [t for t in out if t is not None]
+        return min(out) if out else None
 
     def close(self) -> None:
         from .. import jobs
 
         self.carrier.close()
+        self.sim.close()
         self.http.close()
         jobs.use_services(None)
         jobs._override[0] = None

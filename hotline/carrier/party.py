@@ -8,7 +8,10 @@ eat a spoken answer meant for the menu). A `Silence()` answer deliberately lets
 one Gather time out. When the answers run out, the caller stays silent.
 
 `patience` is how long the caller stays in a queue (<Enqueue>) before hanging
-up; `max_call_seconds` caps the whole call wherever the caller is.
+up; `talk_seconds` how long they talk once someone else is in the conversation
+(a <Dial>ed party or a conference with another participant) before hanging up
+(None: until the other side does); `max_call_seconds` caps the whole call
+wherever the caller is. Simulated agents (phones.py) are parties too.
 
 The written form used by `hotline call --press` and by scenario files:
 "9,2,1" = one answer per Gather, in order; "3,8007#" keys in 3 and then the
@@ -70,6 +73,7 @@ class Party:
     max_call_seconds: float = 3600.0
     message: Message | None = None
     name: str = "caller"
+    talk_seconds: float | None = None
     _next: int = 0
 
     def answer_for(self, input_kinds: set[str]) -> Answer:

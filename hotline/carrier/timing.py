@@ -26,6 +26,7 @@ import heapq
 import itertools
 import math
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -133,11 +134,15 @@ class RealTimeline:
 class VirtualTimeline:
     """Discrete-event time on a ManualClock shared with the app (see module doc)."""
 
-    def __init__(self, clock: ManualClock, *, on_advance: Callable[[float], None] | None = None):
+    def __init__(self, clock: ManualClock, *, on_advance: Callable[[float], None] | None = None,
+                 on_step: Callable[[], None] | None = None,
+                 next_timer: Callable[[], float | None] | None = None):
         if not isinstance(clock, ManualClock):
             raise TypeError("VirtualTimeline needs a ManualClock (the app must read the same clock)")
         self.clock = clock
         self.on_advance = on_advance
+        self.on_step = on_step
+        self.next_timer = next_timer
         self._cv = threading.Condition()
         self._heap: list[tuple[float, int, int]] = []  # (wake at, seq, party id)
         self._entry: dict[int, int] = {}  # party id -> seq of its live heap entry (others are stale)
@@ -223,6 +228,10 @@ class VirtualTimeline:
     def run(self, until: float | None = None) -> None:
         """Drive every spawned party until none is left or the clock would pass `until`.
 
+        Before each step `on_step()` (if set) does the work due at the current instant
+        (the app's RQ jobs); `next_timer()` (if set) is the next clock time something
+        other than a party is due (a delayed job): the clock stops there too, even with
+        no party waiting, as long as `until` bounds the run.
         Parties still waiting at `until` get Stopped raised in their thread: their
         calls stay as they are (still waiting in the app's queue, for instance).
         """
@@ -231,27 +240,59 @@ class VirtualTimeline:
             while True:
                 with self._cv:
                     self._cv.wait_for(lambda: self._holder is None)
+                if self.on_step is not None:
+                    self.on_step()
+                timer = self.next_timer() if self.next_timer is not None else None
+                if timer is not None and timer <= self.now():
+                    timer = None  # on_step could not clear it: do not spin on it
+                with self._cv:
                     while self._heap and self._entry.get(self._heap[0][2]) != self._heap[0][1]:
                         heapq.heappop(self._heap)  # superseded by an interrupt
-                    if not self._heap:
+                    party_at = self._heap[0][0] if self._heap else None
+                    if party_at is None and (timer is None or until is None):
                         stop = False  # everyone has finished: nothing to stop
                         return
-                    wake, _, pid = self._heap[0]
+                    use_timer = timer is not None and (party_at is None or timer < party_at)
+                    wake = timer if use_timer else party_at
                     if until is not None and wake > until:
                         self.clock.set(max(self.now(), until))
                         return
-                    heapq.heappop(self._heap)
-                    del self._entry[pid]
+                    if not use_timer:
+                        _, _, pid = heapq.heappop(self._heap)
+                        del self._entry[pid]
                 if wake > self.now():
+                    self._keep_pace(wake)
                     self.clock.set(wake)
                     if self.on_advance is not None:
                         self.on_advance(wake)
+                if use_timer:
+                    continue
                 with self._cv:
                     self._holder = pid
                     self._cv.notify_all()
         finally:
             if stop:
                 self._stop_all()
+
+    def pace(self, speed: float | None) -> None:
+        """Run no faster than `speed` simulated seconds per real second (None: as fast as
+        possible). Still virtual and deterministic: only the driver waits between events,
+        so that a person can watch a simulated hour go by in minutes."""
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be positive")
+        self._speed = speed
+        self._anchor = (time.monotonic(), self.now())
+
+    def _keep_pace(self, wake: float) -> None:
+        speed = getattr(self, "_speed", None)
+        if not speed:
+            return
+        real0, sim0 = self._anchor
+        delay = real0 + (wake - sim0) / speed - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, 5.0))
+            if delay > 5.0:  # the simulation was paused long (a breakpoint): do not rush after it
+                self._anchor = (time.monotonic(), wake)
 
     @property
     def idle(self) -> bool:

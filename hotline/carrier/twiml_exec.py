@@ -23,11 +23,26 @@ ElementTree and runs its verbs in order, following URLs as Twilio does:
   document) gets RecordingUrl, RecordingSid, RecordingDuration and Digits; a
   transcribeCallback gets the text after the call.
 * Hangup, or the end of the document: the call is over.
-* Dial: part 1 has no phone network: the dialled party never answers
-  (DialCallStatus=no-answer after the Dial timeout). Part 2 replaces the handler.
+* Dial (part 2): <Conference> puts the call in a room of conference.py
+  (startConferenceOnEnter, endConferenceOnExit, timeLimit) until the room ends,
+  the call hangs up, or the REST API moves it; <Number>/<Client> (or a bare
+  number) rings that endpoint of the Network (phones.py) as a child leg
+  (ParentCallSid) and bridges the two in a private two-party room, running the
+  noun's `url` on the callee first (a whisper). Then the Dial `action` gets
+  DialCallStatus (completed, no-answer, busy, failed, canceled), DialCallSid,
+  DialCallDuration; no action = the verb after <Dial>.
 
-When the call is over the status callback is requested with
-CallStatus=completed, CallDuration, Timestamp, CallbackSource and SequenceNumber.
+Outbound calls (REST Calls create, Dial child legs) first ring: status callbacks
+for the events asked (initiated, ringing, answered, completed), then the
+endpoint answers after its delay, or the call ends no-answer at `Timeout`, busy
+or failed. The REST API may redirect a call (new TwiML now; for a call still
+ringing, the TwiML fetched on answer) or end it (completed, or canceled while
+not yet answered).
+
+When the call is over the status callback is requested with the final
+CallStatus (completed, no-answer, busy, failed, canceled), CallDuration (seconds
+since the answer), Timestamp, CallbackSource and SequenceNumber (0, 1, 2... per
+callback of this call). An inbound call reports only its end (SequenceNumber 0).
 
 Every request carries Twilio's standard parameters (CallSid, AccountSid, From,
 To, Caller, Called, CallStatus, Direction, ApiVersion, FromCountry, ToCountry)
@@ -47,13 +62,19 @@ from urllib.parse import urljoin
 from ..clock import utc
 from ..errors import HotlineError
 from . import timing
-from .party import Press, Silence, Speak
+from .conference import Conferences, Participant
+from .party import Party, Press, Silence, Speak
 from .signing import Exchange, WebhookClient, WebhookFailed
 from .transcript import Transcript, audio_name
 
 API_VERSION = "2010-04-01"
 MAX_QUEUE_SIZE = 1000
 WAIT_VERBS = {"Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup"}
+DIAL_NOUNS = {"Number", "Client", "Conference", "Queue", "Sip"}
+# A participant alone in a room re-checks it this often (a cheap wake in virtual time);
+# the room wakes its participants itself on every change, this is only the safety net.
+ROOM_SLICE_S = 60.0
+FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 
 
 class TwimlError(HotlineError):
@@ -96,6 +117,15 @@ class _Redirected(Exception):
         self.fetch = fetch
 
 
+class _RemoteEnd(Exception):
+    """The REST API ended the call (Status=completed / canceled)."""
+
+
+class _NotAnswered(Exception):
+    def __init__(self, status: str):
+        self.status = status
+
+
 # Queues of the simulated carrier ------------------------------------------------
 
 
@@ -127,6 +157,21 @@ class Queues:
                 "MaxQueueSize": MAX_QUEUE_SIZE,
             }
 
+    def find(self, queue_sid: str, call_sid: str | None = None) -> str | None:
+        """The name of the queue with this QueueSid (and, if given, holding this call)."""
+        with self._lock:
+            for name, q in self._queues.items():
+                if q["sid"] == queue_sid and (call_sid is None or call_sid in q["members"]):
+                    return name
+        return None
+
+    def front(self, queue_sid: str) -> str | None:
+        with self._lock:
+            for q in self._queues.values():
+                if q["sid"] == queue_sid and q["members"]:
+                    return next(iter(q["members"]))
+        return None
+
     def leave(self, name: str, call_sid: str, now: float) -> int:
         with self._lock:
             q = self._queues[name]
@@ -152,6 +197,12 @@ class CallSpec:
     status_callback_method: str = "POST"
     direction: str = "inbound"
     sid: str = field(default_factory=lambda: new_sid("CA"))
+    # Outbound calls only:
+    status_callback_events: tuple[str, ...] = ("completed",)
+    timeout: float = 60.0
+    ring: object = None  # phones.Ring: how the callee answers
+    parent_sid: str | None = None
+    bridge: tuple[str, str | None] | None = None  # Dial child leg: (room, whisper url)
 
 
 @dataclass
@@ -162,8 +213,10 @@ class CallResult:
     transcript: Transcript
     started_at: float
     ended_at: float | None = None
-    status: str = "in-progress"  # completed | in-progress (simulation stopped) | failed
+    # completed | in-progress (simulation stopped) | failed | no-answer | busy | canceled
+    status: str = "in-progress"
     queue_result: str | None = None
+    answered_at: float | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     error: Exception | None = None
 
@@ -184,6 +237,7 @@ class CallResult:
             "call_sid": self.sid, "from": self.from_, "to": self.to, "status": self.status,
             "started_at": utc(self.started_at).isoformat(), "duration": self.duration,
             "queue_result": self.queue_result, "error": str(self.error) if self.error else None,
+            "answered_at": utc(self.answered_at).isoformat() if self.answered_at else None,
             "transcript": self.transcript.to_json(),
             "requests": [x.to_json() for x in self.exchanges],
         }
@@ -194,9 +248,11 @@ class CallSession:
 
     def __init__(self, spec: CallSpec, party, *, account_sid: str, client: WebhookClient,
                  timeline, queues: Queues, recordings_base: str = "http://carrier-simulator.invalid",
-                 max_requests: int = 100):
+                 max_requests: int = 100, conferences: Conferences | None = None, carrier=None):
         self.spec = spec
-        self.party = party
+        self.party = party if party is not None else Party(name=spec.to)
+        self.conferences = conferences if conferences is not None else Conferences()
+        self.carrier = carrier  # places the child legs of <Dial><Number>/<Client>
         self.account_sid = account_sid
         self.client = client
         self.timeline = timeline
@@ -204,7 +260,12 @@ class CallSession:
         self.recordings_base = recordings_base.rstrip("/")
         self.max_requests = max_requests
         self.result = CallResult(spec.sid, spec.from_, spec.to, Transcript(timeline.now()), timeline.now())
-        self._status = "ringing"
+        self._status = "ringing" if spec.direction == "inbound" else "queued"
+        self._seq = 0  # SequenceNumber of the next status callback
+        self._remote_end = False
+        self._talk_deadline: float | None = None
+        self._answer_fetch = Fetch(spec.url, spec.method) if spec.url else None
+        self.on_end: list = []  # called (no argument) once the call is over
         self._queue: str | None = None  # name of the queue the call waits in
         self._queue_deadline: float | None = None
         self._queue_joined_at: float | None = None
@@ -223,21 +284,59 @@ class CallSession:
         caller is hearing is cut short, as on Twilio."""
         with self._pending_lock:
             self._pending = Fetch(url, method.upper())
+        self._wake()
+
+    def hangup(self) -> None:
+        """End the call now (REST Status=completed/canceled): canceled if never answered."""
+        self._remote_end = True
+        self._wake()
+
+    def _wake(self) -> None:
         if self._party is not None:
             self.timeline.interrupt(self._party)
+
+    @property
+    def answered(self) -> bool:
+        return self.result.answered_at is not None
+
+    @property
+    def ended(self) -> bool:
+        return self.result.ended_at is not None
+
+    @property
+    def call_status(self) -> str:
+        """Twilio's status of the call now: queued, ringing, in-progress, or its final status."""
+        if self.ended:
+            return self.result.status if self.result.status in FINAL_STATUSES else "failed"
+        return self._status
 
     # Running --------------------------------------------------------------------
     def run(self) -> CallResult:
         res = self.result
         self._party = self.timeline.current_party()
+        status = "completed"
         try:
             try:
-                self._follow(Fetch(self.spec.url, self.spec.method))
+                if self.spec.direction == "inbound":
+                    res.answered_at = res.started_at
+                    self._follow(Fetch(self.spec.url, self.spec.method))
+                else:
+                    self._ring_phase()
+                    if self.spec.bridge is not None:
+                        self._bridged_leg()
+                    elif self._answer_fetch is not None:
+                        self._follow(self._answer_fetch)
             except _Ended:
                 pass
             except timing.HungUp:
                 self._caller_hung_up()
-            self._finish()
+            except _RemoteEnd:
+                status = self._ended_by_api()
+            except _NotAnswered as e:
+                status = e.status
+                self._say_line("Carrier", {"no-answer": "No answer", "busy": "Busy",
+                                           "failed": "Call failed", "canceled": "Canceled"}.get(status, status))
+            self._finish(status)
         except timing.Stopped:
             self._say_line("Carrier", "Still on the line when the simulation stopped")
         except (WebhookFailed, TwimlError) as e:
@@ -250,22 +349,84 @@ class CallSession:
             res.error = e
             res.ended_at = self.timeline.now()
             raise
+        finally:
+            for fn in self.on_end:
+                fn()
         return res
 
-    def _finish(self) -> None:
+    def _ended_by_api(self) -> str:
+        if self._queue is not None:
+            self._queue_ended("hangup", follow=False)
+        self._say_line("Carrier", "Call ended by the REST API")
+        return "completed" if self.answered else "canceled"
+
+    def _finish(self, status: str = "completed") -> None:
         res = self.result
-        res.status = "completed"
+        res.status = status
         res.ended_at = self.timeline.now()
-        self._status = "completed"
-        if self.spec.status_callback:
-            self._request(Fetch(self.spec.status_callback, self.spec.status_callback_method, {
-                "CallDuration": res.duration,
-                "Timestamp": format_datetime(utc(res.ended_at)),
-                "CallbackSource": "call-progress-events",
-                "SequenceNumber": 0,
-            }))
+        self._status = status
+        talked = 0 if res.answered_at is None else round(res.ended_at - res.answered_at)
+        self._status_callback("completed", {"CallDuration": talked})
         for fetch in self._deferred:
             self._request(fetch)
+
+    def _status_callback(self, event: str, extra: dict | None = None) -> None:
+        if not self.spec.status_callback or event not in self.spec.status_callback_events:
+            return
+        params = {**(extra or {}), "Timestamp": format_datetime(utc(self.timeline.now())),
+                  "CallbackSource": "call-progress-events", "SequenceNumber": self._seq}
+        self._seq += 1
+        self._request(Fetch(self.spec.status_callback, self.spec.status_callback_method, params))
+
+    # Outbound: ringing, then the callee's side ----------------------------------------
+    def _ring_phase(self) -> None:
+        ring = self.spec.ring
+        kind = getattr(ring, "kind", "no-answer")
+        self._status = "initiated"
+        self._status_callback("initiated")
+        if kind == "failed":
+            raise _NotAnswered("failed")
+        self._status = "ringing"
+        self._say_line("Carrier", f"Ringing {self.spec.to}")
+        self._status_callback("ringing")
+        timeout = float(self.spec.timeout)
+        if kind == "busy":
+            self._ringing_for(min(ring.after, timeout))
+            raise _NotAnswered("busy")
+        if kind == "answer" and ring.after < timeout:
+            self._ringing_for(ring.after)
+            if ring.party is not None:
+                self.party = ring.party
+            self._status = "in-progress"
+            self.result.answered_at = self.timeline.now()
+            self._say_line("Carrier", f"Answered by {self.party.name}")
+            self._status_callback("answered")
+            return
+        self._ringing_for(timeout)
+        raise _NotAnswered("no-answer")
+
+    def _ringing_for(self, seconds: float) -> None:
+        """Ring for `seconds`; a REST redirect meanwhile changes the TwiML fetched on answer."""
+        end = self.timeline.now() + seconds
+        while True:
+            left = end - self.timeline.now()
+            if left <= 0:
+                return
+            try:
+                self._wait(left)
+            except _Redirected as r:
+                self._answer_fetch = r.fetch
+
+    def _bridged_leg(self) -> None:
+        """The callee of a <Dial><Number>/<Client>: its whisper, then the two-party room."""
+        room, whisper = self.spec.bridge
+        if whisper:
+            fetch: Fetch | None = Fetch(whisper, "POST")
+            while fetch is not None:
+                doc_url, verbs = self._fetch_twiml(fetch)
+                fetch = self._execute(verbs, doc_url)
+        self._in_room(room, start=True, end=True, time_limit=14400.0)
+        raise _Ended()
 
     def _follow(self, fetch: Fetch | None) -> None:
         while fetch is not None:
@@ -329,6 +490,8 @@ class CallSession:
         return None
 
     def _check_pending(self) -> None:
+        if self._remote_end:
+            raise _RemoteEnd()
         with self._pending_lock:
             pending, self._pending = self._pending, None
         if pending is not None:
@@ -338,6 +501,8 @@ class CallSession:
         end = self.result.started_at + self.party.max_call_seconds
         if self._queue_deadline is not None:
             end = min(end, self._queue_deadline)
+        if self._talk_deadline is not None:
+            end = min(end, self._talk_deadline)
         return end
 
     def _wait(self, seconds: float) -> None:
@@ -480,7 +645,8 @@ class CallSession:
             self._say_line("Caller", f"Caller hangs up after {waited:.0f}s in queue")
             self._queue_ended("hangup", follow=False)
         else:
-            self._say_line("Caller", "Caller hangs up")
+            who = "Caller" if self.spec.direction == "inbound" else self.party.name
+            self._say_line("Caller", f"{who} hangs up")
 
     def _v_record(self, el, url, waiting):
         msg = getattr(self.party, "message", None)
@@ -518,22 +684,125 @@ class CallSession:
             **params, "RecordingUrl": rec_url, "RecordingSid": rec_sid, "RecordingDuration": int(seconds)})
 
     def _v_dial(self, el, url, waiting):
-        target = " ".join("".join(el.itertext()).split())
         timeout = _number(el.get("timeout"), 30)
-        self._say_line("Dial", target, note="(ringing: the part-1 simulator has no phone network)")
-        self._wait(timeout)
-        self._say_line("Dial", target, note="no answer")
+        time_limit = _number(el.get("timeLimit"), 14400)
+        nouns = [c for c in el if c.tag in DIAL_NOUNS]
+        others = [c.tag for c in el if c.tag not in DIAL_NOUNS]
+        if others:
+            raise TwimlError(f"<{others[0]}> cannot be nested in <Dial> ({url})")
+        for n in nouns:
+            if n.tag in ("Queue", "Sip"):
+                raise TwimlError(f"<Dial><{n.tag}> is not supported by the simulator ({url})")
+        conf = next((n for n in nouns if n.tag == "Conference"), None)
+        child_sid = None
+        if conf is not None:
+            status, talked = self._dial_conference(conf, time_limit)
+        else:
+            if nouns:
+                noun = nouns[0]  # Twilio rings every noun at once; we ring the first (documented)
+                target = _noun_target(noun)
+                whisper = urljoin(url, noun.get("url")) if noun.get("url") else None
+            else:
+                target, whisper = " ".join("".join(el.itertext()).split()), None
+            status, talked, child_sid = self._dial_leg(target, whisper, timeout, time_limit,
+                                                       el.get("callerId"))
         action = el.get("action")
         if action:
-            return Fetch(urljoin(url, action), (el.get("method") or "POST").upper(),
-                         {"DialCallStatus": "no-answer", "DialCallDuration": 0})
+            params = {"DialCallStatus": status, "DialCallDuration": talked}
+            if child_sid:
+                params["DialCallSid"] = child_sid
+            return Fetch(urljoin(url, action), (el.get("method") or "POST").upper(), params)
         return None
+
+    def _dial_conference(self, el, time_limit: float) -> tuple[str, int]:
+        name = " ".join("".join(el.itertext()).split())
+        if not name:
+            raise TwimlError("<Conference> without a name")
+        start = (el.get("startConferenceOnEnter") or "true").strip().lower() != "false"
+        end = _truthy(el.get("endConferenceOnExit"))
+        self._say_line("Dial", f"conference {name}")
+        conf, joined, talk_from = self._in_room(name, start=start, end=end, time_limit=time_limit)
+        now = self.timeline.now()
+        self._say_line("Dial", f"left conference {name}",
+                       note="(the conference ended)" if conf.ended_at is not None else None)
+        return "completed", round(now - joined)
+
+    def _dial_leg(self, target: str, whisper: str | None, timeout: float, time_limit: float,
+                  caller_id: str | None) -> tuple[str, int, str | None]:
+        """<Dial><Number>/<Client>: ring a child leg; if it answers, talk in a private room."""
+        from .phones import normalize_address
+
+        try:
+            address = normalize_address(target)
+        except HotlineError:
+            self._say_line("Dial", target, note="not a valid number")
+            return "failed", 0, None
+        if self.carrier is None:
+            raise TwimlError("<Dial> to a number needs a Carrier with a phone network")
+        room = f"dial:{self.spec.sid}:{self._seq}:{len(self.result.exchanges)}"
+        self._say_line("Dial", address)
+        # The caller is in the room first (it does not start it): the callee's arrival starts it.
+        child = self.carrier.place(to=address, from_=caller_id or self.spec.to, timeout=timeout,
+                                   parent_sid=self.spec.sid, bridge=(room, whisper))
+        child.on_end.append(self._wake)
+        try:
+            conf, joined, talk_from = self._in_room(
+                room, start=False, end=True, time_limit=time_limit,
+                give_up=lambda: child.ended and not child.answered)
+        except BaseException:
+            if not child.ended:
+                child.hangup()
+            raise
+        if talk_from is None:
+            if not child.ended:
+                child.hangup()
+            status = child.call_status if child.ended else "no-answer"
+            self._say_line("Dial", address, note=status)
+            return (status if status != "completed" else "no-answer"), 0, child.spec.sid
+        talked = round(self.timeline.now() - talk_from)
+        self._say_line("Dial", address, note=f"call ended after {talked}s")
+        return "completed", talked, child.spec.sid
+
+    def _in_room(self, name: str, *, start: bool, end: bool, time_limit: float, give_up=None):
+        """Stay in the room until it ends, time_limit passes, or give_up() says so.
+
+        Returns (conference, joined at, talk started at or None). Hanging up, a REST
+        redirect or the end of the simulation leave the room on the way out."""
+        sid = self.spec.sid
+        conf = self.conferences.join(name, Participant(sid, start, end, wake=self._wake,
+                                                       label=self.party.name), self.timeline.now())
+        joined = self.timeline.now()
+        talk_from = None
+        try:
+            while sid in conf.participants:
+                now = self.timeline.now()
+                if talk_from is None and conf.started_at is not None and len(conf.participants) >= 2:
+                    talk_from = now
+                    if self.party.talk_seconds is not None:
+                        self._talk_deadline = now + self.party.talk_seconds
+                if give_up is not None and talk_from is None and give_up():
+                    break
+                if now >= joined + time_limit:
+                    break
+                self._wait(min(joined + time_limit - now, ROOM_SLICE_S))
+        finally:
+            self._talk_deadline = None
+            self.conferences.leave(conf, sid, self.timeline.now())
+        return conf, joined, talk_from
 
     HANDLERS: ClassVar[dict] = {
         "Say": _v_say, "Play": _v_play, "Pause": _v_pause, "Gather": _v_gather,
         "Redirect": _v_redirect, "Hangup": _v_hangup, "Leave": _v_leave, "Enqueue": _v_enqueue,
         "Record": _v_record, "Dial": _v_dial,
     }
+
+
+def _noun_target(noun: ET.Element) -> str:
+    if noun.tag == "Client":
+        ident = noun.find("Identity")
+        name = (ident.text if ident is not None else noun.text) or ""
+        return "client:" + name.strip()
+    return " ".join("".join(noun.itertext()).split())
 
 
 def _number(value: str | None, default: float) -> float:

@@ -25,7 +25,7 @@ def _when(t: float | None, tz) -> str:
 def _dur(s: float | None) -> str:
     if s is None:
         return "-"
-    s = int(round(s))
+    s = round(s)
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
@@ -45,7 +45,11 @@ def queue(ctx, as_json):
     svc = ctx.services
     lines = svc.waiting.snapshot()
     if as_json:
-        click.echo(json.dumps({"at": svc.clock.now(), "lines": [lv.to_dict() for lv in lines]}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"at": svc.clock.now(), "lines": [lv.to_dict() for lv in lines]}, ensure_ascii=False
+            )
+        )
         return
     if not lines:
         click.echo("no waiting lines yet")
@@ -54,8 +58,10 @@ def queue(ctx, as_json):
         click.echo(f"{lv.skill:14} waiting {lv.waiting:3}   oldest {_dur(lv.oldest_wait_s)}")
         for c in lv.calls:
             flag = " repeat" if c.repeat else ""
-            click.echo(f"  {c.position:3}. {c.sid}  {c.from_number or '-':16} {c.lang or '-':2}  "
-                       f"waited {_dur(c.waited_s)}{flag}")
+            click.echo(
+                f"  {c.position:3}. {c.sid}  {c.from_number or '-':16} {c.lang or '-':2}  "
+                f"waited {_dur(c.waited_s)}{flag}"
+            )
 
 
 @click.group()
@@ -80,8 +86,23 @@ def show(ctx, call_sid, as_json):
         click.echo(json.dumps(_iso(call.to_dict(), tz), ensure_ascii=False))
         return
     d = call.to_dict()
-    order = ["sid", "from_number", "lang", "state", "category", "skill", "priority", "repeat", "error_code",
-             "created_at", "enqueued_at", "ended_at", "wait_s", "queue_sid", "lines"]
+    order = [
+        "sid",
+        "from_number",
+        "lang",
+        "state",
+        "category",
+        "skill",
+        "priority",
+        "repeat",
+        "error_code",
+        "created_at",
+        "enqueued_at",
+        "ended_at",
+        "wait_s",
+        "queue_sid",
+        "lines",
+    ]
     for k in order + sorted(set(d) - set(order)):
         v = d.get(k)
         if k.endswith("_at") and isinstance(v, float):
@@ -91,8 +112,18 @@ def show(ctx, call_sid, as_json):
         click.echo(f"{k:18} {v}")
 
 
-STATES = ("ivr", "selfhelp", "waiting", "reserved", "bridged", "resolved", "abandoned", "failed",
-          "completed", "left_ivr")
+STATES = (
+    "ivr",
+    "selfhelp",
+    "waiting",
+    "reserved",
+    "bridged",
+    "resolved",
+    "abandoned",
+    "failed",
+    "completed",
+    "left_ivr",
+)
 
 
 @calls.command("list")
@@ -110,14 +141,20 @@ def list_(ctx, state, limit, as_json):
         if as_json:
             click.echo(json.dumps(_iso(c.to_dict(), tz), ensure_ascii=False))
         else:
-            click.echo(f"{_when(c.created_at, tz)}  {c.sid}  {c.from_number or '-':16} {c.lang:2} "
-                       f"{c.state:10} {c.skill or '-':14} prio={c.priority} wait={_dur(c.wait_s)}")
+            click.echo(
+                f"{_when(c.created_at, tz)}  {c.sid}  {c.from_number or '-':16} {c.lang:2} "
+                f"{c.state:10} {c.skill or '-':14} prio={c.priority} wait={_dur(c.wait_s)}"
+            )
 
 
 @click.command()
 @click.argument("text", required=False)
-@click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
-              help="Only this language (default: every language the hotline speaks).")
+@click.option(
+    "--lang",
+    type=click.Choice(["fr", "en"]),
+    default=None,
+    help="Only this language (default: every language the hotline speaks).",
+)
 @click.option("--by", default="manager", show_default=True, help="Who sets it (logged).")
 @click.option("--clear", is_flag=True, help="Remove the current announcement.")
 @click.option("--show", is_flag=True, help="Print the current announcements.")
@@ -127,15 +164,19 @@ def announce(ctx, text, lang, by, clear, show):
     svc = ctx.services
     if show:
         for lg, h in svc.announcements.all().items():
-            click.echo(f"{lg}: {h.get('text')}  (by {h.get('by', '?')}, {_when(float(h.get('at', 0)), svc.settings.tz)})")
+            click.echo(
+                f"{lg}: {h.get('text')}  (by {h.get('by', '?')}, {_when(float(h.get('at', 0)), svc.settings.tz)})"
+            )
         return
     if clear:
         if text:
             raise click.UsageError("give either TEXT or --clear, not both")
         had = svc.announcements.clear(lang, by=by)
-        click.echo(f"announcement cleared ({', '.join(had)})" if had else "there was no announcement")
+        click.echo(
+            f"announcement cleared ({', '.join(had)})" if had else "there was no announcement"
+        )
         return
     if not text:
-        raise click.UsageError('give the TEXT to announce, or --clear')
+        raise click.UsageError("give the TEXT to announce, or --clear")
     langs = svc.announcements.set(text, lang, by=by)
     click.echo(f"announcement set for {', '.join(langs)}")

@@ -37,13 +37,17 @@ class Announcements:
         if not text:
             raise ValueError("the announcement text is empty (use --clear to remove it)")
         if len(text) > MAX_CHARS:
-            raise ValueError(f"the announcement is {len(text)} characters; keep it under {MAX_CHARS}: callers are waiting")
+            raise ValueError(
+                f"the announcement is {len(text)} characters; keep it under {MAX_CHARS}: callers are waiting"
+            )
         langs = self._targets(lang)
         now = self.svc.clock.now()
         p = self.r.pipeline(transaction=True)
         for lg in langs:
             p.hset(self.keys.announcement(lg), mapping={"text": text, "by": by, "at": repr(now)})
-            self.svc.events.append("announcement_set", lang=lg, text=text, by=by, pipeline=p, ts=now)
+            self.svc.events.append(
+                "announcement_set", lang=lg, text=text, by=by, pipeline=p, ts=now
+            )
         p.execute()
         return langs
 

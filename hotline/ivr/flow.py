@@ -24,8 +24,12 @@ MENU_DIGITS = {"1": "connection", "2": "software", "3": "error_message", "0": "g
 LANGUAGE_KEY = "9"
 MAX_MENU_PLAYS = 3
 # Categories map one to one onto skills today; kept as a table so that they may diverge.
-SKILL_OF = {"connection": "connection", "software": "software",
-            "error_message": "error_message", "general": "general"}
+SKILL_OF = {
+    "connection": "connection",
+    "software": "software",
+    "error_message": "error_message",
+    "general": "general",
+}
 SKILLS = tuple(dict.fromkeys(SKILL_OF.values()))
 # Seconds of effective arrival a priority level is worth: enough to move a repeat
 # caller ahead of recent arrivals, bounded so that nobody waiting longer is starved.
@@ -52,7 +56,9 @@ class MenuDecision:
     method: str | None = None  # "dtmf" | "speech" | "fallback"
     confidence: float = 0.0
     matched: tuple[str, ...] = ()
-    reason: str | None = None  # why a retry: "no_input" | "invalid_digit" | "no_match" | "not_confirmed"
+    reason: str | None = (
+        None  # why a retry: "no_input" | "invalid_digit" | "no_match" | "not_confirmed"
+    )
 
 
 def skill_for(category: str | None) -> str:
@@ -65,13 +71,15 @@ def boost_for(priority: int) -> float:
 
 def _miss(lang: str, attempt: int, reason: str) -> MenuDecision:
     if attempt >= MAX_MENU_PLAYS:
-        return MenuDecision("general_fallback", lang, attempt, category="general", method="fallback",
-                            reason=reason)
+        return MenuDecision(
+            "general_fallback", lang, attempt, category="general", method="fallback", reason=reason
+        )
     return MenuDecision("retry", lang, attempt + 1, reason=reason)
 
 
-def decide_menu(digits: str | None, speech: str | None, lang: str, attempt: int,
-                classify=None) -> MenuDecision:
+def decide_menu(
+    digits: str | None, speech: str | None, lang: str, attempt: int, classify=None
+) -> MenuDecision:
     """The caller's answer to menu play number `attempt` (1-based)."""
     digits = (digits or "").strip()
     speech = (speech or "").strip()
@@ -79,8 +87,14 @@ def decide_menu(digits: str | None, speech: str | None, lang: str, attempt: int,
         if digits == LANGUAGE_KEY:
             return MenuDecision("switch_language", "en" if lang == "fr" else "fr", 1)
         if digits in MENU_DIGITS:
-            return MenuDecision("classified", lang, attempt, category=MENU_DIGITS[digits],
-                                method="dtmf", confidence=1.0)
+            return MenuDecision(
+                "classified",
+                lang,
+                attempt,
+                category=MENU_DIGITS[digits],
+                method="dtmf",
+                confidence=1.0,
+            )
         return _miss(lang, attempt, "invalid_digit")
     if speech:
         if classify is None:
@@ -90,16 +104,31 @@ def decide_menu(digits: str | None, speech: str | None, lang: str, attempt: int,
             return _miss(lang, attempt, "no_match")
         # Below the classifier's threshold the caller confirms by key.
         kind = "classified" if c.is_confident else "confirm"
-        return MenuDecision(kind, lang, attempt, category=c.category, method="speech",
-                            confidence=float(c.confidence), matched=tuple(c.matched))
+        return MenuDecision(
+            kind,
+            lang,
+            attempt,
+            category=c.category,
+            method="speech",
+            confidence=float(c.confidence),
+            matched=tuple(c.matched),
+        )
     return _miss(lang, attempt, "no_input")
 
 
-def decide_confirm(digits: str | None, category: str | None, lang: str, attempt: int) -> MenuDecision:
+def decide_confirm(
+    digits: str | None, category: str | None, lang: str, attempt: int
+) -> MenuDecision:
     """1 confirms the guessed category; anything else (or silence) counts as a missed menu."""
     if category in SKILL_OF and (digits or "").strip() == "1":
-        return MenuDecision("classified", lang, attempt, category=category, method="speech_confirmed",
-                            confidence=1.0)
+        return MenuDecision(
+            "classified",
+            lang,
+            attempt,
+            category=category,
+            method="speech_confirmed",
+            confidence=1.0,
+        )
     reason = "not_confirmed" if (digits or "").strip() else "no_input"
     return _miss(lang, attempt, reason)
 

@@ -1,9 +1,11 @@
 """The IVR steps: what one webhook request does to the call and what the caller hears next.
 
 Each method takes the request's form parameters and query values (plain dicts
-and strings, no Flask), makes at most one or two Redis round trips (a Lua step
-or a pipeline), and returns TwiML. Decisions come from flow.py, sentences from
-prompts.py, TwiML from menu.py.
+and strings, no Flask) and returns TwiML. Decisions come from flow.py, sentences
+from prompts.py, TwiML from menu.py. The steps every caller repeats (incoming,
+menu, wait loop) cost one Redis round trip each, a Lua script that writes the
+call and its events together; entering the line also queues the routing job,
+and, once a roster exists, asks routing whether anyone can take the call.
 
 Surprises never leave the caller in silence: a call we do not know is sent back
 to the incoming URL (which creates it), a request that arrives out of order
@@ -20,6 +22,8 @@ import redis
 from ..queue.calls import Call, valid_sid
 from ..webhooks.fallback import fallback_twiml
 from . import flow, menu
+from .classify import selfhelp_tip as _tip
+from .classify import speech_hints as _hints
 from .menu import Links
 from .prompts import lang_of
 
@@ -29,12 +33,16 @@ MAX_SPEECH_CHARS = 300
 CALL_WAITING_JOB = "hotline.jobs.call_waiting"
 
 
-def _hints(lang: str) -> str:
+# Twilio's Enqueue results that a new <Enqueue> may cure, and how many times to try.
+QUEUE_ERRORS = ("error", "system-error")
+MAX_QUEUE_RETRIES = 2
+
+
+def _count(value) -> int:
     try:
-        from .classify import speech_hints
-    except ImportError:  # pragma: no cover - the classifier ships with the package
-        return ""
-    return speech_hints(lang)
+        return min(max(int(value), 0), 99)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _attempt(value) -> int:
@@ -56,12 +64,12 @@ class Intake:
         return lang_of(value, self.default_lang)
 
     # Where a call is, by its stored state (for out-of-order and repeated requests).
-    def resume(self, call: Call | None, lang: str) -> str:
+    def resume(self, call: Call | None, lang: str, *, retry: int = 0) -> str:
         if call is None:
             return menu.redirect(self.links.incoming(lang))
         lang = self.lang(call.lang or lang)
         if call.state in flow.WAITING:
-            return menu.enqueue(self.links, lang, call.skill or "general")
+            return menu.enqueue(self.links, lang, call.skill or "general", retry=retry)
         if flow.is_final(call.state) or call.state == flow.CALLBACK:
             return menu.goodbye(lang)
         return menu.menu(self.links, lang, 1, hints=_hints(lang))
@@ -89,29 +97,57 @@ class Intake:
         d = flow.decide_menu(digits, speech, lang, attempt)
         said = []
         if digits or speech:
-            said.append({"type": "menu_choice", "digit": digits or None, "speech": speech or None,
-                         "speech_confidence": form.get("Confidence") or None, "attempt": attempt})
+            said.append(
+                {
+                    "type": "menu_choice",
+                    "digit": digits or None,
+                    "speech": speech or None,
+                    "speech_confidence": form.get("Confidence") or None,
+                    "attempt": attempt,
+                }
+            )
 
         if d.kind == "switch_language":
             res = self.svc.calls.step(
-                sid, {"lang": d.lang, "menu_attempts": 0},
-                said + [{"type": "language_chosen", "lang": d.lang}], states=flow.IN_IVR)
+                sid,
+                {"lang": d.lang, "menu_attempts": 0},
+                said + [{"type": "language_chosen", "lang": d.lang}],
+                states=flow.IN_IVR,
+            )
             if res.call is None or not res.applied:
                 return self.resume(res.call, lang)
-            return menu.menu(self.links, d.lang, 1, announcement=self.svc.announcements.current(d.lang),
-                             hints=_hints(d.lang))
+            return menu.menu(
+                self.links,
+                d.lang,
+                1,
+                announcement=self.svc.announcements.current(d.lang),
+                hints=_hints(d.lang),
+            )
         if d.kind == "retry":
             res = self.svc.calls.step(
-                sid, {"menu_attempts": attempt},
-                said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}], states=flow.IN_IVR)
+                sid,
+                {"menu_attempts": attempt},
+                said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}],
+                states=flow.IN_IVR,
+            )
             if res.call is None or not res.applied:
                 return self.resume(res.call, lang)
             return menu.menu(self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang))
         if d.kind == "confirm":
             res = self.svc.calls.step(
-                sid, {"menu_attempts": attempt, "confidence": d.confidence},
-                said + [{"type": "confirmation_asked", "category": d.category, "confidence": d.confidence,
-                         "matched": ",".join(d.matched)}], states=flow.IN_IVR)
+                sid,
+                {"menu_attempts": attempt, "confidence": d.confidence},
+                said
+                + [
+                    {
+                        "type": "confirmation_asked",
+                        "category": d.category,
+                        "confidence": d.confidence,
+                        "matched": ",".join(d.matched),
+                    }
+                ],
+                states=flow.IN_IVR,
+            )
             if res.call is None or not res.applied:
                 return self.resume(res.call, lang)
             return menu.confirm(self.links, lang, d.category, attempt)
@@ -124,13 +160,22 @@ class Intake:
         attempt = _attempt(attempt_q)
         digits = (form.get("Digits") or "").strip()[:8]
         d = flow.decide_confirm(digits, category_q, lang, attempt)
-        said = [{"type": "menu_choice", "digit": digits, "attempt": attempt, "confirming": category_q}] if digits else []
+        said = (
+            [{"type": "menu_choice", "digit": digits, "attempt": attempt, "confirming": category_q}]
+            if digits
+            else []
+        )
         if d.kind == "classified":
-            return self._classified(sid, d, said + [{"type": "classification_confirmed", "category": d.category}])
+            return self._classified(
+                sid, d, said + [{"type": "classification_confirmed", "category": d.category}]
+            )
         if d.kind == "retry":
             res = self.svc.calls.step(
-                sid, {"menu_attempts": attempt},
-                said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}], states=flow.IN_IVR)
+                sid,
+                {"menu_attempts": attempt},
+                said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}],
+                states=flow.IN_IVR,
+            )
             if res.call is None or not res.applied:
                 return self.resume(res.call, lang)
             return menu.menu(self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang))
@@ -141,11 +186,24 @@ class Intake:
         lang, category = d.lang, d.category or "general"
         skill = flow.skill_for(category)
         before = ("to_general",) if d.kind == "general_fallback" else ()
-        fields = {"category": category, "skill": skill, "confidence": d.confidence,
-                  "menu_attempts": d.attempt, "classified_by": d.method}
-        events = said + [{"type": "classified", "category": category, "skill": skill,
-                          "confidence": d.confidence, "method": d.method,
-                          "matched": ",".join(d.matched) or None, "reason": d.reason}]
+        fields = {
+            "category": category,
+            "skill": skill,
+            "confidence": d.confidence,
+            "menu_attempts": d.attempt,
+            "classified_by": d.method,
+        }
+        events = said + [
+            {
+                "type": "classified",
+                "category": category,
+                "skill": skill,
+                "confidence": d.confidence,
+                "method": d.method,
+                "matched": ",".join(d.matched) or None,
+                "reason": d.reason,
+            }
+        ]
         if flow.needs_error_code(category):
             twiml = menu.error_code(self.links, lang, before=before)
         else:
@@ -170,7 +228,9 @@ class Intake:
         res = self.svc.calls.step(sid, fields, events, states=flow.IN_IVR)
         if res.call is None or not res.applied:
             return self.resume(res.call, lang)
-        return menu.selfhelp(self.links, lang, "error_message", _tip("error_message", lang), code=code)
+        return menu.selfhelp(
+            self.links, lang, "error_message", _tip("error_message", lang), code=code
+        )
 
     # POST /selfhelp --------------------------------------------------------------
     def selfhelp_answer(self, form, lang_q, category_q) -> str:
@@ -179,8 +239,11 @@ class Intake:
         digits = (form.get("Digits") or "").strip()[:8]
         if flow.selfhelp_resolved(digits):
             res = self.svc.calls.step(
-                sid, {"state": "resolved", "ended_at": self.svc.clock.now()},
-                [{"type": "selfhelp_resolved", "category": category_q}], states=("selfhelp",))
+                sid,
+                {"state": "resolved", "ended_at": self.svc.clock.now()},
+                [{"type": "selfhelp_resolved", "category": category_q}],
+                states=("selfhelp",),
+            )
             if res.call is None or not res.applied:
                 return self.resume(res.call, lang)
             return menu.goodbye(lang, "resolved")
@@ -210,9 +273,11 @@ class Intake:
             return None
         now = self.svc.clock.now()
         res = self.svc.calls.step(
-            sid, {"skill": skill, "category": category or skill},
+            sid,
+            {"skill": skill, "category": category or skill},
             [{"type": "after_hours_offered", "skill": skill, "next_cover_at": info.next_cover_at}],
-            states=flow.IN_IVR)
+            states=flow.IN_IVR,
+        )
         if res.call is None or not res.applied:
             return self.resume(res.call, lang)
         message = afterhours.message(lang, info.next_cover_at, self.svc.settings.tz, now)
@@ -225,11 +290,16 @@ class Intake:
         sid = form.get("CallSid", "")
         lang = self.lang(lang_q)
         if valid_sid(sid):
-            status = afterhours.request_callback(self.svc, sid, form.get("RecordingUrl") or "",
-                                                 form.get("RecordingDuration") or "")
+            status = afterhours.request_callback(
+                self.svc, sid, form.get("RecordingUrl") or "", form.get("RecordingDuration") or ""
+            )
             if status in ("not_found", "too_late"):
-                log.warning("voicemail for call %s not turned into a callback: %s (%s)", sid, status,
-                            form.get("RecordingUrl"))
+                log.warning(
+                    "voicemail for call %s not turned into a callback: %s (%s)",
+                    sid,
+                    status,
+                    form.get("RecordingUrl"),
+                )
         return menu.goodbye(lang, "voicemail_thanks")
 
     def transcription(self, form) -> str:
@@ -237,7 +307,9 @@ class Intake:
 
         sid = form.get("CallSid", "")
         if valid_sid(sid):
-            afterhours.add_transcription(self.svc, sid, (form.get("TranscriptionText") or "")[:4000])
+            afterhours.add_transcription(
+                self.svc, sid, (form.get("TranscriptionText") or "")[:4000]
+            )
         return menu.empty()
 
     # POST /callback (the key offered in the wait loop) -------------------------------
@@ -259,7 +331,11 @@ class Intake:
         try:
             self.svc.rq_queue.enqueue(CALL_WAITING_JOB, sid)
         except redis.RedisError:
-            log.exception("could not enqueue %s for %s; the routing sweep will pick it up", CALL_WAITING_JOB, sid)
+            log.exception(
+                "could not enqueue %s for %s; the routing sweep will pick it up",
+                CALL_WAITING_JOB,
+                sid,
+            )
 
     # POST /wait (Enqueue waitUrl) -------------------------------------------------
     def wait(self, form, lang_q, skill_q) -> str:
@@ -272,8 +348,14 @@ class Intake:
         staffed = self.svc.estimates.staffed(skill)
         state, position, _size, estimate, callback_offered = self.svc.scripts.wait_tick(
             keys=[k.call(sid), k.waiting(skill), k.handle_times(skill), k.events],
-            args=[sid, repr(self.svc.clock.now()), form.get("QueueSid") or "",
-                  "" if staffed is None else staffed, skill])
+            args=[
+                sid,
+                repr(self.svc.clock.now()),
+                form.get("QueueSid") or "",
+                "" if staffed is None else staffed,
+                skill,
+            ],
+        )
         if not state:
             # We lost this call: leave the Twilio queue; the Enqueue action sends it back to the start.
             return menu.leave()
@@ -282,39 +364,56 @@ class Intake:
         if not position:
             return menu.connecting(lang)
         offer = self.links.callback(lang, skill) if callback_offered == "1" else None
-        return menu.wait(lang, int(position), float(estimate) if estimate else None,
-                         music_url=self.music_url, callback_url=offer)
+        return menu.wait(
+            lang,
+            int(position),
+            float(estimate) if estimate else None,
+            music_url=self.music_url,
+            callback_url=offer,
+        )
 
     # POST /dequeued (Enqueue action) ---------------------------------------------
-    def dequeued(self, form, lang_q, skill_q) -> str:
+    def dequeued(self, form, lang_q, skill_q, retry_q=None) -> str:
         sid = form.get("CallSid", "")
         lang = self.lang(lang_q)
         result = (form.get("QueueResult") or "").strip()
         if result == "hangup":
             self.svc.waiting.abandon(sid, via="action")
             return menu.empty()
-        res = self.svc.calls.step(sid, {}, [{"type": "queue_result", "result": result or "missing",
-                                               "queue_time": form.get("QueueTime")}])
+        retry = _count(retry_q)
+        if result == "queue-full" or (result in QUEUE_ERRORS and retry >= MAX_QUEUE_RETRIES):
+            # The carrier cannot hold the caller: say so and hand over (fallback number or
+            # "call back later") rather than loop; the call leaves our lines as failed.
+            self.svc.waiting.fail(sid, reason=f"queue_{result}")
+            return fallback_twiml(self.svc.settings, lang)
+        res = self.svc.calls.step(
+            sid,
+            {},
+            [
+                {
+                    "type": "queue_result",
+                    "result": result or "missing",
+                    "queue_time": form.get("QueueTime"),
+                    "retry": retry or None,
+                }
+            ],
+        )
         if res.call is None:
             return menu.redirect(self.links.incoming(lang))
         if result == "bridged":
-            # The conversation with the agent is over (Twilio calls the action after the bridge ends).
+            # The conversation with the agent is over (Twilio calls the action after the bridge).
             return menu.hangup()
-        if result == "redirected":
-            return menu.empty()  # the REST request that redirected it gave the call its next TwiML
+        if result in ("redirected", "redirected-from-bridged"):
+            return menu.empty()  # the REST request that moved the call gave it its next TwiML
         # leave / error / system-error: a caller still waiting goes back in (its place is in Redis).
-        return self.resume(res.call, lang)
+        return self.resume(res.call, lang, retry=retry + 1 if result in QUEUE_ERRORS else 0)
 
     # POST /status (status callback) -------------------------------------------------
     def status(self, form) -> str:
         sid = form.get("CallSid", "")
         status = (form.get("CallStatus") or "").strip()
         if status in flow.ENDED_STATUSES and valid_sid(sid):
-            self.svc.waiting.abandon(sid, via="status", status=status, duration=form.get("CallDuration") or "")
+            self.svc.waiting.abandon(
+                sid, via="status", status=status, duration=form.get("CallDuration") or ""
+            )
         return menu.empty()
-
-
-def _tip(category: str, lang: str) -> str:
-    from .classify import selfhelp_tip
-
-    return selfhelp_tip(category, lang)

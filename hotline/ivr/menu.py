@@ -61,8 +61,8 @@ class Links:
     def wait(self, lang, skill):
         return self._u("wait", lang=lang, skill=skill)
 
-    def dequeued(self, lang, skill):
-        return self._u("dequeued", lang=lang, skill=skill)
+    def dequeued(self, lang, skill, retry=None):
+        return self._u("dequeued", lang=lang, skill=skill, retry=retry or None)
 
     def callback(self, lang, skill):
         return self._u("callback", lang=lang, skill=skill)
@@ -79,9 +79,16 @@ def _say(node, key_or_text: str, lang: str, *, raw: bool = False, **fmt) -> None
 
 
 def _menu_gather(r: VoiceResponse, links: Links, lang: str, attempt: int, hints: str):
-    return r.gather(input="dtmf speech", num_digits=1, timeout=MENU_TIMEOUT_S, speech_timeout="auto",
-                    language=VOICE[lang], hints=hints or None, action=links.menu(lang, attempt),
-                    method="POST")
+    return r.gather(
+        input="dtmf speech",
+        num_digits=1,
+        timeout=MENU_TIMEOUT_S,
+        speech_timeout="auto",
+        language=VOICE[lang],
+        hints=hints or None,
+        action=links.menu(lang, attempt),
+        method="POST",
+    )
 
 
 @lru_cache(maxsize=CACHE)
@@ -99,13 +106,24 @@ def greeting(links: Links, lang: str, announcement: str | None, hints: str = "")
     return str(r)
 
 
-RETRY_PROMPT = {"no_input": "retry_no_input", "invalid_digit": "retry_invalid",
-                "no_match": "retry_no_match", "not_confirmed": None}
+RETRY_PROMPT = {
+    "no_input": "retry_no_input",
+    "invalid_digit": "retry_invalid",
+    "no_match": "retry_no_match",
+    "not_confirmed": None,
+}
 
 
 @lru_cache(maxsize=CACHE)
-def menu(links: Links, lang: str, attempt: int, *, reason: str | None = None,
-         announcement: str | None = None, hints: str = "") -> str:
+def menu(
+    links: Links,
+    lang: str,
+    attempt: int,
+    *,
+    reason: str | None = None,
+    announcement: str | None = None,
+    hints: str = "",
+) -> str:
     """The menu again: after a miss (`reason`), or in the other language (with its announcement)."""
     r = VoiceResponse()
     g = _menu_gather(r, links, lang, attempt, hints)
@@ -136,7 +154,9 @@ def confirm(links: Links, lang: str, category: str, attempt: int) -> str:
 def error_code(links: Links, lang: str, *, before: tuple[str, ...] = ()) -> str:
     r = VoiceResponse()
     url = links.error_code(lang)
-    g = r.gather(input="dtmf", finish_on_key="#", timeout=ERROR_CODE_TIMEOUT_S, action=url, method="POST")
+    g = r.gather(
+        input="dtmf", finish_on_key="#", timeout=ERROR_CODE_TIMEOUT_S, action=url, method="POST"
+    )
     for key in before:
         _say(g, key, lang)
     _say(g, "error_code_ask", lang)
@@ -145,8 +165,15 @@ def error_code(links: Links, lang: str, *, before: tuple[str, ...] = ()) -> str:
 
 
 @lru_cache(maxsize=CACHE)
-def selfhelp(links: Links, lang: str, category: str, tip: str, *, before: tuple[str, ...] = (),
-             code: str | None = None) -> str:
+def selfhelp(
+    links: Links,
+    lang: str,
+    category: str,
+    tip: str,
+    *,
+    before: tuple[str, ...] = (),
+    code: str | None = None,
+) -> str:
     """The tip (which ends with "press 1 if that solved it"); silence means "queue me"."""
     r = VoiceResponse()
     url = links.selfhelp(lang, category)
@@ -162,14 +189,24 @@ def selfhelp(links: Links, lang: str, category: str, tip: str, *, before: tuple[
 
 
 @lru_cache(maxsize=CACHE)
-def enqueue(links: Links, lang: str, skill: str, *, repeat: bool = False) -> str:
-    """Hold the caller in a Twilio queue named after the skill; our Redis line decides the order."""
+def enqueue(links: Links, lang: str, skill: str, *, repeat: bool = False, retry: int = 0) -> str:
+    """Hold the caller in a Twilio queue named after the skill; our Redis line decides the order.
+
+    `retry` counts re-entries after the carrier reported an error: it rides on the action
+    URL so that the next error knows how many came before (and a repeat is not re-announced).
+    """
     r = VoiceResponse()
-    _say(r, "queue_intro", lang)
+    if not retry:
+        _say(r, "queue_intro", lang)
     if repeat:
         _say(r, "repeat_caller", lang)
-    r.enqueue(skill, wait_url=links.wait(lang, skill), wait_url_method="POST",
-              action=links.dequeued(lang, skill), method="POST")
+    r.enqueue(
+        skill,
+        wait_url=links.wait(lang, skill),
+        wait_url_method="POST",
+        action=links.dequeued(lang, skill, retry),
+        method="POST",
+    )
     return str(r)
 
 
@@ -180,8 +217,15 @@ def estimate_sentence_key(estimate_s: float | None) -> tuple[str, dict]:
     return ("wait_one_minute", {}) if minutes == 1 else ("wait_minutes", {"minutes": minutes})
 
 
-def wait(lang: str, position: int, estimate_s: float | None, *, music_url: str | None = None,
-         pause_s: int = WAIT_PAUSE_S, callback_url: str | None = None) -> str:
+def wait(
+    lang: str,
+    position: int,
+    estimate_s: float | None,
+    *,
+    music_url: str | None = None,
+    pause_s: int = WAIT_PAUSE_S,
+    callback_url: str | None = None,
+) -> str:
     """One turn of the wait loop: Twilio requests waitUrl again when it ends.
 
     With `callback_url` (the routing engine offered a callback), the turn is one
@@ -228,9 +272,16 @@ def after_hours(links: Links, lang: str, message: str) -> str:
     """Nobody can take this call now: when they can (the message), then a voicemail."""
     r = VoiceResponse()
     _say(r, message, lang, raw=True)
-    r.record(action=links.voicemail(lang), method="POST", max_length=VOICEMAIL_MAX_S, timeout=5,
-             finish_on_key="#", play_beep=True, transcribe=True,
-             transcribe_callback=links.transcription(lang))
+    r.record(
+        action=links.voicemail(lang),
+        method="POST",
+        max_length=VOICEMAIL_MAX_S,
+        timeout=5,
+        finish_on_key="#",
+        play_beep=True,
+        transcribe=True,
+        transcribe_callback=links.transcription(lang),
+    )
     # Twilio goes on to the next verb when nothing was recorded.
     _say(r, "goodbye", lang)
     r.hangup()

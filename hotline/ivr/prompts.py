@@ -22,7 +22,9 @@ def _load(path: Path) -> dict:
     for key, value in raw.items():
         groups = value.values() if key == "category" else [value]
         for g in groups:
-            missing += [f"{key}.{lang}" for lang in LANGS if not isinstance(g, dict) or not g.get(lang)]
+            missing += [
+                f"{key}.{lang}" for lang in LANGS if not isinstance(g, dict) or not g.get(lang)
+            ]
     if missing:
         raise ValueError(f"{path}: prompts missing for {', '.join(missing)}")
     return raw
@@ -51,5 +53,5 @@ def category_name(category: str, lang: str) -> str:
 
 
 def spoken_digits(code: str) -> str:
-    """"4031" -> "4 0 3 1": text-to-speech reads digits one by one, not as a number."""
+    """ "4031" -> "4 0 3 1": text-to-speech reads digits one by one, not as a number."""
     return " ".join(code)

@@ -14,7 +14,6 @@ routing engine's own Lua scripts use the hash fields directly (`state`,
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 
@@ -24,8 +23,20 @@ REPEAT_WINDOW_S = 24 * 3600
 # Garbage collection of caller:{number}; the repeat decision compares timestamps.
 CALLER_TTL_S = 7 * 24 * 3600
 # What carriers send for a withheld number: never a repeat caller.
-ANONYMOUS = frozenset({"", "anonymous", "restricted", "unknown", "private", "+266696687",
-                       "+7378742833", "+2562533", "+86282452253", "+8656696"})
+ANONYMOUS = frozenset(
+    {
+        "",
+        "anonymous",
+        "restricted",
+        "unknown",
+        "private",
+        "+266696687",
+        "+7378742833",
+        "+2562533",
+        "+86282452253",
+        "+8656696",
+    }
+)
 SID_RE = re.compile(r"^[A-Za-z0-9_.:-]{2,64}$")
 
 
@@ -72,14 +83,21 @@ class Call:
     # Fields other modules add (reservation, agent, talk time...), as stored.
     extra: dict = field(default_factory=dict, compare=False)
 
-    _FLOATS = ("previous_call_at", "created_at", "enqueued_at", "effective_at", "ended_at",
-               "wait_s", "confidence")
+    _FLOATS = (
+        "previous_call_at",
+        "created_at",
+        "enqueued_at",
+        "effective_at",
+        "ended_at",
+        "wait_s",
+        "confidence",
+    )
 
     @classmethod
-    def from_hash(cls, h: dict) -> "Call":
-        known = {f.name for f in fields(cls)} - {"extra"}
+    def from_hash(cls, h: dict) -> Call:
+        known = _KNOWN
         kw: dict = {}
-        for k in known & set(h):
+        for k in h.keys() & known:
             v = h[k]
             if k in cls._FLOATS:
                 kw[k] = _f(v)
@@ -110,13 +128,24 @@ def _enc(v) -> str:
     return "" if v is None else str(v)
 
 
+_KNOWN = frozenset(f.name for f in fields(Call)) - {"extra"}
+
 # What the webhooks read back from a step: enough to resume any call, nothing more.
-STEP_FIELDS = ("sid", "state", "lang", "skill", "category", "priority", "repeat", "error_code",
-               "menu_attempts")
+STEP_FIELDS = (
+    "sid",
+    "state",
+    "lang",
+    "skill",
+    "category",
+    "priority",
+    "repeat",
+    "error_code",
+    "menu_attempts",
+)
 ARRIVE_FIELDS = STEP_FIELDS + ("from_number", "to_number", "previous_call_at", "created_at")
 
 
-def _values_to_call(names: tuple[str, ...], values: list) -> "Call":
+def _values_to_call(names: tuple[str, ...], values: list) -> Call:
     return Call.from_hash({k: v for k, v in zip(names, values) if v is not None})
 
 
@@ -153,13 +182,30 @@ class CallStore:
         number = (from_number or "").strip()
         track = number.lower() not in ANONYMOUS
         res = self.svc.scripts.create_call(
-            keys=[self.keys.call(sid), self.keys.calls, self.keys.caller(number if track else "anonymous"),
-                  self.keys.events, self.keys.announcement(lang)],
-            args=[sid, number, to_number or "", lang, repr(self.svc.clock.now()), REPEAT_WINDOW_S,
-                  "1" if track else "0", CALLER_TTL_S, *ARRIVE_FIELDS])
+            keys=[
+                self.keys.call(sid),
+                self.keys.calls,
+                self.keys.caller(number if track else "anonymous"),
+                self.keys.events,
+                self.keys.announcement(lang),
+            ],
+            args=[
+                sid,
+                number,
+                to_number or "",
+                lang,
+                repr(self.svc.clock.now()),
+                REPEAT_WINDOW_S,
+                "1" if track else "0",
+                CALLER_TTL_S,
+                *ARRIVE_FIELDS,
+            ],
+        )
         return Arrival(_values_to_call(ARRIVE_FIELDS, res[2:]), bool(int(res[0])), res[1] or None)
 
-    def create_or_get(self, sid: str, from_number: str, to_number: str = "", lang: str = "fr") -> tuple[Call, bool]:
+    def create_or_get(
+        self, sid: str, from_number: str, to_number: str = "", lang: str = "fr"
+    ) -> tuple[Call, bool]:
         a = self.arrive(sid, from_number, to_number, lang)
         return a.call, a.created
 
@@ -183,7 +229,7 @@ class CallStore:
         chunk = 500
         for i in range(0, len(sids), chunk):
             p = self.r.pipeline(transaction=False)
-            for sid in sids[i:i + chunk]:
+            for sid in sids[i : i + chunk]:
                 p.hgetall(self.keys.call(sid))
             for h in p.execute():
                 if h and (state is None or h.get("state") == state):
@@ -191,18 +237,30 @@ class CallStore:
         return out[-limit:] if limit else out
 
     # Writes ---------------------------------------------------------------
-    def step(self, sid: str, fields: dict | None = None, events: list[dict] | None = None,
-             states: tuple[str, ...] | list[str] = ()) -> Step:
+    def step(
+        self,
+        sid: str,
+        fields: dict | None = None,
+        events: list[dict] | None = None,
+        states: tuple[str, ...] | list[str] = (),
+    ) -> Step:
         """Set `fields` and append `events` atomically, only if the call exists (and is in
         one of `states`, when given). Event dicts: {"type": ..., other fields...}."""
         if not valid_sid(sid):
             return Step(None, False)
-        res = self.svc.scripts.call_step(
-            keys=[self.keys.call(sid), self.keys.events],
-            args=[sid, repr(self.svc.clock.now()),
-                  json.dumps({k: _enc(v) for k, v in (fields or {}).items()}),
-                  json.dumps([{k: _enc(v) for k, v in ev.items() if v is not None} for ev in events or []]),
-                  json.dumps(list(states)), *STEP_FIELDS])
+        args: list = [sid, repr(self.svc.clock.now()), len(fields or ())]
+        for k, v in (fields or {}).items():
+            args += (k, _enc(v))
+        args.append(len(events or ()))
+        for ev in events or ():
+            pairs = [(k, _enc(v)) for k, v in ev.items() if v is not None]
+            args.append(len(pairs))
+            for pair in pairs:
+                args += pair
+        args.append(len(states))
+        args += states
+        args += STEP_FIELDS
+        res = self.svc.scripts.call_step(keys=[self.keys.call(sid), self.keys.events], args=args)
         code = int(res[0])
         if code == 0:
             return Step(None, False)

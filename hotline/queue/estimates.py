@@ -38,7 +38,9 @@ class WaitEstimator:
 
     def record_handle_time(self, skill: str, seconds: float, *, pipeline=None) -> None:
         if not (seconds >= 0) or math.isinf(seconds):
-            raise ValueError(f"handle time must be a non-negative number of seconds, not {seconds!r}")
+            raise ValueError(
+                f"handle time must be a non-negative number of seconds, not {seconds!r}"
+            )
         p = pipeline if pipeline is not None else self.r.pipeline(transaction=False)
         key = self.keys.handle_times(skill)
         p.lpush(key, repr(float(seconds)))

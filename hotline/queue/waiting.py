@@ -58,8 +58,12 @@ class LineView:
     calls: tuple[WaitingCall, ...]
 
     def to_dict(self) -> dict:
-        return {"skill": self.skill, "waiting": self.waiting, "oldest_wait_s": self.oldest_wait_s,
-                "calls": [c.__dict__ for c in self.calls]}
+        return {
+            "skill": self.skill,
+            "waiting": self.waiting,
+            "oldest_wait_s": self.oldest_wait_s,
+            "calls": [c.__dict__ for c in self.calls],
+        }
 
 
 class WaitingLines:
@@ -68,7 +72,9 @@ class WaitingLines:
         self.r = svc.redis
         self.keys = svc.keys
 
-    def enqueue(self, call: Call | str, skill: str | None = None, *, category: str | None = None) -> Enqueued:
+    def enqueue(
+        self, call: Call | str, skill: str | None = None, *, category: str | None = None
+    ) -> Enqueued:
         """Put the call in `skill`'s line (state -> waiting), one Lua call; its own
         `priority` field sets the boost. A call already waiting is left where it is
         (retried webhook); a call that cannot wait (final, unknown) is refused."""
@@ -78,14 +84,28 @@ class WaitingLines:
             category = category or call.category
         skill = skill or "general"
         res = self.svc.scripts.enqueue(
-            keys=[self.keys.call(sid), self.keys.waiting(skill), self.keys.skills,
-                  self.keys.events, self.keys.enqueue_seq],
-            args=[sid, skill, repr(self.svc.clock.now()), repr(BOOST_PER_PRIORITY_S), category or ""])
+            keys=[
+                self.keys.call(sid),
+                self.keys.waiting(skill),
+                self.keys.skills,
+                self.keys.events,
+                self.keys.enqueue_seq,
+            ],
+            args=[
+                sid,
+                skill,
+                repr(self.svc.clock.now()),
+                repr(BOOST_PER_PRIORITY_S),
+                category or "",
+            ],
+        )
         code, value, prio, rep = int(res[0]), res[1], int(res[2] or 0), res[3] == "1"
         if code == 1:
             return Enqueued("enqueued", float(value), priority=prio, repeat=rep)
         if code == 2:
-            return Enqueued("already_waiting", float(value) if value else None, priority=prio, repeat=rep)
+            return Enqueued(
+                "already_waiting", float(value) if value else None, priority=prio, repeat=rep
+            )
         return Enqueued("refused", state=value)
 
     def position(self, sid: str, skill: str | None = None) -> tuple[int, int] | None:
@@ -114,7 +134,9 @@ class WaitingLines:
         p = self.r.pipeline(transaction=False)
         for line in members:
             for sid, _ in line:
-                p.hmget(self.keys.call(sid), "enqueued_at", "priority", "repeat", "lang", "from_number")
+                p.hmget(
+                    self.keys.call(sid), "enqueued_at", "priority", "repeat", "lang", "from_number"
+                )
         details = iter(p.execute())
         now = self.svc.clock.now()
         out = []
@@ -123,7 +145,9 @@ class WaitingLines:
             for i, (sid, score) in enumerate(line, 1):
                 enq, prio, rep, lang, frm = next(details)
                 waited = round(now - float(enq), 3) if enq else None
-                calls.append(WaitingCall(sid, i, score, waited, int(prio or 0), rep == "1", lang, frm))
+                calls.append(
+                    WaitingCall(sid, i, score, waited, int(prio or 0), rep == "1", lang, frm)
+                )
             waits = [c.waited_s for c in calls if c.waited_s is not None]
             out.append(LineView(skill, len(calls), max(waits) if waits else None, tuple(calls)))
         return out
@@ -138,9 +162,26 @@ class WaitingLines:
 
     def abandon(self, sid: str, *, via: str, status: str = "", duration: str = "") -> Abandon:
         """The caller hung up (idempotent; see store/lua/abandon.lua)."""
+        return self._end(sid, via, status, duration, "abandoned")
+
+    def fail(self, sid: str, *, reason: str) -> Abandon:
+        """The carrier cannot hold the call (queue full, repeated errors): out of every
+        line, state `failed`, one `call_failed` event; nothing for a call not waiting."""
+        return self._end(sid, reason, "", "", "failed")
+
+    def _end(self, sid, via, status, duration, outcome) -> Abandon:
         if not valid_sid(sid):
             return Abandon(False, "", False)
         res = self.svc.scripts.abandon(
             keys=[self.keys.call(sid), self.keys.events],
-            args=[sid, repr(self.svc.clock.now()), via, self.keys.waiting(""), status or "", duration or ""])
+            args=[
+                sid,
+                repr(self.svc.clock.now()),
+                via,
+                self.keys.waiting(""),
+                status or "",
+                duration or "",
+                outcome,
+            ],
+        )
         return Abandon(bool(int(res[0])), res[1], bool(int(res[2])))

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from ..errors import HotlineError
 from . import overflow
 from .agents import decode_skills
 
@@ -62,15 +63,10 @@ def _staffed(svc, members: set[str], lines: tuple[str, ...]) -> bool:
 
 
 def _roster(svc):
-    store = svc.roster
-    for name in ("get", "load", "current"):
-        fn = getattr(store, name, None)
-        if callable(fn):
-            try:
-                return fn()
-            except Exception:  # noqa: BLE001 - no roster imported yet: no forecast, still safe
-                return None
-    return None
+    try:
+        return svc.roster.load()
+    except HotlineError:  # a stored roster that no longer reads: no forecast, the caller is still served
+        return None
 
 
 def next_cover_at(svc, lines: tuple[str, ...], now: float) -> float | None:

@@ -51,9 +51,7 @@ def reservation_due(svc, sid: str):
 
 def shift_boundary(svc, reschedule: bool = True) -> int:
     """Shifts started or ended: recompute who is on, re-index the pools, match."""
-    refresh = getattr(svc.roster, "refresh_shift_sets", None)
-    if refresh is not None:
-        refresh()
+    svc.roster.refresh_shift_sets()
     svc.agents.reindex()
     matched = len(svc.matcher.match_all())
     if reschedule:
@@ -98,12 +96,7 @@ def schedule_sweep(svc) -> bool:
 def schedule_next_boundary(svc) -> float | None:
     from . import schedule
 
-    roster = None
-    for name in ("get", "load", "current"):
-        fn = getattr(svc.roster, name, None)
-        if callable(fn):
-            roster = fn()
-            break
+    roster = svc.roster.load()
     if roster is None:
         return None
     now = svc.clock.now()
@@ -121,3 +114,18 @@ def start_timers(svc) -> None:
     """At worker start: make sure the sweep and the next shift boundary are scheduled."""
     schedule_sweep(svc)
     schedule_next_boundary(svc)
+
+
+def ensure_timers(svc) -> None:
+    """Restart a timer chain that died (its job lost with a crashed worker): one MGET.
+
+    Run by every routing job, so the sweep keeps going even if nobody called
+    start_timers; a chain that is merely a little late is left alone.
+    """
+    now = svc.clock.now()
+    sweep_at, shift_at = svc.redis.mget(svc.keys.timer("sweep"), svc.keys.timer("shift"))
+    if sweep_at is None or float(sweep_at) < now - SWEEP_INTERVAL_S:
+        svc.redis.delete(svc.keys.timer("sweep"))
+        schedule_sweep(svc)
+    if shift_at is None or float(shift_at) < now - SWEEP_INTERVAL_S:
+        schedule_next_boundary(svc)

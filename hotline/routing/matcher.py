@@ -64,27 +64,29 @@ class Matcher:
         now = self.svc.clock.now() if now is None else now
         out = self.svc.scripts.match_call(
             keys=[k.call(sid), k.reservations, k.events],
-            args=[k.prefix, sid, repr(now), repr(self.offer_timeout), self.strategy, self.window],
+            args=[k.prefix, sid, repr(now), repr(self.offer_timeout), self.window],
         )
         if not out:
             return None
         res = Reservation(sid, out[0], out[1], float(out[2]))
         if schedule_expiry:
             self._schedule_expiry(res, now)
+            self._ring(res)
         return res
 
     def match_agent(self, agent_id: str, now: float | None = None, *, schedule_expiry: bool = True) -> Reservation | None:
         k = self.k
         now = self.svc.clock.now() if now is None else now
         out = self.svc.scripts.match_agent(
-            keys=[k.agent(agent_id), k.reservations, k.events, k.onshift, k.oncall],
-            args=[k.prefix, agent_id, repr(now), repr(self.offer_timeout), self.strategy, self.window],
+            keys=[k.agent(agent_id), k.reservations, k.events],
+            args=[k.prefix, agent_id, repr(now), repr(self.offer_timeout), self.window],
         )
         if not out:
             return None
         res = Reservation(out[0], agent_id, out[1], float(out[2]))
         if schedule_expiry:
             self._schedule_expiry(res, now)
+            self._ring(res)
         return res
 
     def idle_agents(self) -> list[str]:
@@ -106,6 +108,12 @@ class Matcher:
             if res:
                 out.append(res)
         return out
+
+    def _ring(self, res: Reservation) -> None:
+        # The offer itself (ringing the agent's phone) is an RQ job: hotline/legs/offers.py.
+        from ..legs.offers import enqueue_offer
+
+        enqueue_offer(self.svc, res.call_sid, res.agent_id)
 
     def _schedule_expiry(self, res: Reservation, now: float) -> None:
         from datetime import timedelta

@@ -111,6 +111,21 @@ class Keys:
     def timers(self) -> str:
         return self.prefix + "timers"
 
+    # legs/ (agent and callback call legs)
+    def leg(self, call_sid: str) -> str:
+        """hash: one outbound leg we placed (agent offer, callback customer), by its own CallSid."""
+        return f"{self.prefix}leg:{call_sid}"
+
+    @property
+    def wrapups(self) -> str:
+        """zset: agent id -> when their wrap-up ends (the timer job and the sweep read it)."""
+        return self.prefix + "wrapups"
+
+    @property
+    def callback_retries(self) -> str:
+        """zset: call sid -> when its next callback attempt may be routed (timer job + sweep)."""
+        return self.prefix + "callback:retries"
+
     # carrier simulator (carrier/)
     def sim(self, name: str) -> str:
         return f"{self.prefix}sim:{name}"

@@ -42,7 +42,11 @@ class Telephony(Protocol):
         """Make a live call fetch new TwiML from `url`."""
 
     def hangup_call(self, call_sid: str) -> None:
-        """End a live (or ringing) call."""
+        """End a call in progress (Calls update Status=completed)."""
+
+    def cancel_call(self, call_sid: str) -> None:
+        """Stop a call that is still queued or ringing (Calls update Status=canceled);
+        Twilio leaves a ringing call alone on Status=completed."""
 
     def dequeue_member(self, queue_sid: str, call_sid: str, url: str) -> None:
         """Take exactly this call out of its Twilio queue and run `url` (not the head of the queue)."""
@@ -104,6 +108,9 @@ class TwilioTelephony:
 
     def hangup_call(self, call_sid) -> None:
         self._call(self.client.calls(call_sid).update, status="completed")
+
+    def cancel_call(self, call_sid) -> None:
+        self._call(self.client.calls(call_sid).update, status="canceled")
 
     def dequeue_member(self, queue_sid, call_sid, url) -> None:
         self._call(self.client.queues(queue_sid).members(call_sid).update, url=url, method="POST")

@@ -42,7 +42,9 @@ def menu_answer():
 @bp.post("/confirm")
 def confirm_answer():
     a = request.args
-    return _xml(_intake().confirm_answer(request.form, a.get("lang"), a.get("category"), a.get("attempt")))
+    return _xml(
+        _intake().confirm_answer(request.form, a.get("lang"), a.get("category"), a.get("attempt"))
+    )
 
 
 @bp.post("/error-code")
@@ -65,7 +67,7 @@ def wait():
 @bp.post("/dequeued")
 def dequeued():
     a = request.args
-    return _xml(_intake().dequeued(request.form, a.get("lang"), a.get("skill")))
+    return _xml(_intake().dequeued(request.form, a.get("lang"), a.get("skill"), a.get("retry")))
 
 
 @bp.post("/status")

@@ -15,6 +15,8 @@
 -- ARGV[4] waiting-line key prefix ("hotline:waiting:")
 -- ARGV[5] carrier CallStatus when from the status callback, else ""
 -- ARGV[6] CallDuration from the carrier, or ""
+-- ARGV[7] "failed" when the carrier could not hold the call (queue full, repeated errors):
+--   the same removal, but state `failed` and a `call_failed` event (reason = ARGV[3])
 -- Returns {abandoned 0|1, state before, ended_now 0|1}; state before is "" for an unknown call
 local call, events = KEYS[1], KEYS[2]
 local sid, now, via, prefix, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -30,11 +32,17 @@ if state == 'waiting' or state == 'reserved' then
   end
   local since = tonumber(redis.call('HGET', call, 'enqueued_at') or now)
   local wait = string.format('%.3f', math.max(0, tonumber(now) - since))
-  redis.call('HSET', call, 'state', 'abandoned', 'wait_s', wait, 'lines', '',
-             'abandoned_via', via)
-  redis.call('XADD', events, '*', 'type', 'abandoned', 'ts', now, 'call_sid', sid,
-             'skill', redis.call('HGET', call, 'skill') or '', 'wait_s', wait, 'via', via,
-             'state_before', state)
+  local skill = redis.call('HGET', call, 'skill') or ''
+  if ARGV[7] == 'failed' then
+    redis.call('HSET', call, 'state', 'failed', 'wait_s', wait, 'lines', '', 'failed_reason', via)
+    redis.call('XADD', events, '*', 'type', 'call_failed', 'ts', now, 'call_sid', sid,
+               'skill', skill, 'wait_s', wait, 'reason', via, 'state_before', state)
+  else
+    redis.call('HSET', call, 'state', 'abandoned', 'wait_s', wait, 'lines', '',
+               'abandoned_via', via)
+    redis.call('XADD', events, '*', 'type', 'abandoned', 'ts', now, 'call_sid', sid,
+               'skill', skill, 'wait_s', wait, 'via', via, 'state_before', state)
+  end
   abandoned = 1
 elseif status ~= '' and (state == 'ivr' or state == 'selfhelp') then
   redis.call('HSET', call, 'state', 'left_ivr')

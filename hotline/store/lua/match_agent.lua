@@ -3,14 +3,14 @@
 -- Same all-or-nothing reservation as match_call.lua.
 --
 -- KEYS[1] agent:{id} (hash)   KEYS[2] reservations (zset)   KEYS[3] events
--- KEYS[4] onshift (set)       KEYS[5] oncall (set)  (not read: the agent's `pool` field mirrors them)
+-- (shift status is read from the agent's `pool` field, which mirrors onshift/oncall)
 -- ARGV[1] key prefix (waiting:{skill}, call:{sid}, idle pools, reservation:{sid} are built from it)
--- ARGV[2] agent id   ARGV[3] now   ARGV[4] offer timeout (s)   ARGV[5] strategy (logged)
--- ARGV[6] window: most line entries examined per skill (bounds the cost)
+-- ARGV[2] agent id   ARGV[3] now   ARGV[4] offer timeout (s)
+-- ARGV[5] window: most waiting calls examined in all (bounds the cost)
 -- Returns {call_sid, skill, expires_at} or {}.
 
-local prefix, id, now, timeout, strategy = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local window = tonumber(ARGV[6])
+local prefix, id, now, timeout = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local window = tonumber(ARGV[5])
 
 local function split(s)
   local out = {}
@@ -72,9 +72,13 @@ for _, sk in ipairs(skills) do
 end
 redis.call('HSET', KEYS[1], 'state', 'reserved', 'since', ARGV[3], 'reason', '', 'call_sid', sid, 'pool', '')
 
-for _, skill in ipairs(split(c[6])) do redis.call('ZREM', prefix .. 'waiting:' .. skill, sid) end
+local in_lines = false
+for _, skill in ipairs(split(c[6])) do
+  redis.call('ZREM', prefix .. 'waiting:' .. skill, sid)
+  in_lines = in_lines or skill == best_skill
+end
 -- A call found in a line its `lines` field forgot is still taken out of it.
-redis.call('ZREM', prefix .. 'waiting:' .. best_skill, sid)
+if not in_lines then redis.call('ZREM', prefix .. 'waiting:' .. best_skill, sid) end
 local expires = now + timeout
 local exp_s = string.format('%.3f', expires)
 local ckey = prefix .. 'call:' .. sid
@@ -86,6 +90,5 @@ redis.call('HSET', prefix .. 'reservation:' .. sid, 'agent', id, 'offered_at', A
 redis.call('ZADD', KEYS[2], exp_s, sid)
 local wait = now - (tonumber(c[7]) or now)
 redis.call('XADD', KEYS[3], '*', 'type', 'reserved', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', id,
-           'skill', best_skill, 'strategy', strategy, 'expires_at', exp_s,
-           'wait_s', string.format('%.3f', wait), 'via', 'agent')
+           'skill', best_skill, 'wait_s', string.format('%.3f', wait), 'via', 'agent')
 return {sid, best_skill, exp_s}

@@ -7,12 +7,12 @@
 -- ARGV[1] key prefix: waiting:{skill}, idle*:{skill}[:{lang}], agent:{id} and
 --         reservation:{sid} depend on the call's data, so they are built from it
 --         (with a hash-tagged prefix like "{hotline}:" they share one cluster slot)
--- ARGV[2] call sid   ARGV[3] now   ARGV[4] offer timeout (s)   ARGV[5] strategy (logged)
--- ARGV[6] window: most pool entries examined per pool (bounds the cost)
+-- ARGV[2] call sid   ARGV[3] now   ARGV[4] offer timeout (s)
+-- ARGV[5] window: most idle agents examined in all (bounds the cost)
 -- Returns {agent_id, skill, expires_at} or {} when nobody eligible is idle.
 
-local prefix, sid, now, timeout, strategy = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local window = tonumber(ARGV[6])
+local prefix, sid, now, timeout = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local window = tonumber(ARGV[5])
 
 local function split(s)
   local out = {}
@@ -95,6 +95,5 @@ redis.call('HSET', prefix .. 'reservation:' .. sid, 'agent', best, 'offered_at',
 redis.call('ZADD', KEYS[2], exp_s, sid)
 local wait = now - (tonumber(c[7]) or now)
 redis.call('XADD', KEYS[3], '*', 'type', 'reserved', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', best,
-           'skill', best_skill, 'strategy', strategy, 'expires_at', exp_s,
-           'wait_s', string.format('%.3f', wait), 'via', 'call')
+           'skill', best_skill, 'wait_s', string.format('%.3f', wait), 'via', 'call')
 return {best, best_skill, exp_s}

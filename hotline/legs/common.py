@@ -1,0 +1,87 @@
+"""What every leg module shares: timings, the RQ retry policy, the leg record's steps.
+
+Owns `leg:{leg sid}` (hash: call_sid, agent_id, kind, to, state, placed_at,
+answered_at, accepted_at, ended_at, outcome...), keyed by the CallSid of the leg we
+placed, so that every status callback for one leg is applied at most once.
+
+Leg states: placed -> answered -> accepted -> ended
+            placed | answered -> missed | gone (caller hung up) | void (offer withdrawn)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from rq import Retry
+
+log = logging.getLogger(__name__)
+
+LEG_TTL_S = 2 * 86400           # legs are bookkeeping for idempotency; calls keep the durations
+RETRY_INTERVALS_S = [2, 5, 10]  # transient carrier errors: three more tries within ~17 s
+MISSED_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
+
+
+def retry() -> Retry:
+    return Retry(max=len(RETRY_INTERVALS_S), interval=list(RETRY_INTERVALS_S))
+
+
+def job_context() -> tuple[str, bool]:
+    """(token, last_attempt) of the RQ job running now; outside RQ: a fresh token, last attempt."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is None:
+        return uuid.uuid4().hex, True
+    return job.id, not job.retries_left
+
+
+def extra(svc, name: str, default):
+    return type(default)((svc.settings.extra or {}).get(name, default))
+
+
+def leg_step(svc, leg_sid: str, to: str, *, states, fields: dict | None = None, events: list[dict] | None = None,
+             call_sid: str = "", agent_id: str = "", now: float | None = None) -> tuple[bool, str]:
+    """Move leg `leg_sid` to `to` if it is in one of `states`; (applied, previous state)."""
+    k = svc.keys
+    now = svc.clock.now() if now is None else now
+    applied, prev = svc.scripts.leg_step(
+        keys=[k.leg(leg_sid), k.events],
+        args=[leg_sid, repr(now), json.dumps(list(states)), to,
+              json.dumps({a: str(b) for a, b in (fields or {}).items()}),
+              json.dumps([{a: str(b) for a, b in ev.items() if b is not None} for ev in events or []]),
+              call_sid, agent_id, LEG_TTL_S])
+    return bool(int(applied)), prev
+
+
+def leg(svc, leg_sid: str) -> dict:
+    return svc.redis.hgetall(svc.keys.leg(leg_sid)) if leg_sid else {}
+
+
+def agent_lang(svc, agent_id: str) -> str:
+    from .twiml import agent_lang as pick
+
+    langs = svc.redis.hget(svc.keys.agent(agent_id), "languages") or ""
+    return pick([x for x in langs.split(",") if x])
+
+
+def enqueue(svc, func: str, *args, with_retry: bool = False):
+    kw = {"retry": retry()} if with_retry else {}
+    return svc.rq_queue.enqueue(func, *args, **kw)
+
+
+def enqueue_at(svc, at: float, func: str, *args):
+    """Run `func` at clock time `at` (RQ's scheduler runs on real time: the clock converts)."""
+    from datetime import timedelta
+
+    delay = svc.clock.real_delay(max(0.0, at - svc.clock.now()))
+    return svc.rq_queue.enqueue_in(timedelta(seconds=delay), func, *args)
+
+
+def routing_again(svc, *, call_sid: str | None = None, agent_id: str | None = None) -> None:
+    """Let the routing engine look again: at a call back at its place, at an agent free again."""
+    if call_sid:
+        svc.rq_queue.enqueue("hotline.jobs.rematch", call_sid)
+    if agent_id:
+        svc.rq_queue.enqueue("hotline.jobs.agent_available", agent_id)

@@ -1,0 +1,148 @@
+"""From accept to hang-up: the caller moved into the agent's conference, the end of the
+call, and the agent's way back to work.
+
+The conference is named after the caller's CallSid. The agent enters first (their
+TwiML after pressing 1); the `bridge` job then moves exactly this caller out of its
+Twilio queue with Queue Members update (QueueSid from the call record; Calls update
+when we never learnt it), whose `Url` returns the caller's conference TwiML
+(`join`). Both legs have endConferenceOnExit, so either side hanging up ends it; the
+end arrives as the agent's <Dial action> and as the agent leg's `completed` status
+callback, whichever first (`end` is idempotent: call_end.lua).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..ivr.menu import Links, redirect
+from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
+from . import twiml, wrapup
+from .common import routing_again
+from .links import AgentLinks
+
+log = logging.getLogger(__name__)
+FINAL = frozenset({"completed", "abandoned", "resolved", "failed", "left_ivr"})
+
+
+def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
+    """The `bridge` job: dequeued | skipped | no_carrier | failed (raises transient errors for RQ)."""
+    r, k = svc.redis, svc.keys
+    state, queue_sid, bridged_at, agent_id = r.hmget(k.call(sid), "state", "queue_sid", "bridged_at", "agent")
+    if state != "bridged" or bridged_at:
+        return "skipped"
+    tel = svc.telephony
+    if tel is None:
+        log.warning("no carrier configured: caller %s cannot be moved to the conference", sid)
+        return "no_carrier"
+    url = AgentLinks(svc.settings.public_url).join(sid)
+    try:
+        if queue_sid:
+            tel.dequeue_member(queue_sid, sid, url)
+        else:
+            tel.redirect_call(sid, url)
+    except PermanentTelephonyError as e:
+        bridge_failed(svc, sid, agent_id, str(e))
+        return "failed"
+    except TransientTelephonyError as e:
+        if not last_attempt:
+            raise
+        bridge_failed(svc, sid, agent_id, f"retries exhausted: {e}")
+        return "failed"
+    return "dequeued"
+
+
+def bridge_failed(svc, sid: str, agent_id: str | None, error: str) -> None:
+    """The caller could not be moved (gone from the queue: hung up): the agent is told, and free."""
+    log.warning("could not bring caller %s to agent %s: %s", sid, agent_id, error)
+    if agent_id:
+        end(svc, sid, agent_id, ended_via="bridge_failed")
+        notify_agent(svc, sid, agent_id, "caller_gone")
+
+
+def notify_agent(svc, sid: str, agent_id: str, what: str) -> None:
+    """Say `what` to the agent's live leg, then hang it up (Calls update Url)."""
+    from .common import agent_lang
+
+    leg_sid = svc.redis.hget(svc.keys.call(sid), "agent_leg")
+    tel = svc.telephony
+    if not leg_sid or tel is None:
+        return
+    try:
+        tel.redirect_call(leg_sid, AgentLinks(svc.settings.public_url).notice(what, agent_lang(svc, agent_id)))
+    except (PermanentTelephonyError, TransientTelephonyError) as e:
+        # The agent's leg already ended: nobody to tell.
+        log.info("could not tell agent %s (%s) %s: %s", agent_id, leg_sid, what, e)
+
+
+def join(svc, sid: str, leg_sid: str, *, who: str = "caller") -> str:
+    """TwiML for the caller (or the called-back customer) entering the agent's conference."""
+    status, lang, _agent = svc.scripts.caller_join(
+        keys=[svc.keys.call(sid), svc.keys.events], args=[sid, repr(svc.clock.now()), leg_sid or sid, who])
+    lang = lang or "fr"
+    if status in ("joined", "again"):
+        return twiml.caller_conference(sid, lang, customer=who == "customer")
+    if who == "caller":
+        # Not ours to bridge (any more): the IVR puts the caller where their record says.
+        return redirect(Links(svc.settings.public_url).incoming(lang))
+    return twiml.sorry(lang)
+
+
+def end(svc, sid: str, agent_id: str, *, ended_via: str) -> str:
+    """The conversation is over: durations and the final event (once), then wrap-up.
+
+    completed | abandoned | unreached | not_bridged | wrong_agent (see call_end.lua)."""
+    k = svc.keys
+    now = svc.clock.now()
+    agent_leg = svc.redis.hget(k.call(sid), "agent_leg") or "none"
+    status, skill, talk, _kind = svc.scripts.call_end(
+        keys=[k.call(sid), k.leg(agent_leg), k.events], args=[sid, repr(now), agent_id, ended_via])
+    if status == "completed":
+        wrapup.start(svc, agent_id, sid, skill, float(talk), now)
+    elif status == "unreached":
+        from ..routing import callbacks
+
+        callbacks.unreached(svc, sid, agent_id)
+        free_agent(svc, agent_id, sid)
+    elif status != "wrong_agent":
+        free_agent(svc, agent_id, sid)
+    return status
+
+
+def free_agent(svc, agent_id: str, sid: str) -> bool:
+    """An agent still busy with `sid` after it ended without a conversation: available again."""
+    from ..errors import IllegalTransition, NotEligible
+
+    state, call_sid = svc.redis.hmget(svc.keys.agent(agent_id), "state", "call_sid")
+    if state != "busy" or call_sid != sid:
+        return False
+    try:
+        svc.agents.set_state(agent_id, "available", by="call_end")  # notify: routing runs again
+    except (IllegalTransition, NotEligible) as e:
+        log.info("agent %s not freed after %s: %s", agent_id, sid, e)
+        return False
+    return True
+
+
+def repair(svc, now: float | None = None) -> dict:
+    """The sweep's part for legs: overdue wrap-ups ended; busy agents whose call is over freed."""
+    now = svc.clock.now() if now is None else now
+    out = {"wrapups_ended": 0, "agents_freed": 0}
+    for agent_id in wrapup.due(svc, now):
+        out["wrapups_ended"] += wrapup.done(svc, agent_id, via="sweep", now=now) == "ended"
+    r, k = svc.redis, svc.keys
+    ids = sorted(r.smembers(k.agents))
+    p = r.pipeline(transaction=False)
+    for a in ids:
+        p.hmget(k.agent(a), "state", "call_sid")
+    busy = [(a, c) for a, (s, c) in zip(ids, p.execute()) if s == "busy" and c]
+    if busy:
+        p = r.pipeline(transaction=False)
+        for _, c in busy:
+            p.hget(k.call(c), "state")
+        for (a, c), state in zip(busy, p.execute()):
+            if state in FINAL or state is None:
+                out["agents_freed"] += free_agent(svc, a, c)
+    return out
+
+
+__all__ = ["bridge", "join", "end", "free_agent", "repair", "notify_agent", "routing_again"]

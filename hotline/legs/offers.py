@@ -1,0 +1,244 @@
+"""Offering a reserved call to its agent: ring, whisper, accept -- or missed.
+
+The matcher reserves an agent for a call (one Lua step) and enqueues `offer` (an RQ
+job, never a webhook, since a REST request can take seconds). The job places the
+agent's leg (Calls create: `url` = answer, `statusCallback` = status, ring timeout).
+On answer the agent hears the whisper and presses 1; `accept` is one Lua step
+(routing/reservations.accept: the caller must still be reserved for this agent) and
+the agent enters the conference named after the caller's CallSid, while a `bridge`
+job moves the caller in (legs/conversation.py).
+
+Everything that can end an offer is idempotent per agent leg (leg_step): the first of
+no-answer / busy / failed / canceled / a key other than 1 / silence / hanging up
+before accepting releases the reservation (the call goes back to its place) and puts
+the agent `away` (reason missed); a later status callback for that leg changes nothing.
+If the caller hung up meanwhile the agent hears "the caller hung up" and is free again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import IllegalTransition, NotEligible
+from ..routing import reservations
+from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
+from . import twiml
+from .common import LEG_TTL_S, MISSED_STATUSES, agent_lang, enqueue, enqueue_at, extra, leg, leg_step, routing_again
+from .links import AgentLinks
+
+log = logging.getLogger(__name__)
+
+OFFER_JOB = "hotline.jobs.offer"
+RING_TIMEOUT_S = 20       # the longest an agent's phone rings (setting extra: agent_ring_timeout_s)
+MIN_RING_S = 5
+ANSWER_GRACE_S = 30       # whisper + <Gather> time granted once the agent has picked up
+FINAL = frozenset({"completed", "abandoned", "resolved", "failed", "left_ivr"})
+
+
+def enqueue_offer(svc, sid: str, agent_id: str):
+    """The matcher's hook: ring the agent it just reserved for `sid`."""
+    return enqueue(svc, OFFER_JOB, sid, agent_id, with_retry=True)
+
+
+def _contact(svc, agent_id: str) -> str:
+    phone, client = svc.redis.hmget(svc.keys.agent(agent_id), "phone", "client")
+    # A Twilio Client identity means the agent answers in the browser softphone.
+    if client:
+        return client if client.startswith("client:") else f"client:{client}"
+    return phone or ""
+
+
+def place(svc, sid: str, agent_id: str, *, token: str, last_attempt: bool = True) -> str:
+    """The `offer` job: placed | placed_already | duplicate | stale | gone | failed | no_carrier.
+
+    A transient carrier error is raised for RQ to retry, unless this is the last attempt."""
+    k = svc.keys
+    now = svc.clock.now()
+    status, kind, _offered_at, expires_at = svc.scripts.offer_begin(
+        keys=[k.call(sid), k.reservation(sid)], args=[sid, agent_id, token, repr(now)])
+    if status == "placed":
+        return "placed_already"
+    if status != "go":
+        return status
+    tel = svc.telephony
+    if tel is None:
+        log.warning("no carrier configured (demo/test mode without HOTLINE_SIMULATOR_URL): %s for %s "
+                    "is left to its reservation timer", sid, agent_id)
+        return "no_carrier"
+    to = _contact(svc, agent_id)
+    if not to:
+        fail(svc, sid, agent_id, "the agent has neither a phone number nor a Twilio Client identity")
+        return "failed"
+    ring_max = extra(svc, "agent_ring_timeout_s", RING_TIMEOUT_S)
+    ring = int(max(MIN_RING_S, min(ring_max, float(expires_at or now + ring_max) - now)))
+    links = AgentLinks(svc.settings.public_url)
+    try:
+        leg_sid = tel.place_call(to=to, from_=svc.settings.hotline_number, url=links.answer(sid, agent_id),
+                                 status_callback=links.status(sid, agent_id), timeout=ring)
+    except PermanentTelephonyError as e:
+        fail(svc, sid, agent_id, str(e))
+        return "failed"
+    except TransientTelephonyError as e:
+        if not last_attempt:
+            raise
+        fail(svc, sid, agent_id, f"retries exhausted: {e}")
+        return "failed"
+    placed = svc.scripts.offer_placed(
+        keys=[k.call(sid), k.reservation(sid), k.leg(leg_sid), k.events],
+        args=[sid, agent_id, leg_sid, repr(svc.clock.now()), kind, to, ring, LEG_TTL_S])
+    if placed == "gone":
+        # The offer was withdrawn while the phone started ringing: stop it.
+        try:
+            tel.cancel_call(leg_sid)
+        except (PermanentTelephonyError, TransientTelephonyError) as e:
+            log.warning("could not cancel the withdrawn offer leg %s: %s", leg_sid, e)
+        return "gone"
+    return "placed"
+
+
+def fail(svc, sid: str, agent_id: str, error: str) -> str:
+    """The agent cannot be rung: release the reservation; the agent is away until they come back."""
+    state, agent = svc.redis.hmget(svc.keys.call(sid), "state", "agent")
+    held = state == "reserved" and agent == agent_id
+    st = reservations.release(svc, sid, reason="offer_failed", agent_id=agent_id)
+    svc.events.append("offer_failed", call_sid=sid, agent_id=agent_id, error=error[:300], released=st)
+    if st == "released":
+        _away_missed(svc, agent_id)
+        if held:
+            routing_again(svc, call_sid=sid)
+    return st
+
+
+def _away_missed(svc, agent_id: str) -> None:
+    try:
+        svc.agents.set_state(agent_id, "away", reason="missed", by="offer", notify=False)
+    except (IllegalTransition, NotEligible) as e:
+        # Reserved again already (another match raced this one) or retired: leave it to that.
+        log.info("agent %s not set away after a missed offer: %s", agent_id, e)
+
+
+# Webhooks --------------------------------------------------------------------------
+def answered(svc, sid: str, agent_id: str, leg_sid: str) -> str:
+    """The agent picked up: whisper + press 1, or tell them the call is gone."""
+    k = svc.keys
+    lang = agent_lang(svc, agent_id)
+    status, expires, call_state = svc.scripts.offer_answer(
+        keys=[k.leg(leg_sid), k.reservation(sid), k.reservations, k.call(sid), k.events],
+        args=[sid, agent_id, leg_sid, repr(svc.clock.now()), ANSWER_GRACE_S, LEG_TTL_S])
+    links = AgentLinks(svc.settings.public_url)
+    if status == "offer":
+        if expires:
+            enqueue_at(svc, float(expires), "hotline.jobs.reservation_due", sid)
+        call = svc.calls.get(sid)
+        kind = call.extra.get("leg_kind", "offer") if call else "offer"
+        return twiml.offer(links, sid, agent_id, lang, whisper_for(svc, call, lang), callback=kind == "callback")
+    if status == "accepted":
+        kind = svc.redis.hget(k.call(sid), "leg_kind")
+        return twiml.agent_conference(links, sid, agent_id, lang, callback=kind == "callback")
+    if status == "gone":
+        return _gone(svc, sid, agent_id, leg_sid, call_state, lang, stage="answer")
+    return twiml.notice("taken", lang)
+
+
+def whisper_for(svc, call, lang: str) -> str:
+    if call is None:
+        return ""
+    now = svc.clock.now()
+    if call.extra.get("leg_kind") == "callback":
+        since = float(call.extra.get("callback_at") or call.enqueued_at or now)
+        return twiml.callback_text(lang, category=call.category, caller_lang=call.lang, age_s=now - since,
+                                   transcription=call.extra.get("transcription"),
+                                   attempt=int(call.extra.get("callback_attempts") or 0) + 1,
+                                   error_code=call.error_code)
+    wait = now - call.enqueued_at if call.enqueued_at else None
+    return twiml.whisper_text(lang, category=call.category, caller_lang=call.lang, wait_s=wait,
+                              repeat=call.repeat, error_code=call.error_code)
+
+
+def _gone(svc, sid, agent_id, leg_sid, call_state, lang, *, stage: str) -> str:
+    """The offer is no longer this agent's: the caller hung up, or the call went elsewhere."""
+    if call_state in FINAL or not call_state:
+        applied, _ = leg_step(svc, leg_sid, "gone", states=("placed", "answered"), call_sid=sid, agent_id=agent_id,
+                              fields={"outcome": "caller_gone"},
+                              events=[{"type": "offer_caller_gone", "stage": stage}])
+        if applied:
+            # The reservation may still hold the agent (nobody told routing the caller left).
+            reservations.release(svc, sid, reason="call_gone", agent_id=agent_id)
+            routing_again(svc, agent_id=agent_id)
+        return twiml.notice("caller_gone", lang)
+    leg_step(svc, leg_sid, "void", states=("placed", "answered"), call_sid=sid, agent_id=agent_id,
+             fields={"outcome": "withdrawn"})
+    return twiml.notice("taken", lang)
+
+
+def accept(svc, sid: str, agent_id: str, leg_sid: str, digits: str) -> str:
+    """The whisper's <Gather action>: 1 takes the call; anything else (or nothing) declines it."""
+    lang = agent_lang(svc, agent_id)
+    links = AgentLinks(svc.settings.public_url)
+    digits = (digits or "").strip()
+    state = leg(svc, leg_sid).get("state", "placed")
+    kind = svc.redis.hget(svc.keys.call(sid), "leg_kind") or "offer"
+    if state == "accepted":
+        return twiml.agent_conference(links, sid, agent_id, lang, callback=kind == "callback")
+    if state not in ("placed", "answered"):
+        return twiml.notice("taken", lang)
+    if digits != "1":
+        missed(svc, sid, agent_id, leg_sid, "declined" if digits else "no_input")
+        return twiml.notice("declined", lang)
+    st = reservations.accept(svc, sid, agent_id)
+    if st == "accepted":
+        leg_step(svc, leg_sid, "accepted", states=("placed", "answered"), call_sid=sid, agent_id=agent_id,
+                 fields={"accepted_at": repr(svc.clock.now())}, events=[{"type": "offer_accepted", "kind": kind}])
+        svc.redis.hset(svc.keys.call(sid), "agent_leg", leg_sid)
+        if kind == "callback":
+            enqueue(svc, "hotline.jobs.callback_dial", sid, with_retry=True)
+        else:
+            enqueue(svc, "hotline.jobs.bridge", sid, with_retry=True)
+        return twiml.agent_conference(links, sid, agent_id, lang, callback=kind == "callback")
+    call_state = svc.redis.hget(svc.keys.call(sid), "state")
+    if st == "call_gone":
+        call_state = call_state if call_state in FINAL else ""
+    return _gone(svc, sid, agent_id, leg_sid, call_state, lang, stage="accept")
+
+
+def missed(svc, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
+    """The offer ended without the agent taking the call. missed | caller_gone | ignored."""
+    applied, prev = leg_step(svc, leg_sid, "missed", states=("placed", "answered"), call_sid=sid,
+                             agent_id=agent_id, fields={"outcome": reason, "ended_at": repr(svc.clock.now())})
+    if not applied:
+        return "ignored"
+    state, agent = svc.redis.hmget(svc.keys.call(sid), "state", "agent")
+    held = state == "reserved" and agent == agent_id
+    if not held and (state in FINAL or not state):
+        svc.events.append("offer_caller_gone", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, stage=reason)
+        reservations.release(svc, sid, reason="call_gone", agent_id=agent_id)
+        routing_again(svc, agent_id=agent_id)
+        return "caller_gone"
+    st = reservations.release(svc, sid, reason="missed", agent_id=agent_id) if held else "none"
+    svc.events.append("offer_missed", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, reason=reason,
+                      answered=prev == "answered", released="1" if st == "released" else "0")
+    if st == "released":
+        _away_missed(svc, agent_id)
+        routing_again(svc, call_sid=sid)
+    return "missed"
+
+
+def leg_status(svc, sid: str, agent_id: str, leg_sid: str, status: str, duration: str = "") -> str:
+    """The agent leg's status callback. What it changed: missed | caller_gone | ended | ignored."""
+    from . import conversation
+
+    status = (status or "").strip()
+    if status in MISSED_STATUSES:
+        return missed(svc, sid, agent_id, leg_sid, status)
+    if status != "completed":
+        return "ignored"  # initiated / ringing / in-progress: the answer URL does the work
+    state = leg(svc, leg_sid).get("state", "placed")
+    if state in ("placed", "answered"):
+        # Picked up and hung up before pressing 1 (or our answer URL never ran).
+        return missed(svc, sid, agent_id, leg_sid, "hung_up")
+    leg_step(svc, leg_sid, "ended", states=("accepted",), call_sid=sid, agent_id=agent_id,
+             fields={"ended_at": repr(svc.clock.now()), "duration": duration})
+    if state == "accepted":
+        conversation.end(svc, sid, agent_id, ended_via="agent_leg")
+        return "ended"
+    return "ignored"
