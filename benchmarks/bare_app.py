@@ -6,6 +6,11 @@ and returns a constant greeting-and-menu TwiML document built once at start. No
 Redis, no call state, no events: what is left is Flask + gunicorn + the
 signature check, which is the floor our webhooks are compared against.
 
+A second endpoint, PATH_REDIS, does the same plus one tiny Redis round trip (an
+HGET on REDIS_URL): the floor for any webhook that keeps its state in Redis, so
+that the cost of one round trip on this machine can be told apart from the cost
+of our own code.
+
     gunicorn --pythonpath benchmarks 'bare_app:create_app()'
 """
 
@@ -18,6 +23,7 @@ from hotline.config import Settings
 from hotline.webhooks.security import is_valid
 
 PATH = "/webhooks/bare"
+PATH_REDIS = "/webhooks/bare-redis"
 
 
 def constant_twiml(settings: Settings) -> str:
@@ -42,6 +48,20 @@ def create_app() -> Flask:
     def bare():
         if not is_valid(settings, request):
             return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
+        return Response(body, mimetype="text/xml")
+
+    client = None
+
+    @app.post(PATH_REDIS)
+    def bare_redis():
+        nonlocal client
+        if not is_valid(settings, request):
+            return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
+        if client is None:
+            from hotline.store.connection import connect
+
+            client = connect(settings)
+        client.hget("bare:probe", request.form.get("CallSid", ""))
         return Response(body, mimetype="text/xml")
 
     @app.get("/healthz")

@@ -95,6 +95,16 @@ def populate(svc, n_calls: int, rng: random.Random) -> list[str]:
 
 
 def worker(url, agent_ids, rounds, barrier, out_q):
+    try:
+        out_q.put(_work(url, agent_ids, rounds, barrier))
+    except BaseException:
+        import traceback
+
+        barrier.abort()  # the others stop waiting for this one
+        out_q.put(("error", traceback.format_exc()))
+
+
+def _work(url, agent_ids, rounds, barrier):
     from hotline.routing import reservations
 
     svc = Services(settings_for(url), clock=ManualClock(NOW))
@@ -116,7 +126,7 @@ def worker(url, agent_ids, rounds, barrier, out_q):
         for sid in got:  # untimed: back to the same backlog and the same free agents
             reservations.release(svc, sid, "bench", now=NOW)
     svc.close()
-    out_q.put((spans, made, tried))
+    return spans, made, tried
 
 
 def run_config(url: str, agent_ids: list[str], n_calls: int, procs: int, target: int) -> dict:
@@ -135,6 +145,9 @@ def run_config(url: str, agent_ids: list[str], n_calls: int, procs: int, target:
     outs = [q.get() for _ in ps]
     for p in ps:
         p.join()
+    errors = [o[1] for o in outs if o[0] == "error"]
+    if errors:
+        raise RuntimeError("a matcher process failed:\n" + errors[0])
     walls = [max(o[0][i][1] for o in outs) - min(o[0][i][0] for o in outs) for i in range(rounds)]
     per_round = sorted(sum(o[0][i][2] for o in outs) / walls[i] for i in range(rounds))
     wall = sum(walls)

@@ -20,14 +20,17 @@ log = logging.getLogger(__name__)
 
 def create_app(services: Services | None = None) -> Flask:
     services = services or Services.from_env()
+    # A broken vocabulary or tips file (HOTLINE_VOCABULARY…) fails here, at start,
+    # with its name, rather than inside a caller's first webhook.
+    from .ivr.classify import check_data
+
+    check_data()
     app = Flask(__name__)
     app.extensions["hotline"] = services
 
-    from .webhooks import voice
+    from .webhooks import agent, voice
 
     app.register_blueprint(voice.bp)
-    from .webhooks import agent
-
     app.register_blueprint(agent.bp)
 
     @app.before_request

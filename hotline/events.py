@@ -51,6 +51,7 @@ TYPES: dict[str, str] = {
     "reserved": "the matcher offered a waiting call to an agent, atomically (skill, wait_s, via: call|agent)",
     "reservation_expired": "an offer nobody answered: call back at its place, agent away/missed (lines)",
     "reservation_released": "an offer withdrawn before answer: call back at its place, agent available (reason)",
+    "reservation_missed": "the offered agent's leg said no answer or declined: call back at its place, agent away/missed (reason)",
     "reservation_accepted": "the agent took the offered call; agent busy, call bridged",
     "overflowed": "a waiting call reached an overflow step (step, lines, on_call, any_language)",
     "callback_offered": "a waiting call reached its callback step; the wait loop offers a callback",

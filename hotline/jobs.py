@@ -144,3 +144,10 @@ def legs_sweep():
     out = conversation.repair(svc)
     out["callbacks_requeued"] = sum(callbacks.retry(svc, s) == "requeued" for s in callbacks.due(svc))
     return out
+
+
+def caller_ended(sid: str):
+    """The caller's leg of a bridged call ended (for the voice status webhook to enqueue)."""
+    from .legs import conversation
+
+    return conversation.caller_leg_ended(current(), sid)

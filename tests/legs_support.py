@@ -83,5 +83,15 @@ def said(root) -> str:
     return " ".join(s.text or "" for s in root.iter("Say"))
 
 
+def scheduled(svc) -> list[str]:
+    """Names of the delayed jobs waiting: RQ's scheduler and the virtual-time timers (hotline/timers.py)."""
+    import json
+
+    from rq.registry import ScheduledJobRegistry
+
+    names = [svc.rq_queue.fetch_job(j).func_name for j in ScheduledJobRegistry(queue=svc.rq_queue).get_job_ids()]
+    return names + [json.loads(m)[0] for m in svc.redis.zrange(svc.keys.timers, 0, -1)]
+
+
 def events(svc, *types):
     return [e for e in svc.events.read() if not types or e.type in types]

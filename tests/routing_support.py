@@ -69,7 +69,7 @@ def chaos_worker(settings, seed, agent_ids, call_ids, steps, now):
 
     svc = Services(settings, clock=ManualClock(now))
     rng = _random.Random(seed)
-    done = {"match": 0, "accepted": 0, "released": 0, "expired": 0, "refused": 0}
+    done = {"match": 0, "accepted": 0, "released": 0, "missed": 0, "expired": 0, "refused": 0}
     try:
         for _ in range(steps):
             roll = rng.random()
@@ -85,8 +85,10 @@ def chaos_worker(settings, seed, agent_ids, call_ids, steps, now):
                         r = rng.random()
                         if r < 0.7:
                             st = reservations.accept(svc, call, a)
-                        elif r < 0.85:
+                        elif r < 0.8:
                             st = reservations.release(svc, call, "declined", a)
+                        elif r < 0.9:
+                            st = reservations.miss(svc, call, "no_answer", a)
                         else:
                             st = reservations.expire(svc, call, now=now + 3600)
                         done[st if st in done else "refused"] += 1
@@ -99,3 +101,11 @@ def chaos_worker(settings, seed, agent_ids, call_ids, steps, now):
     finally:
         svc.close()
     return done
+
+
+def pending_timers(svc):
+    """The timers set under the manual clock (hotline/timers.py): [(func, args, at)], by time."""
+    import json
+
+    return [tuple(json.loads(m)[:2]) + (at,) for m, at in
+            svc.redis.zrange(svc.keys.timers, 0, -1, withscores=True)]

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from hotline.routing import reservations
-from hotline.routing.agents import decode_skills
-from hotline.routing.eligibility import AgentView, CallView, eligible, why_not
+from hotline.routing.agents import decode_skills, pool_score
+from hotline.routing.eligibility import AgentView, CallView, eligible, eligible_skills, why_not
 
 from routing_support import call_hash, load_agents, make_available, set_shifts, sid, spec, waiting_call
 
@@ -161,7 +161,9 @@ def test_on_call_agent_only_after_the_call_overflowed_to_on_call(team):
     assert team.matcher.match_agent("oli").call_sid == sid(1)
 
 
-def test_eligibility_rule_and_lua_agree_on_random_populations(svc, clock):
+@pytest.mark.parametrize("strategy", ["longest_idle", "most_skilled_first"])
+def test_eligibility_rule_and_lua_agree_on_random_populations(svc, clock, strategy):
+    svc.settings = svc.settings.with_(routing_strategy=strategy)
     rng = random.Random(7)
     skills = ["connection", "software", "general"]
     for round_ in range(6):
@@ -175,6 +177,7 @@ def test_eligibility_rule_and_lua_agree_on_random_populations(svc, clock):
         for s in specs:
             if rng.random() < 0.6:
                 make_available(svc, s.id)
+                clock.advance(rng.choice([0, 0, 1, 3]))   # idle times differ, and sometimes tie
         for n in range(10):
             c = sid(round_ * 100 + n)
             waiting_call(svc, c, rng.choice(skills), lang=rng.choice(["fr", "en"]))
@@ -193,7 +196,14 @@ def test_eligibility_rule_and_lua_agree_on_random_populations(svc, clock):
                   if eligible(AgentView(a.state, a.skills, a.languages, a.on_shift, a.on_call), view)}
             res = svc.matcher.match_call(c, schedule_expiry=False)
             if ok:
+                # one with the lowest pool score over the lines it may take the call by
+                def score(i):
+                    a = agents[i]
+                    lines = eligible_skills(AgentView(a.state, a.skills, a.languages, a.on_shift, a.on_call), view)
+                    return min(pool_score(a.idle_since, a.skills[s], svc.settings.routing_strategy) for s in lines)
+
                 assert res is not None and res.agent_id in ok, (ok, res, view)
+                assert score(res.agent_id) == min(score(i) for i in ok)
             else:
                 assert res is None, (view, res)
         clock.advance(1)

@@ -10,7 +10,7 @@ import pytest
 from hotline.errors import ConfigError
 from hotline.routing import afterhours, engine, overflow
 
-from routing_support import call_hash, load_agents, make_available, sid, spec, waiting_call
+from routing_support import call_hash, load_agents, make_available, pending_timers, sid, spec, waiting_call
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -128,15 +128,14 @@ def test_reserved_call_does_not_overflow_until_back_in_line(team, clock):
     assert call_hash(svc, sid(1))["lines"] == "connection,general"
 
 
-def test_timers_are_rq_jobs_at_each_step(team):
+def test_each_step_gets_a_timer_at_its_time(team):
     svc = team
     waiting_call(svc, sid(1), "connection")
+    enq = float(call_hash(svc, sid(1))["enqueued_at"])
     assert overflow.schedule(svc, sid(1)) == 3
-    from rq.registry import ScheduledJobRegistry
-    reg = ScheduledJobRegistry(queue=svc.rq_queue)
-    jobs = [svc.rq_queue.fetch_job(j) for j in reg.get_job_ids()]
-    assert sorted(j.args for j in jobs) == [(sid(1), 1), (sid(1), 2), (sid(1), 3)]
-    assert {j.func_name for j in jobs} == {"hotline.jobs.overflow_due"}
+    assert pending_timers(svc) == [("hotline.jobs.overflow_due", [sid(1), 1], enq + 120),
+                                   ("hotline.jobs.overflow_due", [sid(1), 2], enq + 600),
+                                   ("hotline.jobs.overflow_due", [sid(1), 3], enq + 900)]
 
 
 # after hours ---------------------------------------------------------------------------

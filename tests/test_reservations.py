@@ -111,3 +111,15 @@ def test_sweep_repairs_and_matches(offered, clock):
     assert svc.agents.get("ana").state == "away"
     again = reservations.sweep(svc)
     assert (again.expired, again.requeued, again.agents_fixed, again.matched) == (0, 0, 0, 0)
+
+
+def test_miss_ends_the_offer_at_once_with_the_agent_away(offered):
+    svc = offered
+    assert reservations.miss(svc, sid(1), "no_answer", "ana") == "missed"
+    ana = svc.agents.get("ana")
+    assert (ana.state, ana.reason) == ("away", "missed")
+    assert svc.redis.zrange(svc.keys.waiting("connection"), 0, 0) == [sid(1)]
+    assert svc.redis.zscore(svc.keys.idle_pool("connection"), "ana") is None   # never offered in between
+    assert reservations.miss(svc, sid(1), "no_answer", "ana") == "none"
+    (ev,) = svc.events.read(types={"reservation_missed"})
+    assert ev.fields["reason"] == "no_answer"

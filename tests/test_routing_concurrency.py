@@ -42,7 +42,8 @@ def test_concurrent_matchers_never_double_assign_or_lose(svc, clock):
 
     r, k = svc.redis, svc.keys
     events = [e for e in svc.events.read() if e.type in
-              ("reserved", "reservation_accepted", "reservation_released", "reservation_expired")]
+              ("reserved", "reservation_accepted", "reservation_released", "reservation_missed",
+               "reservation_expired")]
     # Replay the log in its (serial) order: a call or agent is never reserved twice at once.
     call_holder, agent_holds, accepted = {}, {}, Counter()
     for e in events:
@@ -61,7 +62,9 @@ def test_concurrent_matchers_never_double_assign_or_lose(svc, clock):
     # Counts balance: every offer ended one way or is still open.
     kinds = Counter(e.type for e in events)
     assert kinds["reserved"] == (kinds["reservation_accepted"] + kinds["reservation_released"]
-                                 + kinds["reservation_expired"] + r.zcard(k.reservations))
+                                 + kinds["reservation_missed"] + kinds["reservation_expired"]
+                                 + r.zcard(k.reservations))
+    assert kinds["reservation_missed"] == totals["missed"] > 0
     assert kinds["reservation_accepted"] == totals["accepted"]
 
     # Nothing lost: each call is answered, offered (with a reservation) or waiting in all its lines.

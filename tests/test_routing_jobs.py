@@ -6,7 +6,7 @@ from rq import SimpleWorker
 
 from hotline.routing import engine
 
-from routing_support import call_hash, load_agents, sid, spec, waiting_call
+from routing_support import call_hash, load_agents, pending_timers, sid, spec, waiting_call
 
 
 def work(svc):
@@ -28,9 +28,7 @@ def test_call_waiting_job_matches_and_schedules_overflow_and_expiry(svc):
     svc.rq_queue.enqueue("hotline.jobs.call_waiting", sid(1))
     work(svc)
     assert call_hash(svc, sid(1))["state"] == "reserved"
-    from rq.registry import ScheduledJobRegistry
-    names = sorted(svc.rq_queue.fetch_job(j).func_name
-                   for j in ScheduledJobRegistry(queue=svc.rq_queue).get_job_ids())
+    names = sorted(t[0] for t in pending_timers(svc))
     # three overflow steps, the offer's expiry, and the sweep chain the first job started
     assert names == ["hotline.jobs.overflow_due"] * 3 + ["hotline.jobs.reservation_due", "hotline.jobs.sweep"]
 
@@ -82,13 +80,11 @@ def test_shift_timer_chain_moves_to_the_next_boundary_once(svc, clock):
     svc.roster.import_text(ROSTER, "roster.yaml")
     first = engine.schedule_next_boundary(svc)
     assert engine.schedule_next_boundary(svc) == first          # same timer, not a second job
-    from rq.registry import ScheduledJobRegistry
-    reg = ScheduledJobRegistry(queue=svc.rq_queue)
-    assert len(reg.get_job_ids()) == 1
+    assert pending_timers(svc) == [("hotline.jobs.shift_boundary", [], first)]
     clock.set(first)
     engine.shift_boundary(svc)                                  # fires, schedules the next one
     assert float(svc.redis.get(svc.keys.timer("shift"))) == first + 3600   # 23:30, ana's shift ends
-    assert len(reg.get_job_ids()) == 2
+    assert [t[2] for t in pending_timers(svc)] == [first, first + 3600]
 
 
 def test_a_dead_sweep_chain_is_restarted_by_the_next_routing_job(svc, clock):
@@ -100,3 +96,23 @@ def test_a_dead_sweep_chain_is_restarted_by_the_next_routing_job(svc, clock):
     clock.advance(3600)                                         # its job never ran
     engine.ensure_timers(svc)
     assert float(svc.redis.get(svc.keys.timer("sweep"))) == clock.now() + engine.SWEEP_INTERVAL_S
+
+
+def test_overflow_timer_fires_at_its_time_and_a_general_agent_takes_the_call(svc, clock):
+    from hotline import timers
+
+    load_agents(svc, [spec("gen", {"general": 2})], on_shift=("gen",))
+    svc.agents.set_state("gen", "available", notify=False)
+    waiting_call(svc, sid(1), "connection")
+    svc.rq_queue.enqueue("hotline.jobs.call_waiting", sid(1))
+    work(svc)
+    assert call_hash(svc, sid(1))["state"] == "waiting"        # nobody for connection
+    clock.advance(119)
+    timers.release_due(svc)                                    # only the sweep is due yet
+    work(svc)
+    assert call_hash(svc, sid(1))["state"] == "waiting"
+    clock.advance(1)
+    assert timers.release_due(svc) == 1                        # the 120 s step
+    work(svc)
+    h = call_hash(svc, sid(1))
+    assert (h["state"], h["agent"], h["ovf_step"]) == ("reserved", "gen", "1")

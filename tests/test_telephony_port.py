@@ -8,16 +8,20 @@ request building: the subset the carrier simulator must implement.
 from __future__ import annotations
 
 import inspect
+import json
 
 import pytest
+from legs_support import RecordingTelephony
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from hotline.telephony.port import (PermanentTelephonyError, Telephony, TransientTelephonyError,
-                                    TwilioTelephony)
-
-from legs_support import RecordingTelephony
+from hotline.telephony.port import (
+    PermanentTelephonyError,
+    Telephony,
+    TransientTelephonyError,
+    TwilioTelephony,
+)
 
 ACCOUNT = "AC" + "a" * 32
 CALL = "CA" + "b" * 32
@@ -36,8 +40,8 @@ class RecordingHttp(HttpClient):
                 allow_redirects=False):
         self.sent.append((method, url, dict(data or {})))
         if self.status >= 400:
-            return Response(self.status, '{"code": 20404, "message": "nope", "status": %d}' % self.status)
-        return Response(self.status, '{"sid": "%s", "call_sid": "%s", "account_sid": "%s"}' % (CALL, CALL, ACCOUNT))
+            return Response(self.status, json.dumps({"code": 20404, "message": "nope", "status": self.status}))
+        return Response(self.status, json.dumps({"sid": CALL, "call_sid": CALL, "account_sid": ACCOUNT}))
 
 
 def port(status=200):
@@ -95,7 +99,7 @@ def test_redirect_hangup_and_cancel_are_calls_update():
 def test_dequeue_member_names_the_exact_call_not_the_head_of_the_queue():
     tel, http = port()
     tel.dequeue_member(QUEUE, CALL, "https://h.test/webhooks/agent/join?call=" + CALL)
-    (method, url, data), = http.sent
+    (_method, url, data), = http.sent
     assert url == f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Queues/{QUEUE}/Members/{CALL}.json"
     assert data == {"Url": "https://h.test/webhooks/agent/join?call=" + CALL, "Method": "POST"}
 

@@ -8,9 +8,10 @@ share one clock: the simulator moves it (virtual time, timing.py), so a
 two-minute wait runs in milliseconds and every timestamp the app writes is
 consistent with what the caller heard.
 
-RQ jobs the app enqueues run in a burst SimpleWorker in this process, at the
-simulated instant they are due: before every step of the simulation, the jobs
-waiting now run (what `hotline worker` would do at once), and the clock stops at
+RQ jobs the app enqueues run in this process through an RQ SimpleWorker's own
+job execution, at the simulated instant they are due: before every step of the
+simulation, the jobs waiting now run (what `hotline worker` would do at once),
+and the clock stops at
 every delayed job's due time (timers.py's zset, and RQ's scheduled-job registry)
 to release it. So a 90 s wrap-up ends 90 simulated seconds later, a 20 s offer
 expires at 20 s, and a shift boundary fires on the minute.
@@ -98,6 +99,7 @@ class LocalHotline:
             self._own_services = True
         self.clock: ManualClock = self.services.clock
         self._run_jobs = run_jobs
+        self._worker = None
         self.timeline = VirtualTimeline(self.clock, on_step=self._due_work, next_timer=self._next_timer)
         self.network = network or Network()
         self.carrier = Carrier(CarrierConfig.from_settings(settings), self.timeline, network=self.network)
@@ -132,23 +134,36 @@ class LocalHotline:
     def spawn(self, party: Party, *, at: float | None = None, from_: str = "+33612345678") -> CallSession:
         return self.carrier.spawn(party, at=at, from_=from_)
 
-    def run(self, until: float | None = None) -> None:
-        self.carrier.run(until=until)
+    def run(self, until: float | None = None, *, idle_stop: bool = False) -> None:
+        """Run the simulation until no party is left, or `until` (delayed jobs included,
+        unless `idle_stop`: then it also ends when the last party does)."""
+        self.carrier.run(until=until, idle_stop=idle_stop)
         self._due_work()
 
     # Jobs, now and delayed ------------------------------------------------------------
     def run_jobs(self) -> int:
-        """Run the RQ jobs waiting now, as `hotline worker --burst` would; how many ran."""
+        """Run the RQ jobs waiting now, one by one, the way `hotline worker` runs each job
+        (SimpleWorker.execute_job: perform, result, failure and retry handling); how many ran."""
         if not self._run_jobs:
             return 0
         q = self.services.rq_queue
-        n = q.count
-        if n == 0:
+        if q.count == 0:
             return 0
-        from rq import SimpleWorker
+        from rq import Queue, SimpleWorker
 
-        SimpleWorker([q], connection=self.services.rq_redis).work(burst=True, logging_level="WARNING")
-        return n
+        if self._worker is None:
+            # One worker for the whole run, never "started": Worker.work() would also
+            # register, listen for commands (a pubsub thread) and tear that down on every
+            # burst, ~0.3 s each, which a simulated day of thousands of bursts cannot afford.
+            self._worker = SimpleWorker([q], connection=self.services.rq_redis)
+        n = 0
+        while True:
+            got = Queue.dequeue_any([q], None, connection=self.services.rq_redis)
+            if got is None:
+                return n
+            job, queue = got
+            self._worker.execute_job(job, queue)
+            n += 1
 
     def _due_work(self) -> None:
         """Release every delayed job due at this simulated instant and run them (and the jobs

@@ -137,9 +137,9 @@ class Carrier:
             self._pending_real.append((0.0 if at is None else at - self.timeline.now(), go))
         return session
 
-    def run(self, until: float | None = None) -> None:
+    def run(self, until: float | None = None, *, idle_stop: bool = False) -> None:
         if hasattr(self.timeline, "spawn"):
-            self.timeline.run(until=until)
+            self.timeline.run(until=until, idle_stop=idle_stop)
         else:
             pending, self._pending_real = getattr(self, "_pending_real", []), []
             self.timeline.run(pending, until=until)

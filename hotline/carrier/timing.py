@@ -225,13 +225,13 @@ class VirtualTimeline:
                     self._holder = None
                 self._cv.notify_all()
 
-    def run(self, until: float | None = None) -> None:
+    def run(self, until: float | None = None, *, idle_stop: bool = False) -> None:
         """Drive every spawned party until none is left or the clock would pass `until`.
 
         Before each step `on_step()` (if set) does the work due at the current instant
         (the app's RQ jobs); `next_timer()` (if set) is the next clock time something
         other than a party is due (a delayed job): the clock stops there too, even with
-        no party waiting, as long as `until` bounds the run.
+        no party waiting, as long as `until` bounds the run (and `idle_stop` is false).
         Parties still waiting at `until` get Stopped raised in their thread: their
         calls stay as they are (still waiting in the app's queue, for instance).
         """
@@ -249,7 +249,7 @@ class VirtualTimeline:
                     while self._heap and self._entry.get(self._heap[0][2]) != self._heap[0][1]:
                         heapq.heappop(self._heap)  # superseded by an interrupt
                     party_at = self._heap[0][0] if self._heap else None
-                    if party_at is None and (timer is None or until is None):
+                    if party_at is None and (timer is None or until is None or idle_stop):
                         stop = False  # everyone has finished: nothing to stop
                         return
                     use_timer = timer is not None and (party_at is None or timer < party_at)

@@ -35,13 +35,14 @@ def list_(ctx, as_json):
         click.echo("no agents (import a roster: hotline roster import FILE)")
         return
     tz = svc.settings.tz
+    width = max(len(a.id) for a in rows)
     for a in rows:
         since = datetime.fromtimestamp(a.since, tz).strftime("%a %H:%M") if a.since else "-"
         shift = "on shift" if a.on_shift else ("on call" if a.on_call else "off shift")
         state = a.state + (f" ({a.reason})" if a.reason else "")
         skills = ",".join(f"{k}:{v}" for k, v in sorted(a.skills.items()))
         call = f" call={a.call_sid}" if a.call_sid else ""
-        click.echo(f"{a.id:12} {state:22} since {since:9} {shift:9} {'/'.join(a.languages):6} {skills}{call}")
+        click.echo(f"{a.id:{width}}  {state:18} since {since:9} {shift:9} {'/'.join(a.languages):6} {skills}{call}")
 
 
 @agents.command("state")

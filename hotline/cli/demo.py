@@ -1,26 +1,28 @@
-"""`hotline demo`: the hotline on one machine with simulated callers (issue 2 level).
+"""`hotline demo`: a simulated morning at the hotline, on one machine, without a Twilio account.
 
-Starts a private embedded Redis under HOTLINE_DATA_DIR/demo (emptied first, so
-every run starts clean; with REDIS_URL set, the demo uses its own key prefix
-`hotline-demo:` and RQ queue, and deletes only those), the web app over real
-HTTP on a loopback port, and the carrier simulator; RQ jobs run in a burst
-worker as simulated time moves. The scripted callers (carrier/intake_demo.yaml)
-call at their times, concurrently, in virtual time; then each transcript and
-the waiting lines (as `hotline queue` shows them) are printed.
+Everything runs in this process, over real HTTP: the embedded Redis of the data
+dir (or REDIS_URL), the web app on a loopback port, an RQ burst worker, and the
+carrier simulator (its REST API on a second loopback port; the app's jobs reach
+it with the real twilio client). The scenario (carrier/morning_peak.yaml by
+default) imports examples/roster.yaml, logs the simulated agents in at their
+shift start and lets the callers in.
+
+Time is simulated (virtual: the clock jumps from one event to the next, see
+carrier/timing.py), shown live at `--speed` simulated seconds per real second
+(default 60: the hour in about a minute); `--headless` runs as fast as it goes
+(a few seconds for the default hour). Only our key prefix and our RQ queue are
+reset at the start, and the demo writes to the data dir's store: `hotline events`
+shows the whole day afterwards.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
+import sys
 
 import click
 
-from ..carrier.scenario import Scenario, load_scenario
 from . import pass_ctx
-
-DEMO_PREFIX = "hotline-demo:"
 
 
 def register(main: click.Group) -> None:
@@ -28,111 +30,84 @@ def register(main: click.Group) -> None:
 
 
 @click.command()
-@click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False), default=None,
-              help="A scenario YAML (default: the built-in intake demo).")
-@click.option("--json", "as_json", is_flag=True, help="Calls, transcripts and the queue as one JSON object.")
+@click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A day scenario YAML (default: the morning peak, hotline/carrier/morning_peak.yaml).")
+@click.option("--calls", type=int, default=None, help="Number of generated callers (default: the scenario's, 60).")
+@click.option("--agents", type=int, default=None, help="Number of simulated agents (default: the scenario's, 5).")
+@click.option("--headless", is_flag=True, help="No live view; run as fast as possible.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--speed", type=float, default=None,
+              help="Simulated seconds per real second for the live view (default 60; headless: unpaced).")
+@click.option("--transcripts", is_flag=True, help="Also print what every caller heard.")
 @pass_ctx
-def demo(ctx, scenario_path, as_json):
-    """Run simulated calls through the IVR and print their transcripts and the queue."""
-    from ..carrier.local import LocalHotline, offline_settings
-    from .call import summary
+def demo(ctx, scenario_path, calls, agents, headless, as_json, speed, transcripts):
+    """Play a simulated morning at the hotline (live view, then the summary)."""
+    from ..carrier.day import Day, load_day, reset_store
+    from ..carrier.local import LocalHotline, SimulatedClock, offline_settings
+    from ..errors import HotlineError
+    from ..services import Services
 
-    scenario = load_scenario(scenario_path)
-    settings, server = _isolated(offline_settings())
-    try:
-        with LocalHotline(settings) as hotline:
-            t0 = hotline.clock.now()
-            sessions = [(c, hotline.spawn(c.party(), at=t0 + c.at, from_=c.from_)) for c in scenario.callers]
-            hotline.run(until=t0 + scenario.horizon_s if scenario.horizon_s else None)
-            ctx._services = hotline.services
-            if as_json:
-                click.echo(json.dumps(_as_json(scenario, sessions, hotline), ensure_ascii=False))
-            else:
-                _print(scenario, sessions, summary)
-                click.echo(f"\n=== Waiting lines {_after(hotline.clock.now() - t0)} ===")
-                _print_queue()
-                click.echo("\n" + _tally(hotline.services, len(sessions)))
-                n = len(hotline.services.events)
-                where = (f"HOTLINE_DATA_DIR={settings.data_dir} " if server else
-                         f"HOTLINE_KEY_PREFIX={settings.key_prefix} ")
-                click.echo(f"\n{n} events logged; see them with: {where}HOTLINE_MODE=demo hotline events")
-    finally:
-        if server is not None:
-            server.stop()
+    scenario = load_day(scenario_path).with_counts(calls, agents)
+    if speed is not None and speed <= 0:
+        raise HotlineError("--speed must be positive")
+    live = not headless and not as_json and sys.stdout.isatty()
+    pace = speed if speed is not None else (60.0 if live else None)
+    settings = offline_settings()
+    svc = Services(settings, clock=SimulatedClock(scenario.start))
+    ctx._services = svc
+    reset_store(svc)
+    with LocalHotline(services=svc) as hotline:
+        day = Day(hotline, scenario)
+        day.prepare()
+        if live:
+            from rich.live import Live
 
+            from ..carrier.live import LiveView
 
-def _isolated(settings):
-    """(settings for a clean demo store, the embedded server we started or None)."""
-    if settings.redis_url:
-        import redis
-
-        r = redis.Redis.from_url(settings.redis_url)
-        try:
-            for key in r.scan_iter(match=DEMO_PREFIX + "*", count=500):
-                r.delete(key)
-            r.delete("rq:queue:hotline-demo")
-        finally:
-            r.close()
-        return settings.with_(key_prefix=DEMO_PREFIX, rq_queue="hotline-demo"), None
-    from ..errors import StoreUnavailable
-    from ..store.embedded import EmbeddedRedis
-
-    data_dir = Path(settings.data_dir) / "demo"
-    try:
-        server = EmbeddedRedis(data_dir)
-    except StoreUnavailable:  # the data dir's path is too long for a unix socket
-        data_dir = Path(tempfile.mkdtemp(prefix="hotline-demo-", dir="/tmp"))
-        server = EmbeddedRedis(data_dir)
-    started = server.ensure()
-    import redis
-
-    r = redis.Redis(unix_socket_path=str(server.socket))
-    try:
-        r.flushdb()  # our private demo server: start every run from nothing
-    finally:
-        r.close()
-    return settings.with_(data_dir=data_dir, redis_url=server.url), (server if started else None)
-
-
-def _after(seconds: float) -> str:
-    s = round(seconds)
-    return f"after {s // 60}m{s % 60:02d}s of simulated time"
-
-
-def _print(scenario: Scenario, sessions, summary) -> None:
-    for caller, session in sessions:
-        click.echo(f"\n=== {caller.name} ({caller.from_}), calls at +{caller.at:g}s ===")
-        click.echo(session.result.transcript.render(compact=True))
-        if session.result.status == "in-progress":
-            click.echo(f"-- call {session.result.sid}: still on the line when the demo stopped")
+            view = LiveView(svc, scenario.name, [p.id for p in day.plans], pace)
+            with Live(get_renderable=view.render, refresh_per_second=4, screen=False):
+                result = day.play(pace=pace)
         else:
-            click.echo(summary(session.result))
+            result = day.play(pace=pace)
+    summary = result.summary
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        if transcripts:
+            _print_transcripts(result)
+        _print_summary(result, settings)
+    if summary["unfinished"] or result.violations:
+        for v in result.violations[:20]:
+            click.echo(f"hotline: invariant violated: {v}", err=True)
+        sys.exit(1)
 
 
-def _tally(svc, placed: int) -> str:
-    """What became of the calls, from the event log (the source every report uses)."""
-    counts: dict[str, int] = {}
-    for ev in svc.events.read(types={"selfhelp_resolved", "abandoned", "enqueued"}):
-        counts[ev.type] = counts.get(ev.type, 0) + 1
-    return (f"{placed} calls placed: {counts.get('selfhelp_resolved', 0)} resolved by self-help, "
-            f"{counts.get('enqueued', 0)} queued, of which {counts.get('abandoned', 0)} abandoned")
+def _print_transcripts(result) -> None:
+    from .call import summary as one_line
+
+    for plan, session in result.callers:
+        click.echo(f"\n=== {plan.name} {plan.from_}, calls at +{plan.at:g}s ===")
+        click.echo(session.result.transcript.render(compact=True))
+        click.echo(one_line(session.result))
 
 
-def _print_queue() -> None:
-    try:
-        from .calls import queue as queue_cmd
-    except ImportError:  # the queue command is not in this checkout
-        click.echo("(hotline queue is not available)")
-        return
-    click.get_current_context().invoke(queue_cmd, as_json=False)
-
-
-def _as_json(scenario: Scenario, sessions, hotline) -> dict:
-    svc = hotline.services
-    lines = [lv.to_dict() for lv in svc.waiting.snapshot()]
-    return {
-        "scenario": scenario.name,
-        "calls": [{"name": c.name, **s.result.to_json()} for c, s in sessions],
-        "queue": lines,
-        "events": len(svc.events),
-    }
+def _print_summary(result, settings) -> None:
+    s = result.summary
+    sc = result.scenario
+    sl = "-" if s["service_level"] is None else f"{s['service_level'] * 100:.1f} %"
+    asa = "-" if s["average_speed_of_answer_s"] is None else f"{s['average_speed_of_answer_s']:.0f} s"
+    click.echo(f"\n{sc.name}: {s['calls']} calls, {len(result.agents)} agents "
+               f"({', '.join(result.agents)}), {result.simulated_seconds / 60:.0f} simulated minutes "
+               f"in {result.real_seconds:.1f} s")
+    rows = [
+        ("offered to agents", s["offered"]), ("answered", s["answered"]), ("abandoned", s["abandoned"]),
+        ("solved by self-help", s["self_service_resolved"]), ("callbacks requested", s["callbacks_requested"]),
+        ("callbacks completed", s["callbacks_completed"]), ("missed offers", s["missed_offers"]),
+        ("service level (answered within 60 s)", sl), ("average speed of answer", asa),
+        ("longest wait", f"{s['max_wait_s']:.0f} s"), ("unfinished calls", s["unfinished"]),
+        ("invariant violations", len(result.violations)),
+    ]
+    for label, value in rows:
+        click.echo(f"  {label:40} {value}")
+    where = f"REDIS_URL={settings.redis_url} " if settings.redis_url else ""
+    click.echo(f"\nThe whole day is in the event log: {where}hotline events  (or --json)")

@@ -71,12 +71,11 @@ def enqueue(svc, func: str, *args, with_retry: bool = False):
     return svc.rq_queue.enqueue(func, *args, **kw)
 
 
-def enqueue_at(svc, at: float, func: str, *args):
-    """Run `func` at clock time `at` (RQ's scheduler runs on real time: the clock converts)."""
-    from datetime import timedelta
+def enqueue_at(svc, at: float, func: str, *args) -> None:
+    """Run `func` at clock time `at` (hotline/timers.py knows how, for each kind of clock)."""
+    from ..timers import schedule
 
-    delay = svc.clock.real_delay(max(0.0, at - svc.clock.now()))
-    return svc.rq_queue.enqueue_in(timedelta(seconds=delay), func, *args)
+    schedule(svc, at, func, *args)
 
 
 def routing_again(svc, *, call_sid: str | None = None, agent_id: str | None = None) -> None:

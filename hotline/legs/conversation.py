@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from ..ivr.flow import FINAL_STATES
 from ..ivr.menu import Links, redirect
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from . import twiml, wrapup
@@ -21,7 +22,7 @@ from .common import routing_again
 from .links import AgentLinks
 
 log = logging.getLogger(__name__)
-FINAL = frozenset({"completed", "abandoned", "resolved", "failed", "left_ivr"})
+FINAL = FINAL_STATES
 
 
 def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
@@ -108,6 +109,19 @@ def end(svc, sid: str, agent_id: str, *, ended_via: str) -> str:
     return status
 
 
+def caller_leg_ended(svc, sid: str) -> str:
+    """The caller's own leg ended (the voice status callback): the other way to learn that a
+    bridged call is over, should the agent leg's callbacks be late or lost. Redis only
+    (safe inside a webhook); telling an agent whose caller never arrived is a job."""
+    state, agent_id, bridged_at = svc.redis.hmget(svc.keys.call(sid), "state", "agent", "bridged_at")
+    if state != "bridged" or not agent_id:
+        return "ignored"
+    out = end(svc, sid, agent_id, ended_via="caller_leg")
+    if out == "abandoned" and not bridged_at:
+        svc.rq_queue.enqueue("hotline.jobs.agent_notice", sid, agent_id, "caller_gone")
+    return out
+
+
 def free_agent(svc, agent_id: str, sid: str) -> bool:
     """An agent still busy with `sid` after it ended without a conversation: available again."""
     from ..errors import IllegalTransition, NotEligible
@@ -145,4 +159,4 @@ def repair(svc, now: float | None = None) -> dict:
     return out
 
 
-__all__ = ["bridge", "join", "end", "free_agent", "repair", "notify_agent", "routing_again"]
+__all__ = ["bridge", "caller_leg_ended", "end", "free_agent", "join", "notify_agent", "repair", "routing_again"]

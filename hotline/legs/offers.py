@@ -10,8 +10,10 @@ job moves the caller in (legs/conversation.py).
 
 Everything that can end an offer is idempotent per agent leg (leg_step): the first of
 no-answer / busy / failed / canceled / a key other than 1 / silence / hanging up
-before accepting releases the reservation (the call goes back to its place) and puts
-the agent `away` (reason missed); a later status callback for that leg changes nothing.
+before accepting ends the reservation with routing/reservations.miss (one Lua step:
+the call back at its place, the agent `away`, reason missed); a later status callback
+for that leg changes nothing. A leg that cannot be placed at all (permanent carrier
+error, or retries exhausted) ends the same way (reason offer_failed).
 If the caller hung up meanwhile the agent hears "the caller hung up" and is free again.
 """
 
@@ -19,11 +21,21 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import IllegalTransition, NotEligible
+from ..ivr.flow import FINAL_STATES
 from ..routing import reservations
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from . import twiml
-from .common import LEG_TTL_S, MISSED_STATUSES, agent_lang, enqueue, enqueue_at, extra, leg, leg_step, routing_again
+from .common import (
+    LEG_TTL_S,
+    MISSED_STATUSES,
+    agent_lang,
+    enqueue,
+    enqueue_at,
+    extra,
+    leg,
+    leg_step,
+    routing_again,
+)
 from .links import AgentLinks
 
 log = logging.getLogger(__name__)
@@ -32,7 +44,7 @@ OFFER_JOB = "hotline.jobs.offer"
 RING_TIMEOUT_S = 20       # the longest an agent's phone rings (setting extra: agent_ring_timeout_s)
 MIN_RING_S = 5
 ANSWER_GRACE_S = 30       # whisper + <Gather> time granted once the agent has picked up
-FINAL = frozenset({"completed", "abandoned", "resolved", "failed", "left_ivr"})
+FINAL = FINAL_STATES
 
 
 def enqueue_offer(svc, sid: str, agent_id: str):
@@ -97,24 +109,15 @@ def place(svc, sid: str, agent_id: str, *, token: str, last_attempt: bool = True
 
 
 def fail(svc, sid: str, agent_id: str, error: str) -> str:
-    """The agent cannot be rung: release the reservation; the agent is away until they come back."""
+    """The agent cannot be rung: end the offer (call back at its place); the agent is away
+    (reason missed) until they come back, so an unreachable phone is not rung in a loop."""
     state, agent = svc.redis.hmget(svc.keys.call(sid), "state", "agent")
     held = state == "reserved" and agent == agent_id
-    st = reservations.release(svc, sid, reason="offer_failed", agent_id=agent_id)
+    st = reservations.miss(svc, sid, reason="offer_failed", agent_id=agent_id)
     svc.events.append("offer_failed", call_sid=sid, agent_id=agent_id, error=error[:300], released=st)
-    if st == "released":
-        _away_missed(svc, agent_id)
-        if held:
-            routing_again(svc, call_sid=sid)
+    if st == "missed":
+        routing_again(svc, call_sid=sid if held else None, agent_id=None if held else agent_id)
     return st
-
-
-def _away_missed(svc, agent_id: str) -> None:
-    try:
-        svc.agents.set_state(agent_id, "away", reason="missed", by="offer", notify=False)
-    except (IllegalTransition, NotEligible) as e:
-        # Reserved again already (another match raced this one) or retired: leave it to that.
-        log.info("agent %s not set away after a missed offer: %s", agent_id, e)
 
 
 # Webhooks --------------------------------------------------------------------------
@@ -209,16 +212,16 @@ def missed(svc, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
         return "ignored"
     state, agent = svc.redis.hmget(svc.keys.call(sid), "state", "agent")
     held = state == "reserved" and agent == agent_id
+    # One Lua step: call back at its place, agent away (missed) -- or, the caller gone,
+    # agent available; no other match can take the agent in between.
+    st = reservations.miss(svc, sid, reason="missed", agent_id=agent_id)
     if not held and (state in FINAL or not state):
         svc.events.append("offer_caller_gone", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, stage=reason)
-        reservations.release(svc, sid, reason="call_gone", agent_id=agent_id)
         routing_again(svc, agent_id=agent_id)
         return "caller_gone"
-    st = reservations.release(svc, sid, reason="missed", agent_id=agent_id) if held else "none"
     svc.events.append("offer_missed", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, reason=reason,
-                      answered=prev == "answered", released="1" if st == "released" else "0")
-    if st == "released":
-        _away_missed(svc, agent_id)
+                      answered=prev == "answered", released="1" if st == "missed" else "0")
+    if st == "missed" and held:
         routing_again(svc, call_sid=sid)
     return "missed"
 

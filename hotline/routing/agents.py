@@ -9,7 +9,9 @@ shift ending removes nobody from a call: the agent finishes it, and on becoming
 available again lands in no pool, and is offered nothing more.
 
 Every change goes through store/lua/agent_state.lua, which keeps state and pools
-in one step and appends the `agent_state` event.
+in one step and appends the `agent_state` event. The hash field `pool` (idle |
+idlecall | '') records which kind of pool holds the agent, so the matcher leaves
+them with one ZREM per pool held and reads the agent's shift status without the sets.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "wrapup": ("available", "away", "offline"),
     "away": ("available", "offline", "away"),
 }
+
+
+def pool_score(idle_since: float, level: int, strategy: str) -> float:
+    """An available agent's score in the idle pool of a skill held at `level` (lowest is
+    offered first); agent_state.lua and reservation_end.lua compute the same."""
+    ms = int(idle_since * 1000)
+    if strategy == "most_skilled_first":
+        return (5 - level) * 1e13 + ms
+    return ms * 8 + (5 - level)
 
 
 def lang_code(tag: str) -> str:

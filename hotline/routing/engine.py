@@ -5,9 +5,9 @@ available, a shift starts or ends, an overflow step or a reservation timer is du
 The periodic sweep (`sweep`) is the net under all of them: it repairs and matches
 whatever a lost job left behind, and is idempotent.
 
-Timers run on RQ's scheduler (`Worker(..., with_scheduler=True)`): each is a job
-enqueued with `enqueue_in(clock.real_delay(...))`, so a demo at 30x fires them 30x
-sooner. The sweep and the shift-boundary timer reschedule themselves; `timer:{name}`
+Timers go through hotline/timers.py: RQ's scheduler (`Worker(..., with_scheduler=True)`,
+`enqueue_in(clock.real_delay(...))`) on real or scaled time, so a demo at 30x fires
+them 30x sooner; the virtual timer set under a manual clock. The sweep and the shift-boundary timer reschedule themselves; `timer:{name}`
 remembers the next firing, so starting the timers twice does not double them.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from .. import timers
 from . import overflow, reservations
 
 SWEEP_INTERVAL_S = 60.0
@@ -79,8 +80,7 @@ def _schedule_once(svc, name: str, at: float, func: str) -> bool:
     if current is not None and now < float(current) <= at:
         return False
     svc.redis.set(key, repr(at))
-    delay = svc.clock.real_delay(max(0.0, at - now))
-    svc.rq_queue.enqueue_in(timedelta(seconds=delay), func)
+    timers.schedule(svc, at, func)
     return True
 
 

@@ -116,7 +116,6 @@ class Matcher:
         enqueue_offer(self.svc, res.call_sid, res.agent_id)
 
     def _schedule_expiry(self, res: Reservation, now: float) -> None:
-        from datetime import timedelta
+        from .. import timers
 
-        delay = self.svc.clock.real_delay(max(0.0, res.expires_at - now))
-        self.svc.rq_queue.enqueue_in(timedelta(seconds=delay), "hotline.jobs.reservation_due", res.call_sid)
+        timers.schedule(self.svc, res.expires_at, "hotline.jobs.reservation_due", res.call_sid)

@@ -6,21 +6,22 @@ policy and the call's times (`due_steps`, `lines_after`); applying a step is one
 Lua call (store/lua/overflow_step.lua) that adds the call to further waiting lines
 with the score it already has -- it keeps its place -- and is idempotent.
 
-Timers: when a call starts waiting, `schedule(svc, sid)` enqueues one RQ job per
-step (`hotline.jobs.overflow_due`) at enqueued_at + after, on the clock's real delay;
-the sweep applies any step whose job was lost.
+Timers: when a call starts waiting, `schedule(svc, sid)` sets one timer per step
+(`hotline.jobs.overflow_due` at enqueued_at + after, through hotline/timers.py: RQ's
+scheduler on real or scaled time, the virtual timer set under a manual clock); the
+sweep applies any step whose job was lost.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+from .. import timers
 from ..errors import ConfigError
 
 DEFAULT_FILE = Path(__file__).with_name("overflow.yaml")
@@ -196,8 +197,6 @@ def schedule(svc, sid: str, now: float | None = None) -> int:
     for i, s in enumerate(steps, 1):
         if i <= int(applied or 0):
             continue
-        delay = max(0.0, float(enq) + s.after - now)
-        svc.rq_queue.enqueue_in(timedelta(seconds=svc.clock.real_delay(delay)),
-                                "hotline.jobs.overflow_due", sid, i)
+        timers.schedule(svc, max(now, float(enq) + s.after), "hotline.jobs.overflow_due", sid, i)
         n += 1
     return n

@@ -6,8 +6,9 @@ matcher writes both; store/lua/reservation_end.lua ends them:
 
 * accept  -- the agent answered: agent busy, call bridged;
 * release -- the offer is withdrawn (agent declined, leg failed): agent available;
+* miss    -- the agent's leg said no answer / declined: agent away (reason missed), now;
 * expire  -- nobody answered in time: agent away (reason missed).
-On release and expiry the call goes back into every line it was in, with its old score.
+On release, miss and expiry the call goes back into every line it was in, with its old score.
 Every ending is idempotent, so the RQ timer, the sweep and a late webhook may race.
 """
 
@@ -37,6 +38,14 @@ def accept(svc, sid: str, agent_id: str = "", now: float | None = None) -> str:
 
 def release(svc, sid: str, reason: str = "declined", agent_id: str = "", now: float | None = None) -> str:
     return _end(svc, sid, "release", now, reason, agent_id)[0]
+
+
+def miss(svc, sid: str, reason: str = "no_answer", agent_id: str = "", now: float | None = None) -> str:
+    """The agent's leg reported no answer / declined: end the offer now, in one step —
+    agent away (missed), call back at its place. missed | none | wrong_agent.
+
+    Unlike release-then-away, no other match can take the agent in between."""
+    return _end(svc, sid, "miss", now, reason, agent_id)[0]
 
 
 def expire(svc, sid: str, now: float | None = None) -> str:

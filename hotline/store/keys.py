@@ -70,7 +70,7 @@ class Keys:
 
         `idle:{skill}` on shift, any language; `idle:{skill}:{lang}` on shift and
         speaking lang; `idlecall:…` the same for agents reached only on call.
-        Lua builds the same names from the prefix (routing/lua_keys note in matcher.py).
+        Lua builds the same names from the prefix (see the note on keys in routing/matcher.py).
         """
         base = "idlecall" if on_call else "idle"
         return f"{self.prefix}{base}:{skill}" + (f":{lang}" if lang else "")

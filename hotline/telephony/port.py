@@ -83,7 +83,7 @@ class TwilioTelephony:
         self.client = client
 
     @classmethod
-    def from_settings(cls, settings: Settings, simulator_url: str | None = None) -> "TwilioTelephony":
+    def from_settings(cls, settings: Settings, simulator_url: str | None = None) -> TwilioTelephony:
         http = _RebasedHttpClient(simulator_url, timeout=10) if simulator_url else TwilioHttpClient(timeout=10)
         return cls(Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http))
 

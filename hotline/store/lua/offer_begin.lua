@@ -17,12 +17,14 @@ local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'offer_for', 'offer_job
 if c[1] ~= 'reserved' or c[2] ~= ARGV[2] then return {'stale', '', '', ''} end
 local kind = 'offer'
 if res[4] == 'callback_requested' then kind = 'callback' end
-if c[3] == res[2] then
+-- One reservation = one agent at one offer time (the reservation hash has no id of its own).
+local this = ARGV[2] .. '@' .. res[2]
+if c[3] == this then
   if c[5] and c[5] ~= '' then return {'placed', kind, res[2], res[3]} end
   if c[4] ~= ARGV[3] then return {'duplicate', kind, res[2], res[3]} end
 end
 -- offer_lines: the lines the call waited in, for a callback put back after a failed attempt
 -- (the reservation that remembers them is deleted on accept).
-redis.call('HSET', KEYS[1], 'offer_for', res[2], 'offer_job', ARGV[3], 'agent_leg', '', 'leg_kind', kind,
+redis.call('HSET', KEYS[1], 'offer_for', this, 'offer_job', ARGV[3], 'agent_leg', '', 'leg_kind', kind,
            'offer_lines', res[5] or '')
 return {'go', kind, res[2], res[3]}

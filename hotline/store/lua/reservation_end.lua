@@ -1,4 +1,5 @@
--- End a reservation: accepted, released, or expired (nobody answered). Idempotent:
+-- End a reservation: accepted, released, missed (the agent's leg said no answer /
+-- declined: at once) or expired (nobody answered in time). Idempotent:
 -- a reservation already ended (or never made) changes nothing.
 -- On release/expiry the call goes back into every line it was in with the score it
 -- had (its place), unless it has ended meanwhile (the caller hung up).
@@ -6,9 +7,9 @@
 -- KEYS[1] reservation:{sid} (hash)  KEYS[2] reservations (zset)  KEYS[3] call:{sid} (hash)
 -- KEYS[4] events  KEYS[5] onshift  KEYS[6] oncall
 -- ARGV[1] key prefix (agent:{id}, waiting:{skill}, idle pools are built from it)
--- ARGV[2] call sid  ARGV[3] now  ARGV[4] mode: accept | release | expire
--- ARGV[5] strategy (idle pool scores)  ARGV[6] reason (release)  ARGV[7] agent id the caller expects ('' = any)
--- Returns {status, agent_id}: status accepted | released | expired | none | not_due | wrong_agent | call_gone
+-- ARGV[2] call sid  ARGV[3] now  ARGV[4] mode: accept | release | miss | expire
+-- ARGV[5] strategy (idle pool scores)  ARGV[6] reason (release, miss)  ARGV[7] agent id the caller expects ('' = any)
+-- Returns {status, agent_id}: status accepted | released | missed | expired | none | not_due | wrong_agent | call_gone
 
 local prefix, sid, now, mode, strategy = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
@@ -93,13 +94,19 @@ if mode == 'accept' then
 end
 
 put_call_back()
-if mode == 'expire' then
+if mode == 'expire' or mode == 'miss' then
   if holds and call_held then
     redis.call('HSET', akey, 'state', 'away', 'since', ARGV[3], 'reason', 'missed', 'call_sid', '')
     agent_event('reserved', 'away', 'missed')
   elseif holds then
     -- The caller hung up during the offer: the agent missed nothing.
     make_available(); agent_event('reserved', 'available', 'call_gone')
+  end
+  if mode == 'miss' then
+    redis.call('XADD', KEYS[4], '*', 'type', 'reservation_missed', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', agent,
+               'reason', ARGV[6], 'requeued', call_held and '1' or '0')
+    finish()
+    return {'missed', agent}
   end
   redis.call('XADD', KEYS[4], '*', 'type', 'reservation_expired', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', agent,
              'lines', r[3] or '', 'requeued', call_held and '1' or '0')
