@@ -602,3 +602,15 @@ def test_the_event_log_of_a_missed_then_answered_call_satisfies_the_invariants(l
     # The miss is in the log once, as the routing engine's `reservation_missed` and our `offer_missed`.
     assert [e.agent_id for e in log if e.type == "reservation_missed"] == [first]
     assert [e.agent_id for e in log if e.type == "offer_missed"] == [first]
+
+
+def test_the_voice_status_callback_of_a_bridged_caller_ends_the_conversation(lsvc, tel, tw, clock):
+    _agent, _leg = accepted_call(lsvc, tel, tw, clock)
+    tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
+    clock.advance(45)
+    tw.post("/webhooks/voice/status", call_params(CALLER, CallStatus="completed", CallDuration="120"))
+    work(lsvc)  # the caller_ended job
+    (done,) = events(lsvc, "call_completed")
+    assert done.fields["ended_by"] == "caller_leg"
+    assert lsvc.agents.get("ana").state == "wrapup"
+    assert events(lsvc, "abandoned") == []

@@ -71,7 +71,8 @@ class World:
         return self.h.spawn(party, at=self.t0 + at, from_=number)
 
     def run(self, seconds: float) -> None:
-        self.h.run(until=self.t0 + seconds)
+        """Run until every call is over and in a final state, `seconds` at most."""
+        self.h.run_until_settled(self.t0 + seconds - self.h.clock.now())
 
     def log(self) -> list[dict]:
         return reports.read_log(self.svc)
@@ -120,6 +121,7 @@ def test_happy_path_offer_whisper_accept_talk_wrapup(world):
     room = world.h.carrier.conferences.find(sid)
     assert room is not None and set(room.ever) == {leg.spec.sid, sid}
     # Wrap-up for the skill, then available again.
+    world.h.run(until=world.h.clock.now() + 90)
     assert [e["type"] for e in world.events(None, "wrapup_started", "wrapup_ended")] == ["wrapup_started",
                                                                                         "wrapup_ended"]
     assert world.state("ana")[0] == "available"

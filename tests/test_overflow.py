@@ -222,3 +222,19 @@ def test_callback_request_widens_with_the_overflow_steps_but_offers_no_second_ca
     assert h["lines"] == "connection,general" and "callback_offered" not in h
     make_available(svc, "gen")                    # the first general agent of the morning takes it
     assert svc.matcher.match_agent("gen").call_sid == sid(7)
+
+
+def test_agents_rostered_now_but_not_logged_in_keep_the_line_open(svc, clock):
+    svc.roster.import_text("""
+timezone: Europe/Paris
+skills: [connection, general]
+agents:
+  - {id: ana, name: Ana, phone: '+33612345601', skills: {connection: 3}, languages: [fr]}
+shifts:
+  - {id: ana-thu, agent: ana, days: thu, start: '20:00', end: '23:00'}
+""", "roster.yaml")
+    assert svc.agents.get("ana").state == "offline"
+    info = afterhours.check(svc, "connection", "connection")       # Thursday 22:26 in Paris
+    assert info.open  # the caller waits for Ana rather than hearing "we open now"
+    clock.advance(3600)                                             # 23:26: her shift is over
+    assert not afterhours.check(svc, "connection", "connection").open

@@ -140,6 +140,34 @@ class LocalHotline:
         self.carrier.run(until=until, idle_stop=idle_stop)
         self._due_work()
 
+    def settled(self) -> bool:
+        """Every call the carrier knows is over, and the event log has every call in a
+        final state (reports.unfinished_calls): the day's work is done."""
+        from .. import reports
+
+        if any(not s.ended for s in list(self.carrier.sessions.values())):
+            return False
+        return not reports.unfinished_calls(reports.read_log(self.services))
+
+    def run_until_settled(self, max_seconds: float, *, every: float = 30.0, after: float | None = None) -> bool:
+        """Run until `settled()` (checked every `every` simulated seconds, not before `after`),
+        or for `max_seconds` at most. True if it settled."""
+        end = self.clock.now() + max_seconds
+        result = [False]
+
+        def watch():
+            while self.timeline.now() < end:
+                self.timeline.sleep(min(every, end - self.timeline.now()))
+                if after is not None and self.timeline.now() < after:
+                    continue
+                if self.settled():
+                    result[0] = True
+                    return
+
+        self.timeline.spawn(watch)
+        self.run(until=end, idle_stop=True)
+        return result[0]
+
     # Jobs, now and delayed ------------------------------------------------------------
     def run_jobs(self) -> int:
         """Run the RQ jobs waiting now, one by one, the way `hotline worker` runs each job

@@ -104,8 +104,11 @@ def worker(ctx, burst):
 
     from ..services import Services
 
+    from ..routing import engine
+
     svc = Services(Settings.from_env())  # the worker places calls: it needs credentials
     jobs.use_services(svc)
+    engine.start_timers(svc)  # the periodic sweep and the next shift boundary
     w = Worker([svc.rq_queue], connection=svc.rq_redis)
     w.work(burst=burst, with_scheduler=True, logging_level="WARNING")
 

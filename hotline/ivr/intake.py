@@ -413,7 +413,11 @@ class Intake:
         sid = form.get("CallSid", "")
         status = (form.get("CallStatus") or "").strip()
         if status in flow.ENDED_STATUSES and valid_sid(sid):
-            self.svc.waiting.abandon(
+            res = self.svc.waiting.abandon(
                 sid, via="status", status=status, duration=form.get("CallDuration") or ""
             )
+            if res.state_before == "bridged":
+                # In conversation: ending it (durations, wrap-up) is the legs' job, in RQ.
+                # The agent leg's own callbacks usually get there first; this is the second signal.
+                self.svc.rq_queue.enqueue("hotline.jobs.caller_ended", sid)
         return menu.empty()

@@ -89,7 +89,22 @@ def check(svc, skill: str, category: str | None = None, now: float | None = None
         return AfterHours(True, skill, lines)
     if overflow.reaches_on_call(steps) and _staffed(svc, r.smembers(k.oncall), lines):
         return AfterHours(True, skill, lines)
+    if _rostered_now(svc, lines, now):
+        # Someone is on shift by the roster but not logged in yet (late, on a break
+        # set as offline): "we open at <now>" would be absurd. The call waits for
+        # them, and its overflow steps (on call, then a callback) still protect it.
+        return AfterHours(True, skill, lines)
     return AfterHours(False, skill, lines, next_cover_at(svc, lines, now))
+
+
+def _rostered_now(svc, lines: tuple[str, ...], now: float) -> bool:
+    from . import schedule
+
+    roster = _roster(svc)
+    if roster is None:
+        return False
+    at = datetime.fromtimestamp(now, tz=timezone.utc)
+    return any(not c.on_call for s in lines for c in schedule.on_shift(roster, at, skill=s))
 
 
 def when_phrase(lang: str, at: float, tz: ZoneInfo, now: float) -> str:
