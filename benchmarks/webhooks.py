@@ -1170,6 +1170,12 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
     cpu_ratio = {k: median([r["server_cpu_ms_per_req"] for r in closed["bare"]])
                  / median([r["server_cpu_ms_per_req"] for r in closed[k]]) for k in (*ref, *ours)}
     worst = min(ratios[k] for k in ours)
+    # The same ratio from the quiet runs only (other processes under --max-other cores), when
+    # there are some: on this machine they are the closest to what the code alone can do.
+    quiet = {k: [r["rps"] for r in closed[k] if r["cpu_cores"]["other"] <= args.max_other]
+             for k in ("bare", *ref, *ours)}
+    quiet_ratio = {k: (median(quiet[k]) / median(quiet["bare"]) if quiet[k] and quiet["bare"] else None)
+                   for k in (*ref, *ours)}
     open_p99 = {k: r["p99_ms"] for k, r in opened.items()}
     errors_total = sum(sum(r["errors"].values()) + r.get("dropped", 0) for r in results)
     checks = {
@@ -1178,13 +1184,15 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         "no_errors": errors_total == 0,
     }
 
-    head = ("| endpoint | closed: req/s (median) | vs bare (paired) | server CPU ms/req | CPU-cost ratio "
+    head = ("| endpoint | closed: req/s (median) | vs bare (paired) | vs bare (quiet runs) | server CPU ms/req "
+            "| CPU-cost ratio "
             "| closed p50 / p99 ms | Little 50/X ms | open: rate/s | open p50 / p99 ms |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for k in ("bare", *ref, *ours):
         rs, o = closed[k], opened.get(k, {"rate": float("nan"), "p50_ms": float("nan"), "p99_ms": float("nan")})
         rows.append(
             f"| {k} | {peak[k]:.0f} | {'-' if k == 'bare' else f'{ratios[k]:.0%}'} "
+            f"| {'-' if k == 'bare' or quiet_ratio[k] is None else f'{quiet_ratio[k]:.0%} ({len(quiet[k])})'} "
             f"| {median([r['server_cpu_ms_per_req'] for r in rs]):.2f} "
             f"| {'-' if k == 'bare' else f'{cpu_ratio[k]:.0%}'} "
             f"| {median([r['p50_ms'] for r in rs]):.1f} / {median([r['p99_ms'] for r in rs]):.1f} "
@@ -1242,10 +1250,13 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         + f" → worst {worst:.0%}; target ≥ 70 %: **{'met' if checks['throughput_ratio_ge_70pct'] else 'not met'}**. "
         f"Bare runs: {', '.join(f'{x:.0f}' for x in bare_runs)} req/s (the machine is shared; "
         "'other' in the detail table is CPU used by processes outside this benchmark). "
+        f"'vs bare (quiet runs)' uses only the runs during which other processes took at most "
+        f"{args.max_other:g} cores (their number in brackets). "
         "The CPU-cost ratio (bare's server CPU per request / ours) is the noise-resistant cross-check: "
         "on a CPU-bound server it is the throughput ratio. "
         f"'bare+redis' is the bare endpoint plus one tiny Redis round trip (an HGET): the ceiling for any "
-        f"webhook that keeps its state in Redis on this machine ({ratios['bare+redis']:.0%} of bare).",
+        f"webhook that keeps its state in Redis on this machine ({ratios['bare+redis']:.0%} of bare measured, "
+        f"{cpu_ratio['bare+redis']:.0%} by CPU cost).",
         "",
         f"Latency: in a closed loop of C = {C} clients, Little's law fixes the mean latency at C / X "
         f"(column 'Little'): {C} clients at {peak['bare']:.0f} req/s (bare) means "
@@ -1294,6 +1305,7 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         "client": args.client, "clients": C, "duration_s": args.duration, "rounds": args.rounds,
         "peak_rps": {k: round(v, 1) for k, v in peak.items()},
         "ratios": {k: round(v, 3) for k, v in ratios.items()},
+        "quiet_ratios": {k: (round(v, 3) if v is not None else None) for k, v in quiet_ratio.items()},
         "target_ratio_worst": round(worst, 3),
         "cpu_cost_ratios": {k: round(v, 3) for k, v in cpu_ratio.items()},
         "in_process_cost_us": cost, "gunicorn_kernel_us_est": round(gun, 1),

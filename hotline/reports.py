@@ -125,10 +125,10 @@ def summary(events: Iterable, *, service_level_s: float = SERVICE_LEVEL_S) -> di
             open_res[sid] = ev.get("agent_id", "")
         elif kind in ("reservation_expired", "reservation_missed", "reservation_released",
                       "reservation_accepted"):
-            if open_res.pop(sid, None) is not None:
-                if kind in ("reservation_expired", "reservation_missed") or (
-                        kind == "reservation_released" and ev.get("reason") in MISSED_RELEASE_REASONS):
-                    missed += 1
+            ended = open_res.pop(sid, None) is not None
+            if ended and (kind in ("reservation_expired", "reservation_missed") or (
+                    kind == "reservation_released" and ev.get("reason") in MISSED_RELEASE_REASONS)):
+                missed += 1
         elif kind == "call_ended" and ev.get("state") == "left_ivr":
             left_ivr.add(sid)
         if kind in FINAL_TYPES:

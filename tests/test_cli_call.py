@@ -110,19 +110,3 @@ def test_call_url_with_the_wrong_token_fails_loudly(svc, env):
     assert result.exit_code == 1
     assert "403" in result.output
     assert len(svc.events) == 0
-
-
-def test_demo_places_the_scripted_calls_and_shows_the_queue(svc, env):
-    result = run(env, "demo", "--json")
-    assert result.exit_code == 0, result.output
-    d = json.loads(result.stdout)
-    calls = {c["from"]: c for c in d["calls"]}
-    assert len(calls) == 5
-    assert calls["+33611000004"]["transcript"][-1]["verb"] == "Hangup"  # resolved by self-help
-    assert calls["+33611000005"]["queue_result"] == "hangup"  # gave up while waiting
-    still = [c for c in d["calls"] if c["status"] == "in-progress"]
-    assert len(still) == 3
-    waiting = {line["skill"]: line for line in d["queue"] if line["waiting"]}
-    assert set(waiting) == {"connection", "software", "error_message"}
-    # The demo keeps to its own prefix on a shared Redis: the test's keys are untouched.
-    assert svc.redis.keys("hotline:*") == []

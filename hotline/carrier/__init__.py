@@ -10,10 +10,19 @@ way Twilio does and posts the status callback at the end. Modules:
 * `timing` — every duration and how simulated time passes (virtual or real);
 * `signing` — signed webhook requests; a non-2xx answer fails loudly;
 * `transcript` — what the caller heard, line by line;
-* `simulator` — the Carrier: credentials, entry URLs, queues, calls placed;
-* `server` — the simulator's own REST subset (Calls.json), on its own port;
+* `simulator` — the Carrier: credentials, entry URLs, queues, conferences, the
+  phone network, calls placed (inbound test calls and outbound calls);
+* `server` — the simulator's own REST subset (Calls create/update/list, Queue
+  Members update, Conferences), on its own port, under Basic auth;
+* `conference` — conference rooms (start/end on enter/exit), and the private
+  two-party rooms that bridge a <Dial><Number>/<Client>;
+* `phones` — the network behind the carrier: simulated agents (answer delay,
+  missed/declined offers, talk time) and customers (answer or not);
 * `loopback` — a WSGI app on an ephemeral loopback port, in a thread;
-* `local` — the offline hotline in one process (app + Redis + simulator).
+* `local` — the offline hotline in one process (app + Redis + RQ jobs at their
+  simulated due time + simulator REST);
+* `day` (+ `morning_peak.yaml`) — a simulated morning: roster, agents logging in,
+  generated callers; `live` — the demo's rich wallboard.
 
 Where the simulator deliberately differs from Twilio
 ----------------------------------------------------
@@ -36,10 +45,35 @@ Where the simulator deliberately differs from Twilio
   (`http://carrier-simulator.invalid/...` when no simulator server runs) and
   serves nothing yet. The transcribeCallback is posted right after the status
   callback, not minutes later.
-* Dial (part 1): there is no phone network; the dialled party never answers
-  (DialCallStatus=no-answer after the Dial timeout).
-* The status callback reports only `completed` (what a Twilio number's status
-  callback sends for an inbound call), with SequenceNumber 0.
-* `POST …/Calls.json` places an *inbound* test call to the app (Twilio's places
-  an outbound call); Sim* form parameters script the caller.
+* An inbound call's status callback reports only `completed` (what a Twilio
+  number's status callback sends), with SequenceNumber 0. Outbound calls report
+  the events asked for (initiated, ringing, answered, completed) with
+  SequenceNumber 0, 1, 2…; CallStatus=initiated for `initiated`, in-progress for
+  `answered`; no SipResponseCode, AnsweredBy, price or Duration fields.
+* `POST …/Calls.json` to the hotline's own number (or with Sim* parameters)
+  places an *inbound* test call to the app, the simulator playing the caller;
+  to any other number or `client:` it places an outbound call, as Twilio does.
+  Inline `Twiml` is refused (give a Url); `Timeout` is clamped to 5..600 s.
+* The phone network is simulated (phones.py): unknown `client:` identities ring
+  out (no-answer), unknown E.164 numbers are answered by a default customer
+  after 5 s, anything else is refused at REST time (400) rather than failing
+  the call later.
+* Calls update: `Status=canceled` ends a call only while it is queued or
+  ringing (an answered call is left alone), `Status=completed` ends it in any
+  state (reported `canceled` if it was never answered), as Twilio documents; a
+  redirect of a ringing call changes the TwiML fetched on answer; updating a
+  call that has ended is 400 / 21220, an unknown call 404.
+* <Dial> rings only its first noun (Twilio rings them all at once, first to
+  answer wins); <Dial><Queue> and <Sip> are refused. The callee of a
+  <Number>/<Client> runs the noun's `url` (whisper), then both are bridged in a
+  private two-party room. Conferences: no hold music, beep, mute, coach or
+  recording; a participant alone in a room re-checks it every 60 s (virtual
+  time: a cheap wake). `waitUrl` of <Conference> is not requested.
+* Conference status callbacks (statusCallback on <Conference>) are not sent.
+* Queue Members update takes the exact CallSid (or `Front`), and the Enqueue
+  `action` is then requested with QueueResult=redirected, its answer ignored.
+* Time scale: with `LocalHotline`, every delayed job the app schedules (RQ
+  `enqueue_in`, timers.py) fires at its *simulated* due time (see local.py:
+  SimulatedClock); against separate processes, a ScaledClock shared through
+  HOTLINE_CLOCK makes a simulated hour last minutes and RQ's scheduler keeps pace.
 """

@@ -97,7 +97,7 @@ class Conferences:
             ended = conf.ended_at is None and (p.end_on_exit or not conf.participants)
             others = list(conf.participants.values())
             if ended:
-                self._end_locked(conf, now, f"participant-with-end-conference-on-exit-left"
+                self._end_locked(conf, now, "participant-with-end-conference-on-exit-left"
                                  if p.end_on_exit else "last-participant-left")
         _wake(others)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -194,8 +194,13 @@ def load_day(path: Path | str | None = None) -> DayScenario:
 def reset_store(svc) -> int:
     """Delete our keys (the settings' prefix) and empty our RQ queue and its registries;
     another application's keys on the same Redis are left alone. Returns keys deleted."""
-    from rq.registry import (DeferredJobRegistry, FailedJobRegistry, FinishedJobRegistry,
-                             ScheduledJobRegistry, StartedJobRegistry)
+    from rq.registry import (
+        DeferredJobRegistry,
+        FailedJobRegistry,
+        FinishedJobRegistry,
+        ScheduledJobRegistry,
+        StartedJobRegistry,
+    )
 
     r = svc.redis
     n = 0
@@ -260,7 +265,7 @@ class Day:
         from ..routing.roster import ExtraShift
 
         sc = self.sc
-        w0 = datetime.fromtimestamp(sc.start, timezone.utc)
+        w0 = datetime.fromtimestamp(sc.start, UTC)
         w1 = w0 + timedelta(seconds=sc.horizon_s)
         on = {c.agent_id for c in schedule.occurrences(roster, w0, w1) if not c.on_call}
         ids = [a.id for a in roster.agents]
@@ -294,7 +299,7 @@ class Day:
         from ..routing import schedule
 
         roster = self.svc.roster.load()
-        w0 = datetime.fromtimestamp(self.sc.start, timezone.utc)
+        w0 = datetime.fromtimestamp(self.sc.start, UTC)
         w1 = w0 + timedelta(seconds=self.sc.horizon_s)
         starts = [c.start.timestamp() for c in schedule.occurrences(roster, w0, w1)
                   if c.agent_id == agent_id and not c.on_call]

@@ -98,8 +98,10 @@ class LocalHotline:
             self.services = Services(settings, clock=SimulatedClock(start or time.time()))
             self._own_services = True
         self.clock: ManualClock = self.services.clock
+        self._registry_key = self._registry().key
         self._run_jobs = run_jobs
         self._worker = None
+        self._next: float | None = None
         self.timeline = VirtualTimeline(self.clock, on_step=self._due_work, next_timer=self._next_timer)
         self.network = network or Network()
         self.carrier = Carrier(CarrierConfig.from_settings(settings), self.timeline, network=self.network)
@@ -122,7 +124,7 @@ class LocalHotline:
             from ..routing import engine
 
             engine.start_timers(self.services)
-        except Exception:  # noqa: BLE001 - no roster yet: the demo imports one, then calls again
+        except Exception:
             log.debug("routing timers not started yet", exc_info=True)
 
     # Calls ------------------------------------------------------------------------
@@ -195,14 +197,28 @@ class LocalHotline:
 
     def _due_work(self) -> None:
         """Release every delayed job due at this simulated instant and run them (and the jobs
-        they enqueue) until nothing more is due now."""
+        they enqueue) until nothing more is due now. One Redis round trip when idle: this
+        runs before every step of the simulation."""
         if not self._run_jobs:
+            self._next = None
             return
+        from .. import timers
+
+        virtual = timers.is_virtual(self.services)
+        conn = self.services.rq_redis
         for _ in range(MAX_JOB_ROUNDS):
-            moved = self.release_due()
-            ran = self.run_jobs()
-            if not moved and not ran:
+            p = conn.pipeline(transaction=False)
+            p.llen(self.services.rq_queue.key)
+            p.zrange(self.services.keys.timers, 0, 0, withscores=True)
+            p.zrange(self._registry_key, 0, 0, withscores=True)
+            waiting, first_timer, first_job = p.execute()
+            due = [float(x[0][1]) for x in (first_timer if virtual else [], first_job) if x]
+            self._next = min(due) if due else None
+            now = self.clock.now()
+            if not waiting and (self._next is None or self._next > now):
                 return
+            self.release_due()
+            self.run_jobs()
         log.warning("jobs kept enqueueing jobs at %s: left for the next step", self.clock.now())
 
     def release_due(self) -> int:
@@ -236,17 +252,8 @@ class LocalHotline:
         return len(ids)
 
     def _next_timer(self) -> float | None:
-        if not self._run_jobs:
-            return None
-        from .. import timers
-
-        svc = self.services
-        out = [timers.next_due(svc) if timers.is_virtual(svc) else None]
-        first = self.services.rq_redis.zrange(self._registry().key, 0, 0, withscores=True)
-        if first:
-            out.append(float(first[0][1]))
-        out = [t for t in out if t is not None]
-        return min(out) if out else None
+        """The next delayed job's due time, as the last `_due_work` saw it (it runs just before)."""
+        return self._next
 
     def close(self) -> None:
         from .. import jobs

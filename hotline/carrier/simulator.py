@@ -70,10 +70,10 @@ class Carrier:
         return self._register(CallSession(spec, party, **self._session_kw()))
 
     def _session_kw(self) -> dict:
-        return dict(account_sid=self.config.account_sid, client=self.client, timeline=self.timeline,
-                    queues=self.queues, recordings_base=self.config.recordings_base,
-                    max_requests=self.config.max_instant_requests, conferences=self.conferences,
-                    carrier=self)
+        return {"account_sid": self.config.account_sid, "client": self.client, "timeline": self.timeline,
+                "queues": self.queues, "recordings_base": self.config.recordings_base,
+                "max_requests": self.config.max_instant_requests, "conferences": self.conferences,
+                "carrier": self}
 
     def _register(self, session: CallSession) -> CallSession:
         with self._lock:

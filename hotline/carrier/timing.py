@@ -150,6 +150,9 @@ class VirtualTimeline:
         self._seq = itertools.count()
         self._holder: int | None = None  # party currently running, None = the driver
         self._parties: dict[int, threading.Thread] = {}
+        # One wake-up per party: a shared Condition would wake every party thread at each
+        # step (hundreds of callers in a burst), each only to go back to sleep.
+        self._wakeups: dict[int, threading.Event] = {}
         self._stopping = False
         self._local = threading.local()
 
@@ -172,11 +175,14 @@ class VirtualTimeline:
             if seconds:
                 self.clock.advance(seconds)
         else:
+            wakeup = self._wakeups[me]
             with self._cv:
                 self._schedule(me, self.now() + seconds)
                 self._holder = None
-                self._cv.notify_all()
-                self._cv.wait_for(lambda: self._holder == me or self._stopping)
+                self._cv.notify_all()  # the driver
+            wakeup.wait()
+            wakeup.clear()
+            with self._cv:
                 if self._stopping and self._holder != me:
                     raise Stopped()
                 if me in self._interrupted:
@@ -201,15 +207,19 @@ class VirtualTimeline:
             th = threading.Thread(target=self._party, args=(pid, fn), daemon=True,
                                   name=f"sim-party-{pid}")
             self._parties[pid] = th
+            self._wakeups[pid] = threading.Event()
             self._schedule(pid, wake)
             th.start()
 
     def _party(self, pid: int, fn: Callable[[], None]) -> None:
         self._local.party = pid
+        wakeup = self._wakeups[pid]
+        wakeup.wait()
+        wakeup.clear()
         with self._cv:
-            self._cv.wait_for(lambda: self._holder == pid or self._stopping)
             if self._holder != pid:
                 self._parties.pop(pid, None)
+                self._wakeups.pop(pid, None)
                 self._cv.notify_all()
                 return
             self._interrupted.discard(pid)  # nothing to interrupt before it has started
@@ -220,6 +230,7 @@ class VirtualTimeline:
         finally:
             with self._cv:
                 self._parties.pop(pid, None)
+                self._wakeups.pop(pid, None)
                 self._entry.pop(pid, None)
                 if self._holder == pid:
                     self._holder = None
@@ -269,7 +280,9 @@ class VirtualTimeline:
                     continue
                 with self._cv:
                     self._holder = pid
-                    self._cv.notify_all()
+                    wakeup = self._wakeups.get(pid)
+                if wakeup is not None:
+                    wakeup.set()
         finally:
             if stop:
                 self._stop_all()
@@ -306,6 +319,8 @@ class VirtualTimeline:
             self._entry.clear()
             self._cv.notify_all()
             threads = list(self._parties.values())
+            for wakeup in self._wakeups.values():
+                wakeup.set()
         for th in threads:
             th.join(timeout=10)
         with self._cv:

@@ -721,7 +721,7 @@ class CallSession:
         start = (el.get("startConferenceOnEnter") or "true").strip().lower() != "false"
         end = _truthy(el.get("endConferenceOnExit"))
         self._say_line("Dial", f"conference {name}")
-        conf, joined, talk_from = self._in_room(name, start=start, end=end, time_limit=time_limit)
+        conf, joined, _ = self._in_room(name, start=start, end=end, time_limit=time_limit)
         now = self.timeline.now()
         self._say_line("Dial", f"left conference {name}",
                        note="(the conference ended)" if conf.ended_at is not None else None)
@@ -746,7 +746,7 @@ class CallSession:
                                    parent_sid=self.spec.sid, bridge=(room, whisper))
         child.on_end.append(self._wake)
         try:
-            conf, joined, talk_from = self._in_room(
+            _, _, talk_from = self._in_room(
                 room, start=False, end=True, time_limit=time_limit,
                 give_up=lambda: child.ended and not child.answered)
         except BaseException:

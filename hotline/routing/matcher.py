@@ -35,6 +35,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.exceptions import NoScriptError
+
 DEFAULT_OFFER_TIMEOUT_S = 20.0
 DEFAULT_WINDOW = 256
 
@@ -54,6 +56,20 @@ class Matcher:
         extra = svc.settings.extra or {}
         self.offer_timeout = float(extra.get("offer_timeout_s", DEFAULT_OFFER_TIMEOUT_S))
         self.window = int(extra.get("match_window", DEFAULT_WINDOW))
+        self._scripts: dict[str, object] = {}
+
+    def _run(self, name: str, keys: tuple, args: tuple):
+        """EVALSHA with the arguments already built: one decision is one round trip, and
+        the client's share of it is kept as small as the server's (redis-py's
+        `Script.__call__` copies and re-checks its arguments on every call). A server that
+        lost its script cache (restart, SCRIPT FLUSH) gets the script loaded again."""
+        script = self._scripts.get(name)
+        if script is None:
+            script = self._scripts[name] = getattr(self.svc.scripts, name)
+        try:
+            return self.svc.redis.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return script(keys=list(keys), args=list(args))
 
     @property
     def strategy(self) -> str:
@@ -62,10 +78,8 @@ class Matcher:
     def match_call(self, sid: str, now: float | None = None, *, schedule_expiry: bool = True) -> Reservation | None:
         k = self.k
         now = self.svc.clock.now() if now is None else now
-        out = self.svc.scripts.match_call(
-            keys=[k.call(sid), k.reservations, k.events],
-            args=[k.prefix, sid, repr(now), repr(self.offer_timeout), self.window],
-        )
+        out = self._run("match_call", (k.call(sid), k.reservations, k.events),
+                        (k.prefix, sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window))
         if not out:
             return None
         res = Reservation(sid, out[0], out[1], float(out[2]))
@@ -77,10 +91,8 @@ class Matcher:
     def match_agent(self, agent_id: str, now: float | None = None, *, schedule_expiry: bool = True) -> Reservation | None:
         k = self.k
         now = self.svc.clock.now() if now is None else now
-        out = self.svc.scripts.match_agent(
-            keys=[k.agent(agent_id), k.reservations, k.events],
-            args=[k.prefix, agent_id, repr(now), repr(self.offer_timeout), self.window],
-        )
+        out = self._run("match_agent", (k.agent(agent_id), k.reservations, k.events),
+                        (k.prefix, agent_id, repr(now), "%.3f" % (now + self.offer_timeout), self.window))
         if not out:
             return None
         res = Reservation(out[0], agent_id, out[1], float(out[2]))

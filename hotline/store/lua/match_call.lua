@@ -7,93 +7,95 @@
 -- ARGV[1] key prefix: waiting:{skill}, idle*:{skill}[:{lang}], agent:{id} and
 --         reservation:{sid} depend on the call's data, so they are built from it
 --         (with a hash-tagged prefix like "{hotline}:" they share one cluster slot)
--- ARGV[2] call sid   ARGV[3] now   ARGV[4] offer timeout (s)
+-- ARGV[2] call sid   ARGV[3] now   ARGV[4] offer expiry (now + timeout, formatted by the caller)
 -- ARGV[5] window: most idle agents examined in all (bounds the cost)
 -- Returns {agent_id, skill, expires_at} or {} when nobody eligible is idle.
+--
+-- Written for the Lua VM's costs like match_agent.lua (see there): parallel arrays, no
+-- closures, and the winner's hash is read once for both the check and the reservation.
 
-local prefix, sid, now, timeout = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local prefix, sid, now_s, exp_s = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local window = tonumber(ARGV[5])
 
-local function split(s)
-  local out = {}
-  if s then for part in string.gmatch(s, '[^,]+') do out[#out + 1] = part end end
-  return out
-end
-
-local function level_of(skills, skill)
-  local lvl = string.match(',' .. (skills or '') .. ',', ',' .. skill:gsub('%p', '%%%0') .. ':(%d+),')
-  return tonumber(lvl) or 0
-end
-
 local c = redis.call('HMGET', KEYS[1], 'state', 'lines', 'lang', 'lang_any', 'min_level', 'ovf_oncall', 'enqueued_at')
-local cstate = c[1]
+local cstate, clines = c[1], c[2]
 if cstate ~= 'waiting' and cstate ~= 'callback_requested' then return {} end
-local lines = split(c[2])
-if #lines == 0 then return {} end
+if not clines or clines == '' then return {} end
 local lang_suffix = ''
 if c[3] and c[3] ~= '' and c[4] ~= '1' then lang_suffix = ':' .. c[3] end
 local min_level = tonumber(c[5]) or 1
-local bases = {'idle:'}
-if c[6] == '1' then bases[2] = 'idlecall:' end
+local oncall = c[6] == '1'
 
 -- Lowest score across the pools of every line the call is in: a k-way merge over the
--- pools' heads. Pool members are available by construction (agent_state.lua keeps
--- them), so the head is normally taken at once; the level rule may skip a few.
-local heads = {}
-for _, skill in ipairs(lines) do
-  for _, base in ipairs(bases) do
-    local pool = prefix .. base .. skill .. lang_suffix
-    local got = redis.call('ZRANGE', pool, 0, 0, 'WITHSCORES')
-    if #got > 0 then heads[#heads + 1] = {pool = pool, skill = skill, pos = 0, id = got[1], score = tonumber(got[2])} end
+-- pools' heads (parallel arrays, n pools). Pool members are available by construction
+-- (agent_state.lua keeps them), so the head is normally taken at once; the level rule
+-- may skip a few.
+local pkeys, pskill, hid, hscore, hpos = {}, {}, {}, {}, {}
+local n = 0
+local lines, nlines = {}, 0
+for skill in string.gmatch(clines, '[^,]+') do
+  nlines = nlines + 1
+  lines[nlines] = skill
+  for b = 1, (oncall and 2 or 1) do
+    local pkey = prefix .. (b == 1 and 'idle:' or 'idlecall:') .. skill .. lang_suffix
+    local got = redis.call('ZRANGE', pkey, 0, 0, 'WITHSCORES')
+    if got[1] then
+      n = n + 1
+      pkeys[n], pskill[n], hid[n], hscore[n], hpos[n] = pkey, skill, got[1], tonumber(got[2]), 0
+    end
   end
 end
-local best, best_skill
+
+local apre = prefix .. 'agent:'
+local best, best_skill, a
 local looked = 0
-while #heads > 0 and looked < window do
-  local h = 1
-  for j = 2, #heads do if heads[j].score < heads[h].score then h = j end end
-  local head = heads[h]
-  looked = looked + 1
-  local ok
-  if min_level <= 1 then
-    ok = redis.call('HGET', prefix .. 'agent:' .. head.id, 'state') == 'available'
-  else
-    local a = redis.call('HMGET', prefix .. 'agent:' .. head.id, 'state', 'skills')
-    ok = a[1] == 'available' and level_of(a[2], head.skill) >= min_level
+while looked < window do
+  local h, hs
+  for i = 1, n do
+    local s = hscore[i]
+    if s and (not hs or s < hs) then h, hs = i, s end
   end
-  if ok then best, best_skill = head.id, head.skill; break end
-  head.pos = head.pos + 1
-  local got = redis.call('ZRANGE', head.pool, head.pos, head.pos, 'WITHSCORES')
-  if #got > 0 then head.id, head.score = got[1], tonumber(got[2]) else table.remove(heads, h) end
+  if not h then break end
+  looked = looked + 1
+  a = redis.call('HMGET', apre .. hid[h], 'state', 'skills', 'languages', 'pool')
+  local ok = a[1] == 'available'
+  if ok and min_level > 1 then
+    local skill = pskill[h]
+    local lvl = string.match(',' .. (a[2] or '') .. ',', ',' .. skill:gsub('%p', '%%%0') .. ':(%d+),')
+    ok = (tonumber(lvl) or 0) >= min_level
+  end
+  if ok then best, best_skill = hid[h], pskill[h]; break end
+  local pos = hpos[h] + 1
+  hpos[h] = pos
+  local got = redis.call('ZRANGE', pkeys[h], pos, pos, 'WITHSCORES')
+  if got[1] then hid[h], hscore[h] = got[1], tonumber(got[2]) else hscore[h] = nil end
 end
 if not best then return {} end
 
 -- Reserve: agent out of every pool, call out of every line, reservation written.
-local akey = prefix .. 'agent:' .. best
-local a = redis.call('HMGET', akey, 'skills', 'languages', 'pool')
-local base = prefix .. (a[3] ~= '' and a[3] or 'idle') .. ':'
-local alangs = split(a[2])
-for part in string.gmatch(a[1] or '', '[^,]+') do
-  local skill = string.match(part, '^(.-):%d+$')
-  if skill then
-    redis.call('ZREM', base .. skill, best)
-    for _, lang in ipairs(alangs) do redis.call('ZREM', base .. skill .. ':' .. lang, best) end
-  end
+local akey = apre .. best
+local ppre = prefix .. ((a[4] and a[4] ~= '') and a[4] or 'idle') .. ':'
+local alangs, nl = {}, 0
+for l in string.gmatch(a[3] or '', '[^,]+') do nl = nl + 1; alangs[nl] = l end
+for skill in string.gmatch(a[2] or '', '([^,]+):%d+') do
+  local pkey = ppre .. skill
+  redis.call('ZREM', pkey, best)
+  for j = 1, nl do redis.call('ZREM', pkey .. ':' .. alangs[j], best) end
 end
-redis.call('HSET', akey, 'state', 'reserved', 'since', ARGV[3], 'reason', '', 'call_sid', sid, 'pool', '')
+redis.call('HSET', akey, 'state', 'reserved', 'since', now_s, 'reason', '', 'call_sid', sid, 'pool', '')
 
 local score
-for _, skill in ipairs(lines) do
-  local s = redis.call('ZSCORE', prefix .. 'waiting:' .. skill, sid)
-  if s then score = score or s; redis.call('ZREM', prefix .. 'waiting:' .. skill, sid) end
+local wpre = prefix .. 'waiting:'
+for i = 1, nlines do
+  local lkey = wpre .. lines[i]
+  if not score then score = redis.call('ZSCORE', lkey, sid) end
+  redis.call('ZREM', lkey, sid)
 end
-local expires = now + timeout
-local exp_s = string.format('%.3f', expires)
-redis.call('HSET', KEYS[1], 'state', 'reserved', 'agent', best, 'lines', '', 'reserved_at', ARGV[3])
-redis.call('HSET', prefix .. 'reservation:' .. sid, 'agent', best, 'offered_at', ARGV[3], 'expires_at', exp_s,
-           'lines', c[2], 'score', score or '', 'prev_state', cstate, 'skill', best_skill)
+redis.call('HSET', KEYS[1], 'state', 'reserved', 'agent', best, 'lines', '', 'reserved_at', now_s)
+redis.call('HSET', prefix .. 'reservation:' .. sid, 'agent', best, 'offered_at', now_s, 'expires_at', exp_s,
+           'lines', clines, 'score', score or '', 'prev_state', cstate, 'skill', best_skill)
 redis.call('ZADD', KEYS[2], exp_s, sid)
-local wait = now - (tonumber(c[7]) or now)
-redis.call('XADD', KEYS[3], '*', 'type', 'reserved', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', best,
-           'skill', best_skill, 'wait_s', string.format('%.3f', wait), 'via', 'call')
+local now = tonumber(now_s)
+redis.call('XADD', KEYS[3], '*', 'type', 'reserved', 'ts', now_s, 'call_sid', sid, 'agent_id', best,
+           'skill', best_skill, 'wait_s', string.format('%.3f', now - (tonumber(c[7]) or now)), 'via', 'call')
 return {best, best_skill, exp_s}
