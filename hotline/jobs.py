@@ -19,8 +19,7 @@ def services() -> Services:
 def use_services(svc: Services | None) -> None:
     """Tests and the in-process demo hand their own Services to the jobs."""
     services.cache_clear()
-    if svc is not None:
-        _override[0] = svc
+    _override[0] = svc
 
 
 _override: list[Services | None] = [None]

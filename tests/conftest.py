@@ -75,7 +75,6 @@ def svc(settings, clock, rclient) -> Services:
     jobs.use_services(s)
     yield s
     jobs.use_services(None)
-    jobs._override[0] = None
     s.close()
 
 
@@ -86,6 +85,37 @@ def app(svc):
     a = create_app(svc)
     a.testing = True
     return a
+
+
+@pytest.fixture
+def tel():
+    """The agent-leg tests' carrier: records every REST call (see legs_support)."""
+    from legs_support import RecordingTelephony
+
+    return RecordingTelephony()
+
+
+@pytest.fixture
+def lsvc(settings, clock, rclient, tel):
+    """Services whose telephony is `tel`; RQ jobs run in this process use it too."""
+    from legs_support import services_with
+
+    from hotline import jobs
+
+    s = services_with(settings, clock, rclient, tel)
+    yield s
+    jobs.use_services(None)
+    s.close()
+
+
+@pytest.fixture
+def tw(lsvc):
+    """A signing Twilio test client on an app built from `lsvc`."""
+    from hotline.app import create_app
+
+    app = create_app(lsvc)
+    app.testing = True
+    return TwilioTestClient(app)
 
 
 def sign(url: str, params: dict, token: str = AUTH_TOKEN) -> str:

@@ -30,30 +30,6 @@ QUEUE_SID = "QU" + "7" * 32
 CALLER = sid(1)
 
 
-@pytest.fixture
-def tel():
-    return RecordingTelephony()
-
-
-@pytest.fixture
-def lsvc(settings, clock, rclient, tel):
-    s = services_with(settings, clock, rclient, tel)
-    yield s
-    from hotline import jobs
-
-    jobs._override[0] = None
-    s.close()
-
-
-@pytest.fixture
-def tw(lsvc):
-    from hotline.app import create_app
-
-    app = create_app(lsvc)
-    app.testing = True
-    return TwilioTestClient(app)
-
-
 def setup_team(svc, *agents):
     agents = agents or (spec("ana", {"connection": 3}, phone="+33611111111"),)
     ids = tuple(a.id for a in agents)

@@ -14,30 +14,6 @@ CALLER = sid(7)
 CUSTOMER_NUMBER = "+33698765432"
 
 
-@pytest.fixture
-def tel():
-    return RecordingTelephony()
-
-
-@pytest.fixture
-def lsvc(settings, clock, rclient, tel):
-    s = services_with(settings, clock, rclient, tel)
-    yield s
-    from hotline import jobs
-
-    jobs._override[0] = None
-    s.close()
-
-
-@pytest.fixture
-def tw(lsvc):
-    from hotline.app import create_app
-
-    app = create_app(lsvc)
-    app.testing = True
-    return TwilioTestClient(app)
-
-
 def request_callback(svc, clock, *, transcription=None, age_s=0):
     """A caller waited, asked to be called back and hung up; nobody is free yet."""
     load_agents(svc, [spec("ana", {"connection": 3}, phone="+33611111111")], on_shift=("ana",))

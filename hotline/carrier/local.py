@@ -262,7 +262,6 @@ class LocalHotline:
         self.sim.close()
         self.http.close()
         jobs.use_services(None)
-        jobs._override[0] = None
         if self._own_services:
             self.services.close()
 

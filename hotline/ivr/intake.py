@@ -124,15 +124,7 @@ class Intake:
                 hints=_hints(d.lang),
             )
         if d.kind == "retry":
-            res = self.svc.calls.step(
-                sid,
-                {"menu_attempts": attempt},
-                said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}],
-                states=flow.IN_IVR,
-            )
-            if res.call is None or not res.applied:
-                return self.resume(res.call, lang)
-            return menu.menu(self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang))
+            return self._retry(sid, lang, attempt, d, said)
         if d.kind == "confirm":
             res = self.svc.calls.step(
                 sid,
@@ -170,16 +162,20 @@ class Intake:
                 sid, d, said + [{"type": "classification_confirmed", "category": d.category}]
             )
         if d.kind == "retry":
-            res = self.svc.calls.step(
-                sid,
-                {"menu_attempts": attempt},
-                said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}],
-                states=flow.IN_IVR,
-            )
-            if res.call is None or not res.applied:
-                return self.resume(res.call, lang)
-            return menu.menu(self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang))
+            return self._retry(sid, lang, attempt, d, said)
         return self._classified(sid, d, said)
+
+    def _retry(self, sid: str, lang: str, attempt: int, d: flow.MenuDecision, said: list[dict]) -> str:
+        """No input, or input outside the menu: the menu again (flow decides when to stop)."""
+        res = self.svc.calls.step(
+            sid,
+            {"menu_attempts": attempt},
+            said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}],
+            states=flow.IN_IVR,
+        )
+        if res.call is None or not res.applied:
+            return self.resume(res.call, lang)
+        return menu.menu(self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang))
 
     def _classified(self, sid: str, d: flow.MenuDecision, said: list[dict]) -> str:
         """The caller has a category (by key, speech, confirmation, or after three misses)."""
