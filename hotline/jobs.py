@@ -127,6 +127,13 @@ def callback_dial(sid: str):
     return callbacks.dial(current(), sid, last_attempt=job_context()[1])
 
 
+def callback_cancel(leg_sid: str):
+    """Stop the customer's phone ringing when the agent hung up first."""
+    from .routing import callbacks
+
+    return callbacks.cancel(current(), leg_sid)
+
+
 def callback_retry(sid: str):
     from .routing import callbacks
 

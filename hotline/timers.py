@@ -52,8 +52,3 @@ def release_due(svc, now: float | None = None) -> int:
             svc.rq_queue.enqueue(func, *args)
             released += 1
     return released
-
-
-def next_due(svc) -> float | None:
-    first = svc.redis.zrange(svc.keys.timers, 0, 0, withscores=True)
-    return first[0][1] if first else None

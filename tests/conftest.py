@@ -8,6 +8,7 @@ FLUSHED around every test: point it at a scratch database.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
@@ -38,6 +39,7 @@ def redis_url():
     server.ensure()
     yield server.url
     server.stop()
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ file tests the job logic; the real HTTP path is the carrier simulator's tests).
 from __future__ import annotations
 
 import pytest
-from conftest import PUBLIC_URL, TwilioTestClient, call_params
+from conftest import PUBLIC_URL, call_params
 from legs_support import (
-    RecordingTelephony,
     events,
     query,
     said,
     scheduled,
-    services_with,
     work,
     xml,
 )

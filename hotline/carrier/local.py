@@ -120,12 +120,9 @@ class LocalHotline:
 
     def _start_app_timers(self) -> None:
         # The worker's periodic sweep and the shift-boundary timer, as `hotline worker` starts them.
-        try:
-            from ..routing import engine
+        from ..routing import engine
 
-            engine.start_timers(self.services)
-        except Exception:
-            log.debug("routing timers not started yet", exc_info=True)
+        engine.start_timers(self.services)
 
     # Calls ------------------------------------------------------------------------
     def call(self, party: Party, *, from_: str = "+33612345678") -> CallResult:

@@ -90,10 +90,6 @@ class Party:
         self._next += 1
         return ans
 
-    @property
-    def unused_answers(self) -> list:
-        return self.answers[self._next:]
-
 
 def parse_press(text: str | None) -> list:
     """`--press 9,2,1` -> [Press('9'), Press('2'), Press('1')]; an empty entry is Silence()."""

@@ -46,6 +46,12 @@ def _twilio_error(status: int, code: int, message: str):
     return jsonify(body), status
 
 
+def _page(name: str, items: list):
+    # Twilio's list envelope, always one page: the client library stops at next_page_uri None.
+    return jsonify({name: items, "page": 0, "page_size": len(items), "uri": request.path,
+                    "first_page_uri": request.path, "next_page_uri": None})
+
+
 def call_resource(session: CallSession, account_sid: str) -> dict:
     r = session.result
     status = session.call_status
@@ -129,8 +135,7 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
         want = {k: request.args.get(k) for k in ("Status", "To", "From") if request.args.get(k)}
         calls = [call_resource(s, cfg.account_sid) for s in list(carrier.sessions.values())]
         calls = [c for c in calls if all(c[k.lower()] == v for k, v in want.items())]
-        return jsonify({"calls": calls, "page": 0, "page_size": len(calls),
-                        "uri": request.path, "first_page_uri": request.path, "next_page_uri": None})
+        return _page("calls", calls)
 
     @app.post(base + "/Calls/<sid>.json")
     def update_call(account, sid):
@@ -174,8 +179,7 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
         name, status = request.args.get("FriendlyName"), request.args.get("Status")
         out = [{**c, "account_sid": cfg.account_sid} for c in carrier.conferences.snapshot()
                if (not name or c["friendly_name"] == name) and (not status or c["status"] == status)]
-        return jsonify({"conferences": out, "page": 0, "page_size": len(out), "uri": request.path,
-                        "first_page_uri": request.path, "next_page_uri": None})
+        return _page("conferences", out)
 
     @app.get(base + "/Conferences/<csid>/Participants.json")
     def list_participants(account, csid):
@@ -186,8 +190,7 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
                   "start_conference_on_enter": p.start_on_enter,
                   "end_conference_on_exit": p.end_on_exit, "status": "connected", "label": p.label}
                  for p in list(conf.participants.values())]
-        return jsonify({"participants": parts, "page": 0, "page_size": len(parts), "uri": request.path,
-                        "first_page_uri": request.path, "next_page_uri": None})
+        return _page("participants", parts)
 
     @app.get(base + "/Calls/<sid>.json")
     def get_call(account, sid):

@@ -326,7 +326,3 @@ class VirtualTimeline:
         with self._cv:
             self._stopping = False
             self._interrupted.clear()
-
-
-def timeline_for(clock: Clock, **kw) -> VirtualTimeline | RealTimeline:
-    return VirtualTimeline(clock, **kw) if isinstance(clock, ManualClock) else RealTimeline(clock)

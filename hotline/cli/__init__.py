@@ -61,10 +61,4 @@ def main(ctx):
 
 
 for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _e:  # a family not built yet in this checkout
-        if _e.name != f"{__name__}.{_name}":
-            raise
-        continue
-    _mod.register(main)
+    importlib.import_module(f"{__name__}.{_name}").register(main)

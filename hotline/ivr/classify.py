@@ -249,20 +249,27 @@ class Vocabulary:
         return Vocabulary(list(by_key.values()), self.sources + other.sources)
 
 
+def _read_yaml(path: str | os.PathLike, env_var: str) -> tuple[object, str]:
+    """The parsed document of a data file and the name to quote in errors.
+
+    An unreadable file names `env_var`, the setting that pointed at it.
+    """
+    where = str(Path(path))
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{env_var}: cannot read {where}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: not valid YAML: {e}") from None
+    return ({} if doc is None else doc), where  # an empty extension file adds nothing
+
+
 def load_vocabulary(path: str | os.PathLike, base: Vocabulary | None = None) -> Vocabulary:
     """Read and check one vocabulary file; with `base`, merge it over base.
 
     Raises ConfigError naming the file and the faulty entry; nothing is cached.
     """
-    path = Path(path)
-    where = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"{VOCABULARY_ENV}: cannot read {where}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{where}: not valid YAML: {e}") from None
-    doc = {} if doc is None else doc  # an empty extension file adds nothing
+    doc, where = _read_yaml(path, VOCABULARY_ENV)
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: expected a mapping of category -> language -> entries")
     terms: list[Term] = []
@@ -423,15 +430,7 @@ class SelfHelp:
 
 def load_selfhelp(path: str | os.PathLike, base: SelfHelp | None = None) -> SelfHelp:
     """Read and check a self-help file; with `base`, its texts replace base's."""
-    path = Path(path)
-    where = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"{SELFHELP_ENV}: cannot read {where}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{where}: not valid YAML: {e}") from None
-    doc = {} if doc is None else doc
+    doc, where = _read_yaml(path, SELFHELP_ENV)
     if not isinstance(doc, dict) or set(doc) - {"closing", "tips"}:
         raise ConfigError(f"{where}: expected a mapping with 'closing' and 'tips'")
     closing = dict(base.closing) if base else {}

@@ -27,6 +27,22 @@ def retry() -> Retry:
     return Retry(max=len(RETRY_INTERVALS_S), interval=list(RETRY_INTERVALS_S))
 
 
+def carrier_request(request, *, last_attempt: bool) -> tuple[object, str | None]:
+    """Run one REST request from a job: (its result, None), or (None, error) when the
+    carrier refused for good -- a permanent error, or a transient one on the last attempt.
+    Other transient errors propagate, so that RQ retries the job."""
+    from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
+
+    try:
+        return request(), None
+    except PermanentTelephonyError as e:
+        return None, str(e)
+    except TransientTelephonyError as e:
+        if not last_attempt:
+            raise
+        return None, f"retries exhausted: {e}"
+
+
 def job_context() -> tuple[str, bool]:
     """(token, last_attempt) of the RQ job running now; outside RQ: a fresh token, last attempt."""
     from rq import get_current_job

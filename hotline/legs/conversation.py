@@ -18,7 +18,7 @@ from ..ivr.flow import FINAL_STATES
 from ..ivr.menu import Links, redirect
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from . import twiml, wrapup
-from .common import routing_again
+from .common import carrier_request, routing_again
 from .links import AgentLinks
 
 log = logging.getLogger(__name__)
@@ -36,18 +36,12 @@ def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
         log.warning("no carrier configured: caller %s cannot be moved to the conference", sid)
         return "no_carrier"
     url = AgentLinks(svc.settings.public_url).join(sid)
-    try:
-        if queue_sid:
-            tel.dequeue_member(queue_sid, sid, url)
-        else:
-            tel.redirect_call(sid, url)
-    except PermanentTelephonyError as e:
-        bridge_failed(svc, sid, agent_id, str(e))
-        return "failed"
-    except TransientTelephonyError as e:
-        if not last_attempt:
-            raise
-        bridge_failed(svc, sid, agent_id, f"retries exhausted: {e}")
+    if queue_sid:
+        _, error = carrier_request(lambda: tel.dequeue_member(queue_sid, sid, url), last_attempt=last_attempt)
+    else:
+        _, error = carrier_request(lambda: tel.redirect_call(sid, url), last_attempt=last_attempt)
+    if error is not None:
+        bridge_failed(svc, sid, agent_id, error)
         return "failed"
     return "dequeued"
 

@@ -29,6 +29,7 @@ from .common import (
     LEG_TTL_S,
     MISSED_STATUSES,
     agent_lang,
+    carrier_request,
     enqueue,
     enqueue_at,
     extra,
@@ -84,16 +85,12 @@ def place(svc, sid: str, agent_id: str, *, token: str, last_attempt: bool = True
     ring_max = extra(svc, "agent_ring_timeout_s", RING_TIMEOUT_S)
     ring = int(max(MIN_RING_S, min(ring_max, float(expires_at or now + ring_max) - now)))
     links = AgentLinks(svc.settings.public_url)
-    try:
-        leg_sid = tel.place_call(to=to, from_=svc.settings.hotline_number, url=links.answer(sid, agent_id),
-                                 status_callback=links.status(sid, agent_id), timeout=ring)
-    except PermanentTelephonyError as e:
-        fail(svc, sid, agent_id, str(e))
-        return "failed"
-    except TransientTelephonyError as e:
-        if not last_attempt:
-            raise
-        fail(svc, sid, agent_id, f"retries exhausted: {e}")
+    leg_sid, error = carrier_request(
+        lambda: tel.place_call(to=to, from_=svc.settings.hotline_number, url=links.answer(sid, agent_id),
+                               status_callback=links.status(sid, agent_id), timeout=ring),
+        last_attempt=last_attempt)
+    if error is not None:
+        fail(svc, sid, agent_id, error)
         return "failed"
     placed = svc.scripts.offer_placed(
         keys=[k.call(sid), k.reservation(sid), k.leg(leg_sid), k.events],

@@ -179,9 +179,6 @@ class AgentStore:
                 n += 1
         return n
 
-    def idle_count(self, skill: str) -> int:
-        return self.r.zcard(self.k.idle_pool(skill))
-
     # writes -----------------------------------------------------------------
     def set_state(self, agent_id: str, state: str, reason: str | None = None, by: str | None = None,
                   *, notify: bool = True) -> Agent:

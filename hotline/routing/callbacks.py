@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from ..legs.common import MISSED_STATUSES, enqueue_at, extra, routing_again
+from ..legs.common import MISSED_STATUSES, carrier_request, enqueue_at, extra, routing_again
 from ..legs.links import AgentLinks
 from ..queue.calls import ANONYMOUS
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
@@ -56,16 +56,11 @@ def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
     if number.lower() in ANONYMOUS:
         error = "no number to call back"
     else:
-        try:
-            leg_sid = tel.place_call(to=number, from_=svc.settings.hotline_number, url=links.customer(sid),
-                                     status_callback=links.customer_status(sid),
-                                     timeout=extra(svc, "callback_ring_timeout_s", CUSTOMER_RING_S))
-        except PermanentTelephonyError as e:
-            error = str(e)
-        except TransientTelephonyError as e:
-            if not last_attempt:
-                raise
-            error = f"retries exhausted: {e}"
+        leg_sid, error = carrier_request(
+            lambda: tel.place_call(to=number, from_=svc.settings.hotline_number, url=links.customer(sid),
+                                   status_callback=links.customer_status(sid),
+                                   timeout=extra(svc, "callback_ring_timeout_s", CUSTOMER_RING_S)),
+            last_attempt=last_attempt)
     if leg_sid is None:
         # Counted as an attempt that did not reach the customer, under a leg id of its own.
         leg_sid = "failed-" + uuid.uuid4().hex[:16]
@@ -115,20 +110,32 @@ def customer_status(svc, sid: str, leg_sid: str, status: str) -> str:
 
 
 def unreached(svc, sid: str, agent_id: str) -> None:
-    """The agent's leg ended before the customer answered (the agent hung up while it rang)."""
+    """The agent's leg ended before the customer answered (the agent hung up while it rang).
+
+    Runs inside webhooks (the agent's <Dial action>, its status callback): stopping the
+    customer's phone is a REST request, so it is the `callback_cancel` job's."""
     k = svc.keys
     leg_sid = svc.redis.hget(k.call(sid), "customer_leg")
-    tel = svc.telephony
-    if leg_sid and tel is not None and not leg_sid.startswith("failed-"):
-        try:
-            tel.cancel_call(leg_sid)
-        except (PermanentTelephonyError, TransientTelephonyError) as e:
-            log.info("could not cancel callback leg %s: %s", leg_sid, e)
+    if leg_sid and not leg_sid.startswith("failed-"):
+        svc.rq_queue.enqueue("hotline.jobs.callback_cancel", leg_sid)
     if not leg_sid:
         # Before the customer was even dialled: still one attempt, so that it cannot loop.
         leg_sid = "failed-" + uuid.uuid4().hex[:16]
         svc.scripts.callback_dialed(keys=[k.call(sid), k.events], args=[sid, repr(svc.clock.now()), leg_sid, ""])
     customer_status(svc, sid, leg_sid, "canceled")
+
+
+def cancel(svc, leg_sid: str) -> str:
+    """The `callback_cancel` job: stop a customer leg nobody waits for. cancelled | no_carrier | failed."""
+    tel = svc.telephony
+    if tel is None:
+        return "no_carrier"
+    try:
+        tel.cancel_call(leg_sid)
+    except (PermanentTelephonyError, TransientTelephonyError) as e:
+        log.info("could not cancel callback leg %s: %s", leg_sid, e)
+        return "failed"
+    return "cancelled"
 
 
 def retry(svc, sid: str) -> str:

@@ -151,9 +151,6 @@ class Roster:
                 return a
         raise KeyError(agent_id)
 
-    def agent_tz(self, agent_id: str) -> ZoneInfo:
-        return ZoneInfo(self.agent(agent_id).timezone or self.timezone)
-
     def shift(self, shift_id: str) -> Shift | ExtraShift:
         for s in (*self.shifts, *self.extras):
             if s.id == shift_id:

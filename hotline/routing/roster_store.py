@@ -127,9 +127,8 @@ class RosterStore:
         started, ended = self.svc.scripts.roster_shift_sets(
             keys=[self.k.onshift, self.k.oncall, self.k.events], args=args)
         changed = sorted(set(started) | set(ended))
-        agents = self._agents()
-        if changed and agents is not None and hasattr(agents, "reindex"):
-            agents.reindex(changed)
+        if changed:
+            self.svc.agents.reindex(changed)
         return list(started), list(ended)
 
     # internals -------------------------------------------------------------
@@ -162,18 +161,8 @@ class RosterStore:
 
     def _after_change(self, roster: Roster, sha: str) -> None:
         self._cache = (sha, roster)
-        agents = self._agents()
-        if agents is not None and hasattr(agents, "sync_from_roster"):
-            agents.sync_from_roster(roster)
+        self.svc.agents.sync_from_roster(roster)
         self.refresh_shift_sets()
-
-    def _agents(self):
-        try:
-            return self.svc.agents
-        except ModuleNotFoundError as e:  # the agents module is not in this checkout yet
-            if e.name and e.name.startswith("hotline.routing"):
-                return None
-            raise
 
 
 def _revalidate(roster: Roster, label: str) -> Roster:

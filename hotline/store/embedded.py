@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import fcntl
-import os
 import subprocess
 import time
 from contextlib import contextmanager
@@ -154,11 +153,4 @@ def ensure_embedded(data_dir: Path | str) -> EmbeddedRedis:
     return server
 
 
-def pid_of(data_dir: Path | str) -> int | None:
-    try:
-        return int((Path(data_dir) / "redis.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-__all__ = ["EmbeddedRedis", "ensure_embedded", "executable", "pid_of", "os"]
+__all__ = ["EmbeddedRedis", "ensure_embedded", "executable"]

@@ -11,7 +11,6 @@ Only RQ jobs call these methods, never a webhook (a REST call can take seconds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from twilio.base.exceptions import TwilioRestException
@@ -50,11 +49,6 @@ class Telephony(Protocol):
 
     def dequeue_member(self, queue_sid: str, call_sid: str, url: str) -> None:
         """Take exactly this call out of its Twilio queue and run `url` (not the head of the queue)."""
-
-
-@dataclass(frozen=True)
-class PlacedCall:
-    sid: str
 
 
 class _RebasedHttpClient(TwilioHttpClient):

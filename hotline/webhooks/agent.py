@@ -79,20 +79,21 @@ def notice():
     return _xml(twiml.notice(request.args.get("what", ""), lang if lang in twiml.LANGS else "fr"))
 
 
-@bp.post("/join")
-def join():
+def _join(who: str) -> Response:
     sid = request.args.get("call", "")
     if not valid_sid(sid):
         return _xml(twiml.sorry("fr"))
-    return _xml(conversation.join(_svc(), sid, request.form.get("CallSid", ""), who="caller"))
+    return _xml(conversation.join(_svc(), sid, request.form.get("CallSid", ""), who=who))
+
+
+@bp.post("/join")
+def join():
+    return _join("caller")
 
 
 @bp.post("/customer")
 def customer():
-    sid = request.args.get("call", "")
-    if not valid_sid(sid):
-        return _xml(twiml.sorry("fr"))
-    return _xml(conversation.join(_svc(), sid, request.form.get("CallSid", ""), who="customer"))
+    return _join("customer")
 
 
 @bp.post("/customer-status")

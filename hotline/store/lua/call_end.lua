@@ -3,7 +3,7 @@
 -- state (wrap-up) is changed afterwards through routing/agents.py.
 --
 -- KEYS[1] call:{sid}  KEYS[2] leg:{agent leg sid} (may not exist)  KEYS[3] events
--- ARGV[1] call sid  ARGV[2] now  ARGV[3] agent id  ARGV[4] ended_by (agent|caller|conference|bridge_failed)
+-- ARGV[1] call sid  ARGV[2] now  ARGV[3] agent id  ARGV[4] ended_by (conference|agent_leg|caller_leg|customer_leg|bridge_failed)
 -- Returns {status, skill, talk_s, kind}:
 --   completed    answered and finished: state completed, `call_completed` (or
 --                `callback_completed` for a callback) -- FINAL
