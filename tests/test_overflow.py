@@ -196,15 +196,20 @@ def test_callback_request_from_a_waiting_call_keeps_its_place(team, clock):
     assert svc.matcher.match_agent("con").call_sid == sid(1)
 
 
-def test_after_hours_says_when_the_roster_next_has_someone(svc, clock):
-    svc.roster.import_text("""
+def roster_with_ana(svc, shift: str) -> None:
+    """A one-agent roster: Ana, connection level 3, French, with this one shift."""
+    svc.roster.import_text(f"""
 timezone: Europe/Paris
 skills: [connection, general]
 agents:
-  - {id: ana, name: Ana, phone: '+33612345601', skills: {connection: 3}, languages: [fr]}
+  - {{id: ana, name: Ana, phone: '+33612345601', skills: {{connection: 3}}, languages: [fr]}}
 shifts:
-  - {id: ana-mon, agent: ana, days: mon, start: '08:00', end: '12:00'}
+  - {shift}
 """, "roster.yaml")
+
+
+def test_after_hours_says_when_the_roster_next_has_someone(svc, clock):
+    roster_with_ana(svc, "{id: ana-mon, agent: ana, days: mon, start: '08:00', end: '12:00'}")
     info = afterhours.check(svc, "connection", "connection")       # Thursday 22:26 in Paris
     assert not info.open
     assert info.next_cover_at == datetime(2026, 6, 1, 8, 0, tzinfo=PARIS).timestamp()
@@ -225,14 +230,7 @@ def test_callback_request_widens_with_the_overflow_steps_but_offers_no_second_ca
 
 
 def test_agents_rostered_now_but_not_logged_in_keep_the_line_open(svc, clock):
-    svc.roster.import_text("""
-timezone: Europe/Paris
-skills: [connection, general]
-agents:
-  - {id: ana, name: Ana, phone: '+33612345601', skills: {connection: 3}, languages: [fr]}
-shifts:
-  - {id: ana-thu, agent: ana, days: thu, start: '20:00', end: '23:00'}
-""", "roster.yaml")
+    roster_with_ana(svc, "{id: ana-thu, agent: ana, days: thu, start: '20:00', end: '23:00'}")
     assert svc.agents.get("ana").state == "offline"
     info = afterhours.check(svc, "connection", "connection")       # Thursday 22:26 in Paris
     assert info.open  # the caller waits for Ana rather than hearing "we open now"
