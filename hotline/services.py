@@ -124,6 +124,8 @@ class Services:
         return TwilioTelephony.from_settings(self.settings, self.settings.simulator_url)
 
     def close(self) -> None:
+        if "scripts" in self.__dict__:
+            self.scripts.close()
         for c in (self.__dict__.get("redis"), self.__dict__.get("rq_redis")):
             if c is not None:
                 c.close()

@@ -15,7 +15,6 @@
 --   -1 state not allowed (nothing changed; the current values follow)
 local call, events = KEYS[1], KEYS[2]
 local sid, now = ARGV[1], ARGV[2]
-if redis.call('EXISTS', call) == 0 then return {0} end
 
 local i = 3
 local set = {}
@@ -38,10 +37,26 @@ local allowed = {}
 for _ = 1, nstates do i = i + 1; allowed[ARGV[i]] = true end
 local want = {}
 for j = i + 1, #ARGV do want[#want + 1] = ARGV[j] end
+local nwant = #want
 
-if nstates > 0 and not allowed[redis.call('HGET', call, 'state')] then
-  return {-1, unpack(redis.call('HMGET', call, unpack(want)))}
+-- One read serves the existence check, the state check and the reply: every call hash
+-- has a `state`, and the values after the change are the ones read with the step's
+-- own fields laid over them (each redis.call costs more than this Lua).
+local got = redis.call('HMGET', call, 'state', unpack(want))
+if not got[1] then return {0} end
+if nstates > 0 and not allowed[got[1]] then
+  got[1] = -1
+  return got
 end
 if #set > 0 then redis.call('HSET', call, unpack(set)) end
 for _, entry in ipairs(entries) do redis.call('XADD', events, '*', unpack(entry)) end
-return {1, unpack(redis.call('HMGET', call, unpack(want)))}
+if #set > 0 and nwant > 0 then
+  local at = {}
+  for j = 1, nwant do at[want[j]] = j + 1 end
+  for j = 1, #set, 2 do
+    local p = at[set[j]]
+    if p then got[p] = set[j + 1] end
+  end
+end
+got[1] = 1
+return got

@@ -23,13 +23,11 @@ end
 
 local repeat_, priority, previous = '0', '0', ''
 if ARGV[7] == '1' then
-  local last = redis.call('HGET', caller, 'last_at')
-  local last_sid = redis.call('HGET', caller, 'last_sid')
-  if last and last_sid ~= sid and (tonumber(now) - tonumber(last)) < tonumber(ARGV[6]) then
-    repeat_, priority, previous = '1', '1', last
+  local last = redis.call('HMGET', caller, 'last_at', 'last_sid', 'count')
+  if last[1] and last[2] ~= sid and (tonumber(now) - tonumber(last[1])) < tonumber(ARGV[6]) then
+    repeat_, priority, previous = '1', '1', last[1]
   end
-  redis.call('HSET', caller, 'last_at', now, 'last_sid', sid)
-  redis.call('HINCRBY', caller, 'count', 1)
+  redis.call('HSET', caller, 'last_at', now, 'last_sid', sid, 'count', (tonumber(last[3]) or 0) + 1)
   redis.call('EXPIRE', caller, tonumber(ARGV[8]))
 end
 
@@ -40,4 +38,9 @@ redis.call('HSET', call, unpack(fields))
 redis.call('ZADD', calls, now, sid)
 redis.call('XADD', events, '*', 'type', 'call_created', 'ts', now, 'call_sid', sid,
            'from_number', from, 'to_number', to, 'lang', lang, 'repeat', repeat_, 'priority', priority)
-return {1, text, unpack(redis.call('HMGET', call, unpack(ARGV, 9)))}
+-- The reply from what was just written (a new call has no other fields): no read back.
+local value = {}
+for j = 1, #fields, 2 do value[fields[j]] = fields[j + 1] end
+local out = {1, text}
+for j = 9, #ARGV do out[#out + 1] = value[ARGV[j]] or false end
+return out
