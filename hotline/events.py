@@ -28,9 +28,11 @@ from .store.keys import Keys
 TYPES: dict[str, str] = {
     "call_created": "a call reached /webhooks/voice/incoming for the first time (from, to, repeat)",
     "language_chosen": "the caller pressed the language key (lang)",
-    "menu_choice": "the caller answered the menu by key (digit) or speech (speech)",
+    "menu_choice": "the caller answered the menu by key (digit) or speech (speech) without it deciding the "
+                   "category (retry, confirmation, language); an answer that classifies is on `classified`",
     "menu_retry": "no input, or input outside the menu; the menu is played again (reason, attempt)",
-    "classified": "the call got its category and skill (category, skill, confidence, method)",
+    "classified": "the call got its category and skill (category, skill, confidence, method; when a menu "
+                  "answer decided it, that answer too: digit or speech, speech_confidence, attempt)",
     "classification_confirmed": "a low-confidence speech classification was confirmed by key",
     "error_code_captured": "an error-message caller keyed in an error code (error_code)",
     "selfhelp_offered": "the self-help tip for the category was played",

@@ -45,7 +45,7 @@ def test_call_press_1_is_a_connection_problem_that_waits_then_hangs_up(svc, env)
     assert sid.startswith("CA")
     types = event_types(svc, sid)
     assert types[0] == "call_created"
-    assert {"menu_choice", "classified", "enqueued", "abandoned"} <= set(types)
+    assert {"classified", "enqueued", "abandoned"} <= set(types)
     abandoned = svc.events.read(call_sid=sid, types={"abandoned"})
     assert len(abandoned) == 1  # the Enqueue action and the status callback count it once
     # The app read the simulator's virtual clock: it logged the hang-up when the caller heard it.

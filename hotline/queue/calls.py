@@ -95,21 +95,16 @@ class Call:
 
     @classmethod
     def from_hash(cls, h: dict) -> Call:
-        known = _KNOWN
+        convert = _CONVERT
         kw: dict = {}
-        for k in h.keys() & known:
-            v = h[k]
-            if k in cls._FLOATS:
-                kw[k] = _f(v)
-            elif k in ("priority", "menu_attempts"):
-                kw[k] = _i(v)
-            elif k == "repeat":
-                kw[k] = v == "1"
-            elif k == "lines":
-                kw[k] = tuple(s for s in v.split(",") if s)
+        extra: dict = {}
+        for k, v in h.items():
+            conv = convert.get(k)
+            if conv is None:
+                extra[k] = v
             else:
-                kw[k] = v or (None if k in ("category", "skill", "error_code", "queue_sid") else v)
-        return cls(**kw, extra={k: v for k, v in h.items() if k not in known})
+                kw[k] = conv(v)
+        return cls(**kw, extra=extra)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -119,16 +114,41 @@ class Call:
 
 
 def _enc(v) -> str:
-    if isinstance(v, bool):
+    cls = v.__class__
+    if cls is str:
+        return v
+    if cls is bool:
         return "1" if v else "0"
-    if isinstance(v, (list, tuple)):
-        return ",".join(v)
-    if isinstance(v, float):
+    if cls is float:
         return repr(v)
+    if cls is list or cls is tuple:
+        return ",".join(v)
     return "" if v is None else str(v)
 
 
+def _none_if_empty(v):
+    return v or None
+
+
+def _same(v):
+    return v
+
+
+def _as_lines(v) -> tuple[str, ...]:
+    return tuple(s for s in v.split(",") if s)
+
+
+def _is_one(v) -> bool:
+    return v == "1"
+
+
 _KNOWN = frozenset(f.name for f in fields(Call)) - {"extra"}
+# How each stored field becomes a Call attribute: a table, because every webhook
+# turns its script's reply into a Call.
+_CONVERT = {name: _same for name in _KNOWN}
+_CONVERT.update({name: _f for name in Call._FLOATS})
+_CONVERT.update({"priority": _i, "menu_attempts": _i, "repeat": _is_one, "lines": _as_lines})
+_CONVERT.update({name: _none_if_empty for name in ("category", "skill", "error_code", "queue_sid")})
 
 # What the webhooks read back from a step: enough to resume any call, nothing more.
 STEP_FIELDS = (
@@ -146,7 +166,8 @@ ARRIVE_FIELDS = STEP_FIELDS + ("from_number", "to_number", "previous_call_at", "
 
 
 def _values_to_call(names: tuple[str, ...], values: list) -> Call:
-    return Call.from_hash({k: v for k, v in zip(names, values) if v is not None})
+    convert = _CONVERT
+    return Call(**{k: convert[k](v) for k, v in zip(names, values) if v is not None})
 
 
 @dataclass(frozen=True)
@@ -248,15 +269,17 @@ class CallStore:
         one of `states`, when given). Event dicts: {"type": ..., other fields...}."""
         if not valid_sid(sid):
             return Step(None, False)
-        args: list = [sid, repr(self.svc.clock.now()), len(fields or ())]
-        for k, v in (fields or {}).items():
-            args += (k, _enc(v))
-        args.append(len(events or ()))
-        for ev in events or ():
-            pairs = [(k, _enc(v)) for k, v in ev.items() if v is not None]
-            args.append(len(pairs))
-            for pair in pairs:
-                args += pair
+        fields = fields or {}
+        events = events or ()
+        enc = _enc
+        args: list = [sid, repr(self.svc.clock.now()), len(fields)]
+        for k, v in fields.items():
+            args += (k, enc(v))
+        args.append(len(events))
+        for ev in events:
+            pairs = [x for k, v in ev.items() if v is not None for x in (k, enc(v))]
+            args.append(len(pairs) // 2)
+            args += pairs
         args.append(len(states))
         args += states
         args += STEP_FIELDS
