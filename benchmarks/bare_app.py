@@ -7,9 +7,10 @@ Redis, no call state, no events: what is left is Flask + gunicorn + the
 signature check, which is the floor our webhooks are compared against.
 
 A second endpoint, PATH_REDIS, does the same plus one tiny Redis round trip (an
-HGET on REDIS_URL): the floor for any webhook that keeps its state in Redis, so
-that the cost of one round trip on this machine can be told apart from the cost
-of our own code.
+HGET on REDIS_URL, sent the way our Lua scripts are: on the worker's own
+connection, hotline/store/scripts.py): the floor for any webhook that keeps its
+state in Redis, so that the cost of one round trip on this machine can be told
+apart from the cost of our own code.
 
     gunicorn --pythonpath benchmarks 'bare_app:create_app()'
 """
@@ -50,18 +51,20 @@ def create_app() -> Flask:
             return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
         return Response(body, mimetype="text/xml")
 
-    client = None
+    conn = None
 
     @app.post(PATH_REDIS)
     def bare_redis():
-        nonlocal client
+        nonlocal conn
         if not is_valid(settings, request):
             return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
-        if client is None:
+        if conn is None:
             from hotline.store.connection import connect
 
-            client = connect(settings)
-        client.hget("bare:probe", request.form.get("CallSid", ""))
+            pool = connect(settings).connection_pool
+            conn = pool.connection_class(**pool.connection_kwargs)
+        conn.send_command("HGET", "bare:probe", request.form.get("CallSid", ""))
+        conn.read_response()
         return Response(body, mimetype="text/xml")
 
     @app.get("/healthz")

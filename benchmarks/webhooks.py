@@ -836,8 +836,9 @@ def main(argv=None) -> int:
     p.add_argument("--duration", type=float, default=None, help="seconds per scenario (default 10, --quick 3)")
     p.add_argument("--rounds", type=int, default=None, help="closed-loop rounds (default 3, --quick 1)")
     p.add_argument("--clients", type=int, default=50, help="closed-loop concurrent clients (default 50)")
-    p.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
-                   help="gunicorn workers for both apps (default $WEB_CONCURRENCY or 2, as in the Procfile)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="gunicorn workers for both apps (default: as the Procfile's gunicorn.conf.py, "
+                        "$WEB_CONCURRENCY or cores + 1)")
     p.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync, as in the Procfile)")
     p.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
     p.add_argument("--max-other", type=float, default=0.3,
@@ -862,6 +863,10 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     args = p.parse_args(argv)
+    if args.workers is None:
+        from hotline.config import web_workers
+
+        args.workers = web_workers()
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.retries = args.retries if args.retries is not None else (1 if args.quick else 2)

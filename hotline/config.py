@@ -157,6 +157,23 @@ class Settings:
         )
 
 
+def web_workers(env=None) -> int:
+    """gunicorn sync workers for the web process: WEB_CONCURRENCY, else one per core plus
+    one. Each webhook waits on a Redis round trip; with exactly one worker per core that
+    core idles meanwhile, and the extra worker fills the gap (docs/benchmarks.md)."""
+    env = os.environ if env is None else env
+    raw = (env.get("WEB_CONCURRENCY") or "").strip()
+    if raw:
+        try:
+            n = int(raw)
+        except ValueError:
+            raise ConfigError(f"WEB_CONCURRENCY must be a whole number of workers, not {raw!r}") from None
+        if n < 1:
+            raise ConfigError(f"WEB_CONCURRENCY must be at least 1, not {n}")
+        return n
+    return (os.cpu_count() or 1) + 1
+
+
 def simulator_credentials(data_dir: Path) -> tuple[str, str]:
     """The generated (account SID, auth token) shared by every local process."""
     path = Path(data_dir) / "simulator-credentials.json"

@@ -124,3 +124,14 @@ def test_cli_events_json(svc, monkeypatch, redis_url, settings):
     assert res.exit_code == 0, res.output
     line = json.loads(res.output.strip().splitlines()[-1])
     assert {"id", "ts", "type", "call_sid"} <= set(line)
+
+
+def test_web_workers_follow_web_concurrency_else_cores_plus_one(monkeypatch):
+    from hotline.config import web_workers
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert web_workers({}) == 3
+    assert web_workers({"WEB_CONCURRENCY": "5"}) == 5
+    for bad in ("two", "0"):
+        with pytest.raises(ConfigError, match="WEB_CONCURRENCY"):
+            web_workers({"WEB_CONCURRENCY": bad})

@@ -11,6 +11,7 @@ import time
 import click
 
 from ..config import Settings
+from ..config import web_workers as config_web_workers
 from ..store.embedded import EmbeddedRedis
 from . import pass_ctx
 
@@ -67,13 +68,15 @@ def start_embedded(settings: Settings) -> tuple[EmbeddedRedis | None, str]:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--web-workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--web-workers", default=None, type=int,
+              help="gunicorn worker processes [default: WEB_CONCURRENCY, else cores + 1]")
 @click.option("--workers", "rq_workers", default=1, show_default=True, type=int, help="RQ worker processes")
 @pass_ctx
 def serve(ctx, host, port, web_workers, rq_workers):
     """Run everything one machine needs, in the foreground: Redis (embedded unless
     REDIS_URL is set), the web app (gunicorn) and RQ workers. Ctrl-C stops all."""
     settings = Settings.from_env()
+    web_workers = web_workers or config_web_workers()
     server, url = start_embedded(settings)
     env = {**os.environ, "REDIS_URL": url}
     children: list[subprocess.Popen] = []
