@@ -41,23 +41,30 @@ def test_errors_from_the_script_reach_the_caller_and_the_connection_stays_usable
     assert _arrive(svc).created
 
 
-def test_each_thread_and_each_forked_process_has_its_own_connection(svc, monkeypatch):
+def test_connections_are_reused_not_opened_per_thread(svc):
+    # A thread-per-request server (the demo's, the simulator's) must not leave one
+    # connection behind for every request it ever served.
+    for _ in range(20):
+        t = threading.Thread(target=_arrive, args=(svc, "CA%032d" % _))
+        t.start()
+        t.join()
+    assert len(svc.scripts._free) == 1
+
+
+def test_calls_at_the_same_time_get_different_connections_and_a_child_gets_its_own(svc, monkeypatch):
     runner: Scripts = svc.scripts
-    here = runner._connection()
-    assert runner._connection() is here
-    seen = []
-    t = threading.Thread(target=lambda: seen.append(runner._connection()))
-    t.start()
-    t.join()
-    assert seen and seen[0] is not here
+    _arrive(svc)
+    first, second = runner._take(), runner._take()
+    assert first is not second
+    runner._free += [first, second]
     # A forked child (gunicorn worker, RQ work horse) must not write on its parent's socket.
     monkeypatch.setattr(scripts_mod.os, "getpid", lambda: -1)
-    assert runner._connection() is not here
+    assert runner._take() not in (first, second)
 
 
 def test_closing_the_services_closes_the_script_connections(svc):
     _arrive(svc)
-    conn = svc.scripts._connection()
+    conn = svc.scripts._free[-1]
     assert conn._sock is not None
     svc.scripts.close()
     assert conn._sock is None

@@ -4,19 +4,21 @@ Every script opens with a comment block listing its KEYS and ARGV. Scripts take
 `now` as an argument: they never read the Redis server's clock.
 
 `scripts.enqueue(keys=[...], args=[...])` runs store/lua/enqueue.lua. Every IVR
-webhook is one such call, so the call path is kept short: each thread runs its
-scripts on a connection of its own (made from the client's settings: same server,
-timeouts, decoding and health check), sends EVALSHA and reads the reply. Going
-through `redis.Redis.evalsha` instead would take and return a pool connection and
-run redis-py's retry and metrics wrappers on every call -- about 45 us of CPU per
-webhook on a small VM, a third of everything Redis costs us there.
+webhook is one such call, so the call path is kept short: a connection is taken
+from this object's own free list (made from the client's settings: same server,
+timeouts, decoding and health check), EVALSHA is sent, the reply read and the
+connection put back. Going through `redis.Redis.evalsha` instead would take and
+return a redis-py pool connection and run its retry and metrics wrappers on every
+call -- about 45 us of CPU per webhook on a small VM, a third of everything Redis
+costs us there. The free list holds as many connections as calls ever ran at once
+(a thread-per-request server must not open one per thread), and a forked child
+(gunicorn worker, RQ work horse) starts a list of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from pathlib import Path
 
 import redis
@@ -45,9 +47,8 @@ class Scripts:
     def __init__(self, client: redis.Redis):
         self._client = client
         self._loaded: dict[str, LuaScript] = {}
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._conns: list = []
+        self._free: list = []
+        self._pid = os.getpid()
 
     def __getattr__(self, name: str) -> LuaScript:
         if name.startswith("_"):
@@ -62,8 +63,14 @@ class Scripts:
             return script
 
     def run(self, script: LuaScript, keys, args):
-        conn = self._connection()
-        command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        conn = self._take()
+        try:
+            return self._evalsha(conn, script, ("EVALSHA", script.sha, len(keys), *keys, *args))
+        finally:
+            self._free.append(conn)  # list.append/pop are atomic: no lock on this path
+
+    @staticmethod
+    def _evalsha(conn, script: LuaScript, command: tuple):
         try:
             conn.send_command(*command)
             return conn.read_response()
@@ -83,24 +90,21 @@ class Scripts:
         conn.send_command(*command)
         return conn.read_response()
 
-    def _connection(self):
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is None or local.pid != os.getpid():
-            # New thread, or a forked child (gunicorn, RQ work horse): never share a socket.
+    def _take(self):
+        if self._pid != os.getpid():
+            # A forked child: never write on the parent's sockets (dropping the list only
+            # closes the child's copies; redis-py shuts a socket down in its own process only).
+            self._free, self._pid = [], os.getpid()
+        try:
+            return self._free.pop()
+        except IndexError:
             pool = self._client.connection_pool
-            conn = pool.connection_class(**pool.connection_kwargs)
-            local.conn, local.pid = conn, os.getpid()
-            with self._lock:
-                self._conns.append(conn)
-        return conn
+            return pool.connection_class(**pool.connection_kwargs)
 
     def close(self) -> None:
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
+        free, self._free = self._free, []
+        for conn in free:
             try:
                 conn.disconnect()
             except Exception:  # closing is best effort: the process is leaving
                 pass
-        self._local = threading.local()
