@@ -956,7 +956,7 @@ def main(argv=None) -> int:
                     for i in range(n)]
 
         # Warm-up: both apps (imports, connection pools, Lua script cache).
-        warm = max(1.0, args.duration / 5)
+        warm = float(max(1, round(args.duration / 5)))  # whole seconds: wrk rejects "1.2s"
         run_load(args, tmp, bare_t, "warmup-bare", bare_lines, bare_marker, antimarker, "closed", duration=warm)
         run_load(args, tmp, app_t, "warmup-app", incoming_lines("f0")[: int(3000 * warm)],
                  incoming_marker, antimarker, "closed", duration=warm)
