@@ -95,17 +95,15 @@ class Intake:
         digits = (form.get("Digits") or "").strip()[:8]
         speech = (form.get("SpeechResult") or "").strip()[:MAX_SPEECH_CHARS]
         d = flow.decide_menu(digits, speech, lang, attempt)
-        said = []
+        answer = None
         if digits or speech:
-            said.append(
-                {
-                    "type": "menu_choice",
-                    "digit": digits or None,
-                    "speech": speech or None,
-                    "speech_confidence": form.get("Confidence") or None,
-                    "attempt": attempt,
-                }
-            )
+            answer = {
+                "digit": digits or None,
+                "speech": speech or None,
+                "speech_confidence": form.get("Confidence") or None,
+                "attempt": attempt,
+            }
+        said = [{"type": "menu_choice", **answer}] if answer else []
 
         if d.kind == "switch_language":
             res = self.svc.calls.step(
@@ -125,12 +123,6 @@ class Intake:
             )
         if d.kind == "retry":
             return self._retry(sid, lang, attempt, d, said)
-        if d.kind in ("classified", "general_fallback") and said:
-            # The answer that classifies the call is recorded in `classified` itself:
-            # one event for one decision (and one XADD fewer on the busiest IVR step).
-            answer = said[0]
-            del answer["type"]
-            return self._classified(sid, d, [], answer=answer)
         if d.kind == "confirm":
             res = self.svc.calls.step(
                 sid,
@@ -149,7 +141,9 @@ class Intake:
             if res.call is None or not res.applied:
                 return self.resume(res.call, lang)
             return menu.confirm(self.links, lang, d.category, attempt)
-        return self._classified(sid, d, said)
+        # The answer that classifies the call is recorded on `classified` itself: one
+        # event for one decision (and one XADD fewer on the busiest IVR step).
+        return self._classified(sid, d, [], answer=answer)
 
     # POST /confirm ---------------------------------------------------------------
     def confirm_answer(self, form, lang_q, category_q, attempt_q) -> str:
