@@ -1,14 +1,32 @@
 """Delayed jobs (overflow steps, reservation expiry, wrap-up end, shift boundaries), in one place.
 
-`schedule(svc, at, func, *args)` runs the RQ job `func` when the service's clock
-reads `at`. How depends on the clock, and this is the only module that knows:
+`schedule(svc, at, func, *args)` runs the RQ job `func` when the service's clock reads
+`at`. Every clock uses the same store, and this module owns it:
 
-* real or scaled time: RQ's scheduler, `enqueue_in(clock.real_delay(at - now))`
-  — so a demo at 30x fires a 120 s overflow step after 4 real seconds;
-* virtual time (ManualClock: tests and the offline simulator, where time jumps
-  from one event to the next): a `timers` zset scored by clock time, released
-  into the RQ queue by `release_due()` whenever the simulator moves the clock.
-  RQ's real-time scheduler cannot serve here: it would fire every timer at once.
+* `timers` (zset): member = JSON `[func, args, at]`, score = `at` in clock seconds. The
+  same timer scheduled twice is one member.
+* `timers:claimed` (zset): member -> end of its lease, in *real* seconds (a lease is about
+  processes, not about the simulated time they share).
+
+`release_due(svc)` moves the timers due now into the RQ queue. Every `hotline worker`
+runs it from its own `TimerPump` thread several times a second, and the offline
+simulator runs it whenever it moves its virtual clock. It is safe with any number of
+workers and against SIGKILL at any line:
+
+1. one Lua call (`timers_claim.lua`) claims the due timers -- out of `timers`, into
+   `timers:claimed` with a lease -- together with any claim whose lease ran out (its
+   claimer died); two pumps never claim the same timer;
+2. each claimed timer is enqueued with a job id made from the member, `unique=True`:
+   a second enqueue of the same timer (the claimer died after enqueueing it, and
+   another pump took the claim back) is refused by RQ's own atomic check;
+3. the claims are released.
+
+So a timer runs once, and at most a lease after its claimer died. We do not use RQ's
+scheduler: it runs in a child process that dies on a Redis error and is restarted only
+by the worker's 10-minute maintenance, and its lock outlives a SIGKILLed worker by a
+minute; its registry also rounds due times to whole seconds (docs/reliability.md).
+Jobs RQ itself delays (the retries of `rq.Retry`) still go to RQ's scheduled registry:
+`release_due` moves those too, under WATCH, so two workers never enqueue one twice.
 
 Jobs must be idempotent and re-check their preconditions: the periodic sweep may
 already have done their work, and a timer may fire after the state it was meant
@@ -17,38 +35,153 @@ for has changed.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import timedelta
+import logging
+import threading
+import time
 
-from .clock import ManualClock
+import redis
 
+log = logging.getLogger(__name__)
 
-def is_virtual(svc) -> bool:
-    return isinstance(svc.clock, ManualClock)
+LEASE_S = 30.0          # a claim older than this (real seconds) is taken back
+BATCH = 200             # timers claimed per Lua call
 
 
 def schedule(svc, at: float, func: str, *args) -> None:
-    now = svc.clock.now()
-    if is_virtual(svc):
-        member = json.dumps([func, list(args), at])
-        svc.redis.zadd(svc.keys.timers, {member: at})
-        return
-    delay = svc.clock.real_delay(max(0.0, at - now))
-    if delay <= 0:
+    """Run job `func(*args)` at clock time `at` (at once if that is now or past)."""
+    if at <= svc.clock.now():
         svc.rq_queue.enqueue(func, *args)
-    else:
-        svc.rq_queue.enqueue_in(timedelta(seconds=delay), func, *args)
+        return
+    svc.redis.zadd(svc.keys.timers, {member(func, args, at): at})
 
 
-def release_due(svc, now: float | None = None) -> int:
-    """Move every virtual timer due at `now` into the RQ queue; returns how many."""
+def member(func: str, args, at: float) -> str:
+    return json.dumps([func, list(args), at])
+
+
+def job_id(svc, m: str) -> str:
+    """The RQ job id of one timer: the same timer always gets the same id."""
+    return "timer-" + hashlib.sha1((svc.keys.prefix + m).encode()).hexdigest()
+
+
+def release_due(svc, now: float | None = None, *, limit: int = BATCH) -> int:
+    """Enqueue every timer due at clock time `now` (and RQ's own delayed jobs due);
+    returns how many of our timers were enqueued."""
+    from rq.exceptions import DuplicateJobError
+
     now = svc.clock.now() if now is None else now
-    due = svc.redis.zrangebyscore(svc.keys.timers, "-inf", now)
+    k = svc.keys
+    q = svc.rq_queue
     released = 0
-    for member in due:
-        # ZREM first: of two processes releasing at once, only one enqueues.
-        if svc.redis.zrem(svc.keys.timers, member):
-            func, args, _at = json.loads(member)
-            svc.rq_queue.enqueue(func, *args)
-            released += 1
+    while True:
+        real = time.time()
+        claimed = svc.scripts.timers_claim(keys=[k.timers, k.timers_claimed],
+                                           args=[repr(now), repr(real), repr(real + LEASE_S), limit])
+        if not claimed:
+            break
+        for m in claimed:
+            func, args, _at = json.loads(m)
+            try:
+                q.enqueue(func, *args, job_id=job_id(svc, m), unique=True)
+                released += 1
+            except DuplicateJobError:
+                pass  # enqueued before its claimer died: it runs once
+        svc.redis.zrem(k.timers_claimed, *claimed)
+        if len(claimed) < limit:
+            break
+    _release_rq_delayed(svc)
     return released
+
+
+def _release_rq_delayed(svc) -> int:
+    """Move the jobs RQ delayed itself (retries with an interval) to the queue once due.
+
+    Scores in RQ's registry are real epoch seconds; a simulated clock's `real_delay`
+    makes them simulated ones (carrier/local.py), hence `real_delay(0)`."""
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
+
+    q = svc.rq_queue
+    reg = ScheduledJobRegistry(queue=q)
+    due_at = time.time() + svc.clock.real_delay(0.0)
+    conn = svc.rq_redis
+    with conn.pipeline() as p:
+        try:
+            p.watch(reg.key)
+            ids = [i.decode() if isinstance(i, bytes) else i
+                   for i in p.zrangebyscore(reg.key, 0, due_at, start=0, num=BATCH)]
+            if not ids:
+                return 0
+            found = Job.fetch_many(ids, connection=conn, serializer=q.serializer)
+            p.multi()
+            for jid, job in zip(ids, found):
+                if job is not None:
+                    q._enqueue_job(job, pipeline=p, at_front=job.should_enqueue_at_front())
+                p.zrem(reg.key, jid)
+            p.execute()
+        except redis.WatchError:
+            return 0  # another worker moved them (or one was added): the next pass looks again
+    return len(ids)
+
+
+def next_due(svc) -> float | None:
+    """Clock time of the earliest timer, or None."""
+    first = svc.redis.zrange(svc.keys.timers, 0, 0, withscores=True)
+    return float(first[0][1]) if first else None
+
+
+def pending(svc) -> list[tuple[str, list, float]]:
+    """Every timer not yet due, by time: [(func, args, at)] (tests, `hotline queue`)."""
+    return [tuple(json.loads(m)) for m in svc.redis.zrange(svc.keys.timers, 0, -1)]
+
+
+class TimerPump(threading.Thread):
+    """The loop every `hotline worker` runs beside RQ's: due timers into the queue every
+    `interval` real seconds, and every `chains_every` seconds `engine.ensure_timers`
+    (the sweep and shift-boundary chains restarted if a crash lost them).
+
+    It never dies: a Redis error is logged once per outage and retried with a short
+    backoff; the first pass after the outage runs the moment Redis answers again, and
+    `store.outage` is told, so that the sweep reconciles calls with the carrier."""
+
+    def __init__(self, svc, *, interval: float = 0.2, chains_every: float = 5.0):
+        super().__init__(name="hotline-timers", daemon=True)
+        self.svc = svc
+        self.interval = interval
+        self.chains_every = chains_every
+        self.stopping = threading.Event()
+        self.passes = 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        from .routing import engine
+        from .store import outage
+
+        down_since: float | None = None
+        next_chains = 0.0
+        delay = self.interval
+        while not self.stopping.is_set():
+            try:
+                release_due(self.svc)
+                if time.monotonic() >= next_chains:
+                    engine.ensure_timers(self.svc)
+                    next_chains = time.monotonic() + self.chains_every
+                if down_since is not None:
+                    log.warning("timers: Redis answers again after %.1f s", time.time() - down_since)
+                    outage.record(self.svc, down_since)
+                    down_since = None
+                self.passes += 1
+                delay = self.interval
+            except (redis.RedisError, OSError) as e:
+                if down_since is None:
+                    down_since = time.time()
+                    log.error("timers: Redis unreachable (%s); retrying", e)
+                delay = min(1.0, max(self.interval, delay * 2))
+            except Exception:  # a bug in one job's scheduling must not stop every timer
+                log.exception("timers: unexpected error; retrying")
+                delay = 1.0
+            self.stopping.wait(delay)

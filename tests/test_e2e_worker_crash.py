@@ -7,7 +7,7 @@ REST requests on another, and a real `hotline worker` subprocess (RQ worker +
 RQ's scheduler) runs every job -- routing, offers, bridges, timers -- reading the
 same ScaledClock through HOTLINE_CLOCK (x20: a simulated minute in three seconds).
 
-The worker is killed while offers are outstanding, and started again a moment
+The worker's whole process group is killed while offers are outstanding, and started again a moment
 later. Whatever the kill interrupted (an offer job half done, a reservation whose
 timer is lost) must be repaired: the reservation expiry timers and the periodic
 sweep put calls back at their place and free the agents. At the end every call is
@@ -42,7 +42,7 @@ HOTLINE = Path(sys.executable).with_name("hotline")
 
 
 def _worker(env: dict, log: Path) -> subprocess.Popen:
-    # Its own session: the RQ scheduler it forks is found (and stopped) by process group.
+    # Its own session: everything it forks is found (and killed) by process group.
     return subprocess.Popen([str(HOTLINE), "worker"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 
@@ -98,7 +98,10 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(settings, rclient, tm
         while not svc.redis.zcard(svc.keys.reservations) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert svc.redis.zcard(svc.keys.reservations), "no offer was ever outstanding"
-        os.kill(workers[0].pid, signal.SIGKILL)
+        # The whole process group, as a container kill or the OOM killer does: the work
+        # horse (and, before our own timer pump, RQ's scheduler child) dies with it.
+        os.killpg(workers[0].pid, signal.SIGKILL)
+        workers[0].wait()
         killed_at = clock.now()
         time.sleep(30 / SPEED)  # half a simulated minute without a worker
         workers.append(_worker(env, log))

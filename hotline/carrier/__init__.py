@@ -72,8 +72,9 @@ Where the simulator deliberately differs from Twilio
 * Conference status callbacks (statusCallback on <Conference>) are not sent.
 * Queue Members update takes the exact CallSid (or `Front`), and the Enqueue
   `action` is then requested with QueueResult=redirected, its answer ignored.
-* Time scale: with `LocalHotline`, every delayed job the app schedules (RQ
-  `enqueue_in`, timers.py) fires at its *simulated* due time (see local.py:
+* Time scale: with `LocalHotline`, every delayed job the app schedules (timers.py,
+  and RQ's own retries) fires at its *simulated* due time (see local.py:
   SimulatedClock); against separate processes, a ScaledClock shared through
-  HOTLINE_CLOCK makes a simulated hour last minutes and RQ's scheduler keeps pace.
+  HOTLINE_CLOCK makes a simulated hour last minutes and the workers' timer pumps
+  keep pace.
 """

@@ -10,19 +10,16 @@ consistent with what the caller heard.
 
 RQ jobs the app enqueues run in this process through an RQ SimpleWorker's own
 job execution, at the simulated instant they are due: before every step of the
-simulation, the jobs waiting now run (what `hotline worker` would do at once),
-and the clock stops at
-every delayed job's due time (timers.py's zset, and RQ's scheduled-job registry)
-to release it. So a 90 s wrap-up ends 90 simulated seconds later, a 20 s offer
+simulation, the jobs waiting now run (what `hotline worker` would do at once), and
+the clock stops at every delayed job's due time to release it -- the timer store of
+hotline/timers.py, scored in clock time, released by the same `release_due` every
+worker's pump runs. So a 90 s wrap-up ends 90 simulated seconds later, a 20 s offer
 expires at 20 s, and a shift boundary fires on the minute.
 
-How the delayed jobs get virtual due times: the app schedules them with
-`enqueue_in(clock.real_delay(at - now))`. `SimulatedClock.real_delay` answers
-with the offset that makes RQ's registry score (real now + delay) equal the
-*simulated* due time; this process never runs RQ's real-time scheduler, it
-releases registry entries by comparing scores with the simulated clock. (Jobs
-RQ itself schedules on real time, such as retries after a transient error,
-come due at once as long as the simulated time is ahead of the real one.)
+RQ's own delayed jobs (the retries of `rq.Retry` after a transient carrier error) go
+to RQ's scheduled registry, scored in real seconds: `SimulatedClock.real_delay`
+answers with the offset that makes that score the *simulated* due time, and
+`release_due` compares it with the simulated clock.
 
 Settings come from the environment, forced to demo mode (simulator credentials
 are generated under HOTLINE_DATA_DIR when no Twilio credentials are set), with
@@ -199,9 +196,6 @@ class LocalHotline:
         if not self._run_jobs:
             self._next = None
             return
-        from .. import timers
-
-        virtual = timers.is_virtual(self.services)
         conn = self.services.rq_redis
         for _ in range(MAX_JOB_ROUNDS):
             p = conn.pipeline(transaction=False)
@@ -209,7 +203,7 @@ class LocalHotline:
             p.zrange(self.services.keys.timers, 0, 0, withscores=True)
             p.zrange(self._registry_key, 0, 0, withscores=True)
             waiting, first_timer, first_job = p.execute()
-            due = [float(x[0][1]) for x in (first_timer if virtual else [], first_job) if x]
+            due = [float(x[0][1]) for x in (first_timer, first_job) if x]
             self._next = min(due) if due else None
             now = self.clock.now()
             if not waiting and (self._next is None or self._next > now):
@@ -219,34 +213,15 @@ class LocalHotline:
         log.warning("jobs kept enqueueing jobs at %s: left for the next step", self.clock.now())
 
     def release_due(self) -> int:
+        """What every worker's timer pump does, at the simulated instant (hotline/timers.py)."""
         from .. import timers
 
-        svc = self.services
-        n = timers.release_due(svc) if timers.is_virtual(svc) else 0
-        return n + self._release_scheduled(self.clock.now())
+        return timers.release_due(self.services)
 
     def _registry(self):
         from rq.registry import ScheduledJobRegistry
 
         return ScheduledJobRegistry(queue=self.services.rq_queue)
-
-    def _release_scheduled(self, now: float) -> int:
-        from rq.job import Job
-
-        reg = self._registry()
-        ids = reg.get_jobs_to_schedule(now)
-        if not ids:
-            return 0
-        q = self.services.rq_queue
-        conn = self.services.rq_redis
-        jobs = Job.fetch_many(ids, connection=conn)
-        with conn.pipeline() as p:
-            for job_id, job in zip(ids, jobs):
-                if job is not None:
-                    q._enqueue_job(job, pipeline=p)
-                reg.remove(job_id, pipeline=p)
-            p.execute()
-        return len(ids)
 
     def _next_timer(self) -> float | None:
         """The next delayed job's due time, as the last `_due_work` saw it (it runs just before)."""

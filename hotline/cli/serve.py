@@ -100,20 +100,12 @@ def serve(ctx, host, port, web_workers, rq_workers):
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then exit.")
 @pass_ctx
 def worker(ctx, burst):
-    """Run one RQ worker (with RQ's scheduler) on the hotline queue."""
-    from rq import Worker
-
-    from .. import jobs
-
+    """Run one RQ worker with the timer pump (hotline/worker.py); it outlives Redis restarts."""
+    from .. import worker as worker_loop
     from ..services import Services
 
-    from ..routing import engine
-
     svc = Services(Settings.from_env())  # the worker places calls: it needs credentials
-    jobs.use_services(svc)
-    engine.start_timers(svc)  # the periodic sweep and the next shift boundary
-    w = Worker([svc.rq_queue], connection=svc.rq_redis)
-    w.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    sys.exit(worker_loop.run(svc, burst=burst))
 
 
 @click.command("redis")

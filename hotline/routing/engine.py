@@ -5,21 +5,25 @@ available, a shift starts or ends, an overflow step or a reservation timer is du
 The periodic sweep (`sweep`) is the net under all of them: it repairs and matches
 whatever a lost job left behind, and is idempotent.
 
-Timers go through hotline/timers.py: RQ's scheduler (`Worker(..., with_scheduler=True)`,
-`enqueue_in(clock.real_delay(...))`) on real or scaled time, so a demo at 30x fires
-them 30x sooner; the virtual timer set under a manual clock. The sweep and the shift-boundary timer reschedule themselves; `timer:{name}`
-remembers the next firing, so starting the timers twice does not double them.
+Timers go through hotline/timers.py (one store for every clock, released by each
+worker's timer pump). The sweep and the shift-boundary timer reschedule themselves,
+first thing when they run; `timer:{name}` remembers the next firing, and setting it
+is one Lua step with the timer, so starting the chains twice does not double them.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 
 from .. import timers
 from . import overflow, reservations
 
 SWEEP_INTERVAL_S = 60.0
+SWEEP_LOCK_TTL_S = 300
 SHIFT_LOOKAHEAD_S = 8 * 86400
+SWEEP_JOB = "hotline.jobs.sweep"
+SHIFT_JOB = "hotline.jobs.shift_boundary"
 
 
 def call_waiting(svc, sid: str):
@@ -52,48 +56,42 @@ def reservation_due(svc, sid: str):
 
 def shift_boundary(svc, reschedule: bool = True) -> int:
     """Shifts started or ended: recompute who is on, re-index the pools, match."""
+    if reschedule:
+        schedule_next_boundary(svc)  # first: a crash below must not end the chain
     svc.roster.refresh_shift_sets()
     svc.agents.reindex()
-    matched = len(svc.matcher.match_all())
-    if reschedule:
-        schedule_next_boundary(svc)
-    return matched
+    return len(svc.matcher.match_all())
 
 
 def sweep(svc, reschedule: bool = True):
-    # One sweep at a time: two would only repeat each other's idempotent work.
-    if not svc.redis.set(svc.keys.sweep_lock, "1", nx=True, ex=300):
+    """The periodic repair (reservations.sweep) under `sweep:lock`; None if another runs."""
+    if reschedule:
+        schedule_sweep(svc)  # first: a worker killed mid-sweep leaves the next one set
+    # One sweep at a time: two would only repeat each other's idempotent work. The token
+    # makes sure a sweep slower than the lock's TTL never releases its successor's lock.
+    token = uuid.uuid4().hex
+    if not svc.redis.set(svc.keys.sweep_lock, token, nx=True, ex=SWEEP_LOCK_TTL_S):
         return None
     try:
         return reservations.sweep(svc)
     finally:
-        svc.redis.delete(svc.keys.sweep_lock)
-        if reschedule:
-            schedule_sweep(svc)
+        svc.scripts.lock_release(keys=[svc.keys.sweep_lock], args=[token])
 
 
-def _schedule_once(svc, name: str, at: float, func: str) -> bool:
-    """Enqueue `func` at clock time `at` unless this timer is already set for `at` or earlier."""
-    key = svc.keys.timer(name)
+def _chain(svc, name: str, at: float, func: str, *, dead: bool = False) -> bool:
+    """Set the next firing of timer chain `name` at clock time `at` unless one is already
+    due in (now, at]: one Lua step (timer_chain.lua)."""
     now = svc.clock.now()
-    current = svc.redis.get(key)
-    if current is not None and now < float(current) <= at:
-        return False
-    svc.redis.set(key, repr(at))
-    timers.schedule(svc, at, func)
-    return True
+    return bool(svc.scripts.timer_chain(
+        keys=[svc.keys.timer(name), svc.keys.timers],
+        args=[repr(now), repr(at), timers.member(func, (), at), "1" if dead else ""]))
 
 
-def schedule_sweep(svc) -> bool:
-    now = svc.clock.now()
-    key = svc.keys.timer("sweep")
-    current = svc.redis.get(key)
-    if current is not None and float(current) > now:
-        return False
-    return _schedule_once(svc, "sweep", now + SWEEP_INTERVAL_S, "hotline.jobs.sweep")
+def schedule_sweep(svc, *, dead: bool = False) -> bool:
+    return _chain(svc, "sweep", svc.clock.now() + SWEEP_INTERVAL_S, SWEEP_JOB, dead=dead)
 
 
-def schedule_next_boundary(svc) -> float | None:
+def schedule_next_boundary(svc, *, dead: bool = False) -> float | None:
     from . import schedule
 
     roster = svc.roster.load()
@@ -106,7 +104,7 @@ def schedule_next_boundary(svc) -> float | None:
     if not later:
         return None
     at = later[0].timestamp()
-    _schedule_once(svc, "shift", at, "hotline.jobs.shift_boundary")
+    _chain(svc, "shift", at, SHIFT_JOB, dead=dead)
     return at
 
 
@@ -117,15 +115,15 @@ def start_timers(svc) -> None:
 
 
 def ensure_timers(svc) -> None:
-    """Restart a timer chain that died (its job lost with a crashed worker): one MGET.
+    """Restart a timer chain that died: one MGET when both are alive.
 
-    Run by every routing job, so the sweep keeps going even if nobody called
-    start_timers; a chain that is merely a little late is left alone.
-    """
+    Run by every worker's timer pump every few seconds and by the routing jobs. A chain
+    is dead when its next firing is more than a sweep interval in the past: its timer
+    ran and its job was lost before rescheduling (it reschedules first thing, so only a
+    kill in between does that)."""
     now = svc.clock.now()
     sweep_at, shift_at = svc.redis.mget(svc.keys.timer("sweep"), svc.keys.timer("shift"))
     if sweep_at is None or float(sweep_at) < now - SWEEP_INTERVAL_S:
-        svc.redis.delete(svc.keys.timer("sweep"))
-        schedule_sweep(svc)
+        schedule_sweep(svc, dead=True)
     if shift_at is None or float(shift_at) < now - SWEEP_INTERVAL_S:
-        schedule_next_boundary(svc)
+        schedule_next_boundary(svc, dead=shift_at is not None)

@@ -7,8 +7,7 @@ Lua call (store/lua/overflow_step.lua) that adds the call to further waiting lin
 with the score it already has -- it keeps its place -- and is idempotent.
 
 Timers: when a call starts waiting, `schedule(svc, sid)` sets one timer per step
-(`hotline.jobs.overflow_due` at enqueued_at + after, through hotline/timers.py: RQ's
-scheduler on real or scaled time, the virtual timer set under a manual clock); the
+(`hotline.jobs.overflow_due` at enqueued_at + after, through hotline/timers.py); the
 sweep applies any step whose job was lost.
 """
 

@@ -53,7 +53,9 @@ class EmbeddedRedis:
         if not self.socket.exists():
             return False
         try:
-            r = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1)
+            # No retries: a socket file left by a dead server must read as "down" at once.
+            r = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1,
+                            socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
             try:
                 return bool(r.ping())
             finally:

@@ -106,10 +106,27 @@ class Keys:
         """string: when the self-rescheduling RQ timer `name` (sweep, shift) next fires."""
         return f"{self.prefix}timer:{name}"
 
-    # timers.py (virtual-time timers only; real time uses RQ's scheduler)
+    # timers.py
     @property
     def timers(self) -> str:
+        """zset: delayed job (JSON [func, args, at]) -> due, clock seconds."""
         return self.prefix + "timers"
+
+    @property
+    def timers_claimed(self) -> str:
+        """zset: timer claimed by a worker's pump -> end of its lease (real seconds)."""
+        return self.prefix + "timers:claimed"
+
+    # store/outage.py
+    @property
+    def outage(self) -> str:
+        """hash: since/until of the last time a process found Redis unreachable (the sweep reconciles)."""
+        return self.prefix + "store:outage"
+
+    @property
+    def run_id(self) -> str:
+        """string: the Redis server's run_id the sweep last saw (a restart changes it)."""
+        return self.prefix + "store:run_id"
 
     # legs/ (agent and callback call legs)
     def leg(self, call_sid: str) -> str:

@@ -7,7 +7,10 @@ Every script opens with a comment block listing its KEYS and ARGV. Scripts take
 webhook is one such call, so the call path is kept short: a connection is taken
 from this object's own free list (made from the client's settings: same server,
 timeouts, decoding and health check), EVALSHA is sent, the reply read and the
-connection put back. Going through `redis.Redis.evalsha` instead would take and
+connection put back. A send that fails is tried once more on a fresh connection (Redis
+runs nothing it did not wholly receive); a reply lost after the send is not: the
+script may have run, so the error goes to the caller (a webhook's fallback TwiML, a
+job's failure), and the step it attempted is repaired by the sweep if it mattered. Going through `redis.Redis.evalsha` instead would take and
 return a redis-py pool connection and run its retry and metrics wrappers on every
 call -- about 45 us of CPU per webhook on a small VM, a third of everything Redis
 costs us there. The free list holds as many connections as calls ever ran at once
@@ -69,26 +72,49 @@ class Scripts:
         finally:
             self._free.append(conn)  # list.append/pop are atomic: no lock on this path
 
+    def command(self, *args):
+        """One plain command on the same short path (e.g. SET ... NX on every webhook)."""
+        conn = self._take()
+        try:
+            self._send(conn, args)
+            return self._read(conn)
+        finally:
+            self._free.append(conn)
+
+    @classmethod
+    def _evalsha(cls, conn, script: LuaScript, command: tuple):
+        cls._send(conn, command)
+        try:
+            return cls._read(conn)
+        except NoScriptError:
+            # A server that never saw it, restarted, or had SCRIPT FLUSH: nothing ran. Load, run.
+            cls._send(conn, ("SCRIPT", "LOAD", script.source))
+            cls._read(conn)
+        cls._send(conn, command)
+        return cls._read(conn)
+
     @staticmethod
-    def _evalsha(conn, script: LuaScript, command: tuple):
+    def _send(conn, command: tuple) -> None:
+        """Send, with one fresh try if the send itself failed: Redis runs nothing it did
+        not wholly receive. A reply lost *after* sending is never retried (`_read`): the
+        script may have run, and a second run would apply its step twice."""
         try:
             conn.send_command(*command)
-            return conn.read_response()
-        except NoScriptError:
-            # A server that never saw it, restarted, or had SCRIPT FLUSH: load, run again.
-            conn.send_command("SCRIPT", "LOAD", script.source)
-            conn.read_response()
         except redis.ConnectionError:
-            # A connection the server closed while idle (restart, timeout): one fresh try.
-            # The script did not run: the server only closes between commands.
             conn.disconnect()
+            conn.send_command(*command)
+
+    @staticmethod
+    def _read(conn):
+        try:
+            return conn.read_response()
+        except redis.ResponseError:
+            raise  # a whole reply: the connection is still in step
         except BaseException:
-            # Anything else (a timeout, an interrupt) may leave a reply unread on the
-            # socket; the next command must not read it as its own.
+            # A lost connection, a timeout, an interrupt: a reply may be left unread on the
+            # socket, and the next command must not read it as its own.
             conn.disconnect()
             raise
-        conn.send_command(*command)
-        return conn.read_response()
 
     def _take(self):
         if self._pid != os.getpid():
@@ -96,10 +122,18 @@ class Scripts:
             # closes the child's copies; redis-py shuts a socket down in its own process only).
             self._free, self._pid = [], os.getpid()
         try:
-            return self._free.pop()
+            conn = self._free.pop()
         except IndexError:
             pool = self._client.connection_pool
             return pool.connection_class(**pool.connection_kwargs)
+        try:
+            # An idle connection the server closed (restart, timeout) reads as readable
+            # (EOF): start it afresh rather than send on it and lose the reply.
+            if conn.can_read(0):
+                conn.disconnect()
+        except (redis.ConnectionError, OSError):
+            conn.disconnect()
+        return conn
 
     def close(self) -> None:
         free, self._free = self._free, []
