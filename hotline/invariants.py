@@ -17,6 +17,10 @@
    the agent-, roster- and system-level ones in NOT_ABOUT_A_CALL.
 5. documented -- every event type is one of hotline.events.TYPES (so that the
    meaning of every line of the log is written down).
+6. wrapup_before_next -- an agent whose answered call ends while they are busy with it
+   goes through `wrapup_started` for that call before their next `reserved` (a zero
+   wrap-up is a `wrapup_started` too; an agent a person moved out of `busy` before the
+   end owes no wrap-up).
 
 `check(events)` returns the violations (empty = all hold); `assert_holds(events)`
 raises AssertionError listing them. `python -m hotline.invariants < events.jsonl`.
@@ -57,6 +61,7 @@ def check(events: Iterable, *, finished: bool = True, documented: bool = True) -
     out += _one_call_per_agent(evs)
     out += _one_agent_per_call(evs)
     out += _call_ids(evs)
+    out += _wrapup_before_next(evs)
     if documented:
         out += _documented(evs)
     return out
@@ -134,6 +139,32 @@ def _one_agent_per_call(evs: list[dict]) -> list[Violation]:
                                      f"{held or 'nobody'}", ev.get("id")))
         elif kind in CONVERSATION_ENDS:
             current.pop(sid, None)
+    return out
+
+
+def _wrapup_before_next(evs: list[dict]) -> list[Violation]:
+    busy: dict[str, str] = {}     # agent -> the call they are busy with (their last agent_state)
+    owed: dict[str, tuple] = {}   # agent -> (call, event id) whose wrap-up has not started
+    out = []
+    for ev in evs:
+        kind, agent, sid = ev.get("type"), ev.get("agent_id"), ev.get("call_sid")
+        if not agent:
+            continue
+        if kind == "agent_state":
+            if ev.get("to") == "busy":
+                busy[agent] = sid or ""
+            else:
+                busy.pop(agent, None)
+        elif kind in ("call_completed", "callback_completed"):
+            if sid and busy.get(agent) == sid:
+                owed[agent] = (sid, ev.get("id"))
+        elif kind == "wrapup_started":
+            if owed.get(agent, ("",))[0] == sid:
+                owed.pop(agent)
+        elif kind == "reserved" and agent in owed:
+            call, _ = owed.pop(agent)
+            out.append(Violation("wrapup_before_next", f"agent {agent} was reserved for {sid} without a "
+                                 f"wrap-up after {call}", ev.get("id")))
     return out
 
 

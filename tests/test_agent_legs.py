@@ -588,3 +588,44 @@ def test_the_voice_status_callback_of_a_bridged_caller_ends_the_conversation(lsv
     assert done.fields["ended_by"] == "caller_leg"
     assert lsvc.agents.get("ana").state == "wrapup"
     assert events(lsvc, "abandoned") == []
+
+
+def test_the_sweep_gives_a_wrap_up_without_an_end_the_default_one(lsvc, tel, tw, clock):
+    """An agent in wrap-up with nothing timing it (set by hand from busy, or a lost
+    write) would stay there for ever: the sweep sets its end, then ends it when due."""
+    from hotline import jobs
+
+    _agent, leg = accepted_call(lsvc, tel, tw, clock)
+    tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
+    lsvc.agents.set_state("ana", "wrapup", by="supervisor", notify=False)  # by hand, mid-call
+    assert lsvc.redis.zscore(lsvc.keys.wrapups, "ana") is None
+    out = jobs.legs_sweep()
+    assert out["wrapups_timed"] == 1 and out["wrapups_ended"] == 0
+    clock.advance(wrapup.seconds_for(lsvc, None) + 1)
+    assert jobs.legs_sweep()["wrapups_ended"] == 1
+    assert lsvc.agents.get("ana").state == "available"
+
+
+def test_the_agent_hanging_up_before_the_caller_joined_puts_the_caller_back_at_their_place(lsvc, tel, tw, clock):
+    """The agent's <Dial action> after accept but before the caller was brought in: the
+    caller still waits in the carrier's queue, so the call goes back to its place (not
+    abandoned), the agent is away like after a missed offer, and a late bridge or join
+    does not put the caller into a dead conference."""
+    setup_team(lsvc)
+    _, placed = reserve(lsvc, tel)
+    place = call_hash(lsvc, CALLER)["effective_at"]
+    leg = Leg(tw, placed)
+    leg.answer()
+    leg.press("1")  # the bridge job has not run yet
+    tw.post(placed["url"].replace("/answer?", "/ended?"), call_params(leg.sid, DialCallStatus="completed"))
+    leg.status("completed")
+    h = call_hash(lsvc, CALLER)
+    assert h["state"] == "waiting" and h["agent"] == ""
+    assert lsvc.redis.zscore(lsvc.keys.waiting("connection"), CALLER) == pytest.approx(float(place))
+    assert lsvc.agents.get("ana").state == "away"
+    assert events(lsvc, "abandoned") == [] and len(events(lsvc, "call_requeued")) == 1
+    work(lsvc)  # bridge: skipped
+    assert tel.of("dequeue_member") == []
+    root = xml(tw.post(f"/webhooks/agent/join?call={CALLER}", call_params(CALLER)))
+    assert root.find("Redirect") is not None  # back to the IVR, which puts the caller in the queue
+    invariants.assert_holds(lsvc.events.read(), finished=False)

@@ -37,6 +37,7 @@ def answered(call: str, agent: str, t0: float, wait: float, talk: float = 100) -
         ev(b, "offer_accepted", call, agent), ev(b, "caller_bridged", call, agent, who="caller"),
         ev(b + talk, "call_completed", call, agent, talk_s=talk),
         ev(b + talk, "agent_state", None, agent, to="wrapup"),
+        ev(b + talk, "wrapup_started", call, agent, wrapup_s=60),
         ev(b + talk + 60, "agent_state", None, agent, to="available"),
     ]
 
@@ -104,6 +105,23 @@ def test_a_call_bridged_to_two_agents_is_caught():
 def test_an_event_about_a_call_without_its_call_id_is_caught():
     log = answered("CA1", "ana", 0, 20) + [ev(30, "caller_bridged", None, "ana")]
     assert "call_id" in {v.rule for v in invariants.check(log)}
+
+
+def test_an_agent_offered_the_next_call_without_a_wrap_up_is_caught():
+    """The bug of two end signals at once: the call ended, and the agent went straight
+    from busy to available and was reserved again, skipping the wrap-up."""
+    first = [e for e in answered("CA1", "ana", 0, 20) if e["type"] != "wrapup_started"]
+    first = [dict(e, to="available") if e.get("to") == "wrapup" else e for e in first]
+    log = sorted(first + answered("CA2", "ana", 150, 20), key=lambda e: e["ts"])
+    assert [v.rule for v in invariants.check(log)] == ["wrapup_before_next"]
+
+
+def test_an_agent_moved_out_of_busy_by_a_person_owes_no_wrap_up():
+    first = answered("CA1", "ana", 0, 20)
+    hand = ev(60, "agent_state", None, "ana", to="available", by="supervisor")
+    first = [e for e in first if e["type"] not in ("wrapup_started",) and e.get("to") != "wrapup"]
+    log = sorted(first + [hand] + answered("CA2", "ana", 200, 20), key=lambda e: e["ts"])
+    assert invariants.check(log) == []
 
 
 def test_undocumented_event_types_are_caught():

@@ -69,3 +69,50 @@ def test_closing_the_services_closes_the_script_connections(svc):
     svc.scripts.close()
     assert conn._sock is None
     assert _arrive(svc, "CA" + "8" * 32).created  # and scripts still run afterwards
+
+
+def _counting_script(svc, tmp_path, monkeypatch):
+    """A script with a visible side effect (INCR), to count how often it really ran."""
+    from hotline.store import scripts as scripts_mod
+
+    lua = tmp_path / "count_once.lua"
+    lua.write_text("-- KEYS[1] a counter\nreturn redis.call('INCR', KEYS[1])\n")
+    monkeypatch.setattr(scripts_mod, "LUA_DIR", tmp_path)
+    return svc.scripts.count_once
+
+
+def test_a_reply_lost_after_the_send_is_not_sent_again(svc, tmp_path, monkeypatch):
+    """The script may have run: running it again would apply its step twice."""
+    import redis as redis_mod
+
+    script = _counting_script(svc, tmp_path, monkeypatch)
+    assert script(keys=["ctr"]) == 1
+    conn = svc.scripts._free[-1]
+    real = conn.read_response
+
+    def lost(*a, **kw):
+        conn.read_response = real
+        real(*a, **kw)  # the reply arrives...
+        raise redis_mod.ConnectionError("connection lost")  # ...and is lost on the way
+
+    conn.read_response = lost
+    with pytest.raises(redis_mod.ConnectionError):
+        script(keys=["ctr"])
+    assert svc.redis.get("ctr") == "2"  # ran once, not twice
+    assert script(keys=["ctr"]) == 3   # and the runner goes on
+
+
+def test_a_failed_send_is_tried_once_more_and_runs_once(svc, tmp_path, monkeypatch):
+    import redis as redis_mod
+
+    script = _counting_script(svc, tmp_path, monkeypatch)
+    assert script(keys=["ctr"]) == 1
+    conn = svc.scripts._free[-1]
+    real = conn.send_command
+
+    def broken(*a, **kw):
+        conn.send_command = real
+        raise redis_mod.ConnectionError("Error 32 while writing to socket. Broken pipe.")
+
+    conn.send_command = broken
+    assert script(keys=["ctr"]) == 2

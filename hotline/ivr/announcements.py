@@ -54,18 +54,9 @@ class Announcements:
     def clear(self, lang: str | None = None, *, by: str = "manager") -> list[str]:
         """Remove the message (every language by default); returns the languages that had one."""
         langs = self._targets(lang)
-        p = self.r.pipeline(transaction=False)
-        for lg in langs:
-            p.exists(self.keys.announcement(lg))
-        had = [lg for lg, n in zip(langs, p.execute()) if n]
-        now = self.svc.clock.now()
-        p = self.r.pipeline(transaction=True)
-        for lg in langs:
-            p.delete(self.keys.announcement(lg))
-        for lg in had:
-            self.svc.events.append("announcement_cleared", lang=lg, by=by, pipeline=p, ts=now)
-        p.execute()
-        return had
+        return list(self.svc.scripts.announcement_clear(
+            keys=[self.keys.events, *(self.keys.announcement(lg) for lg in langs)],
+            args=[repr(self.svc.clock.now()), by, *langs]))
 
     def current(self, lang: str) -> str | None:
         return self.r.hget(self.keys.announcement(lang), "text") or None

@@ -63,7 +63,7 @@ def leg_step(svc, leg_sid: str, to: str, *, states, fields: dict | None = None, 
     k = svc.keys
     now = svc.clock.now() if now is None else now
     applied, prev = svc.scripts.leg_step(
-        keys=[k.leg(leg_sid), k.events],
+        keys=[k.leg(leg_sid), k.events, k.call(call_sid or "none")],
         args=[leg_sid, repr(now), json.dumps(list(states)), to,
               json.dumps({a: str(b) for a, b in (fields or {}).items()}),
               json.dumps([{a: str(b) for a, b in ev.items() if b is not None} for ev in events or []]),

@@ -49,8 +49,7 @@ def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
 def bridge_failed(svc, sid: str, agent_id: str | None, error: str) -> None:
     """The caller could not be moved (gone from the queue: hung up): the agent is told, and free."""
     log.warning("could not bring caller %s to agent %s: %s", sid, agent_id, error)
-    if agent_id:
-        end(svc, sid, agent_id, ended_via="bridge_failed")
+    if agent_id and end(svc, sid, agent_id, ended_via="bridge_failed") != "joined":
         notify_agent(svc, sid, agent_id, "caller_gone")
 
 
@@ -83,22 +82,33 @@ def join(svc, sid: str, leg_sid: str, *, who: str = "caller") -> str:
 
 
 def end(svc, sid: str, agent_id: str, *, ended_via: str) -> str:
-    """The conversation is over: durations and the final event (once), then wrap-up.
+    """The conversation is over: one Lua step (call_end.lua) for the durations, the final
+    event, the handle time and the agent's wrap-up, whichever signal comes first; then
+    the timers and routing that follow from what it did.
 
-    completed | abandoned | unreached | not_bridged | wrong_agent (see call_end.lua)."""
+    completed | abandoned | requeued | unreached | joined | freed | not_bridged | wrong_agent."""
+    from ..queue.estimates import HISTORY
+
     k = svc.keys
     now = svc.clock.now()
     agent_leg = svc.redis.hget(k.call(sid), "agent_leg") or "none"
-    status, skill, talk, _kind = svc.scripts.call_end(
-        keys=[k.call(sid), k.leg(agent_leg), k.events], args=[sid, repr(now), agent_id, ended_via])
-    if status == "completed":
-        wrapup.start(svc, agent_id, sid, skill, float(talk), now)
+    status, _skill, _talk, _kind, until = svc.scripts.call_end(
+        keys=[k.call(sid), k.leg(agent_leg), k.events, k.agent(agent_id), k.wrapups, k.onshift, k.oncall],
+        args=[sid, repr(now), agent_id, ended_via, k.prefix, svc.settings.routing_strategy,
+              wrapup.policy_json(svc), HISTORY])
+    if status == "completed" and until:
+        if float(until) > now:
+            wrapup.schedule_end(svc, agent_id, sid, float(until))
+        else:
+            routing_again(svc, agent_id=agent_id)  # a zero wrap-up: available at once
+    elif status in ("abandoned", "freed"):
+        routing_again(svc, agent_id=agent_id)
+    elif status == "requeued":
+        routing_again(svc, call_sid=sid)
     elif status == "unreached":
         from ..routing import callbacks
 
         callbacks.unreached(svc, sid, agent_id)
-        free_agent(svc, agent_id, sid)
-    elif status != "wrong_agent":
         free_agent(svc, agent_id, sid)
     return status
 
@@ -132,17 +142,23 @@ def free_agent(svc, agent_id: str, sid: str) -> bool:
 
 
 def repair(svc, now: float | None = None) -> dict:
-    """The sweep's part for legs: overdue wrap-ups ended; busy agents whose call is over freed."""
+    """The sweep's part for legs: overdue wrap-ups ended, wrap-ups without an end given one,
+    busy agents whose call is over freed."""
     now = svc.clock.now() if now is None else now
-    out = {"wrapups_ended": 0, "agents_freed": 0}
-    for agent_id in wrapup.due(svc, now):
-        out["wrapups_ended"] += wrapup.done(svc, agent_id, via="sweep", now=now) == "ended"
+    out = {"wrapups_ended": 0, "wrapups_timed": 0, "agents_freed": 0}
     r, k = svc.redis, svc.keys
     ids = sorted(r.smembers(k.agents))
     p = r.pipeline(transaction=False)
     for a in ids:
-        p.hmget(k.agent(a), "state", "call_sid")
-    busy = [(a, c) for a, (s, c) in zip(ids, p.execute()) if s == "busy" and c]
+        p.hmget(k.agent(a), "state", "call_sid", "since")
+    agents = dict(zip(ids, p.execute()))
+    for agent_id in wrapup.unscheduled(svc, agents):
+        since = agents[agent_id][2]
+        wrapup.set_missing_end(svc, agent_id, float(since) if since else None, now)
+        out["wrapups_timed"] += 1
+    for agent_id in wrapup.due(svc, now):
+        out["wrapups_ended"] += wrapup.done(svc, agent_id, via="sweep", now=now) == "ended"
+    busy = [(a, c) for a, (s, c, _since) in agents.items() if s == "busy" and c]
     if busy:
         p = r.pipeline(transaction=False)
         for _, c in busy:

@@ -108,13 +108,12 @@ def place(svc, sid: str, agent_id: str, *, token: str, last_attempt: bool = True
 def fail(svc, sid: str, agent_id: str, error: str) -> str:
     """The agent cannot be rung: end the offer (call back at its place); the agent is away
     (reason missed) until they come back, so an unreachable phone is not rung in a loop."""
-    state, agent = svc.redis.hmget(svc.keys.call(sid), "state", "agent")
-    held = state == "reserved" and agent == agent_id
-    st = reservations.miss(svc, sid, reason="offer_failed", agent_id=agent_id)
-    svc.events.append("offer_failed", call_sid=sid, agent_id=agent_id, error=error[:300], released=st)
-    if st == "missed":
+    ended = reservations.end(svc, sid, "miss", reason="offer_failed", agent_id=agent_id)
+    svc.events.append("offer_failed", call_sid=sid, agent_id=agent_id, error=error[:300], released=ended.status)
+    if ended.status == "missed":
+        held = ended.call_held
         routing_again(svc, call_sid=sid if held else None, agent_id=None if held else agent_id)
-    return st
+    return ended.status
 
 
 # Webhooks --------------------------------------------------------------------------
@@ -185,16 +184,15 @@ def accept(svc, sid: str, agent_id: str, leg_sid: str, digits: str) -> str:
     if digits != "1":
         missed(svc, sid, agent_id, leg_sid, "declined" if digits else "no_input")
         return twiml.notice("declined", lang)
-    st = reservations.accept(svc, sid, agent_id)
+    st = reservations.accept(svc, sid, agent_id, leg_sid=leg_sid)
     if st == "accepted":
-        leg_step(svc, leg_sid, "accepted", states=("placed", "answered"), call_sid=sid, agent_id=agent_id,
-                 fields={"accepted_at": repr(svc.clock.now())}, events=[{"type": "offer_accepted", "kind": kind}])
-        svc.redis.hset(svc.keys.call(sid), "agent_leg", leg_sid)
         if kind == "callback":
             enqueue(svc, "hotline.jobs.callback_dial", sid, with_retry=True)
         else:
             enqueue(svc, "hotline.jobs.bridge", sid, with_retry=True)
         return twiml.agent_conference(links, sid, agent_id, lang, callback=kind == "callback")
+    if st == "leg_done":
+        return twiml.notice("taken", lang)
     call_state = svc.redis.hget(svc.keys.call(sid), "state")
     if st == "call_gone":
         call_state = call_state if call_state in FINAL else ""
@@ -207,18 +205,18 @@ def missed(svc, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
                              agent_id=agent_id, fields={"outcome": reason, "ended_at": repr(svc.clock.now())})
     if not applied:
         return "ignored"
-    state, agent = svc.redis.hmget(svc.keys.call(sid), "state", "agent")
-    held = state == "reserved" and agent == agent_id
     # One Lua step: call back at its place, agent away (missed) -- or, the caller gone,
-    # agent available; no other match can take the agent in between.
-    st = reservations.miss(svc, sid, reason="missed", agent_id=agent_id)
+    # agent available; no other match can take the agent in between. What it saw of the
+    # call decides what follows (an earlier read could be stale by now).
+    ended = reservations.end(svc, sid, "miss", reason="missed", agent_id=agent_id)
+    held, state = ended.call_held, ended.call_state
     if not held and (state in FINAL or not state):
         svc.events.append("offer_caller_gone", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, stage=reason)
         routing_again(svc, agent_id=agent_id)
         return "caller_gone"
     svc.events.append("offer_missed", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, reason=reason,
-                      answered=prev == "answered", released="1" if st == "missed" else "0")
-    if st == "missed" and held:
+                      answered=prev == "answered", released="1" if ended.status == "missed" else "0")
+    if ended.status == "missed" and held:
         routing_again(svc, call_sid=sid)
     return "missed"
 

@@ -1,27 +1,27 @@
 """Wrap-up: after a call the agent has the skill's wrap-up time, then is available again.
 
-Owns `wrapups` (zset agent id -> wrap-up end, clock time). The end comes from a
-scheduled RQ job (`wrapup_done`, delay through clock.real_delay so a scaled demo
-keeps pace), from the sweep if that job was lost, or earlier by hand
-(`hotline agents state AGENT available`: the job then finds nothing to do).
+Owns `wrapups` (zset agent id -> wrap-up end, clock time). The wrap-up *starts* inside
+the end of the conversation (store/lua/call_end.lua: one step for any number of end
+signals); it *ends* by wrapup_end.lua, from the `wrapup_done` timer, from the sweep
+if that timer was lost (or never set: an agent put in wrap-up by hand), or earlier by
+hand (`hotline agents state AGENT available`: the timer then finds nothing to do).
 Wrap-up seconds per skill: hotline/legs/wrapup.yaml (or HOTLINE_WRAPUP_FILE).
 """
 
 from __future__ import annotations
 
-import logging
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from ..errors import ConfigError, IllegalTransition, NotEligible
-from .common import enqueue_at
+from ..errors import ConfigError
 
-log = logging.getLogger(__name__)
 DEFAULT_FILE = Path(__file__).with_name("wrapup.yaml")
 TOLERANCE_S = 0.5  # the sweep ends a wrap-up due within this much (clock vs scheduler jitter)
+DONE_JOB = "hotline.jobs.wrapup_done"
 
 
 @lru_cache(maxsize=8)
@@ -40,62 +40,64 @@ def _load(path: str) -> tuple[float, dict[str, float]]:
     return default, skills
 
 
+def _path(svc) -> str:
+    return str((svc.settings.extra or {}).get("wrapup_file") or os.environ.get("HOTLINE_WRAPUP_FILE") or DEFAULT_FILE)
+
+
 def seconds_for(svc, skill: str | None) -> float:
-    path = (svc.settings.extra or {}).get("wrapup_file") or os.environ.get("HOTLINE_WRAPUP_FILE") or str(DEFAULT_FILE)
-    default, skills = _load(str(path))
+    default, skills = _load(_path(svc))
     return skills.get(skill or "", default)
 
 
-def start(svc, agent_id: str, sid: str, skill: str, talk_s: float, now: float | None = None) -> float | None:
-    """The agent's call `sid` ended: handle time recorded, agent to wrapup (or available at once
-    for a zero wrap-up). Returns the wrap-up end, or None if the agent had already moved on."""
-    now = svc.clock.now() if now is None else now
-    w = seconds_for(svc, skill)
-    svc.estimates.record_handle_time(skill or "general", max(0.0, talk_s) + w)
-    state, call_sid = svc.redis.hmget(svc.keys.agent(agent_id), "state", "call_sid")
-    if state != "busy" or call_sid != sid:
-        return None
-    try:
-        svc.agents.set_state(agent_id, "wrapup", by="call_end", notify=False)
-    except (IllegalTransition, NotEligible) as e:
-        log.info("agent %s not put in wrap-up after %s: %s", agent_id, sid, e)
-        return None
-    until = now + w
-    p = svc.redis.pipeline()
-    p.zadd(svc.keys.wrapups, {agent_id: until})
-    p.hset(svc.keys.call(sid), mapping={"wrapup_s": repr(w), "wrapup_until": repr(until)})
-    svc.events.append("wrapup_started", call_sid=sid, agent_id=agent_id, pipeline=p, ts=now, wrapup_s=w, until=until)
-    p.execute()
-    if w <= 0:
-        done(svc, agent_id, sid, via="timer", now=now)
-    else:
-        enqueue_at(svc, until, "hotline.jobs.wrapup_done", agent_id, sid)
-    return until
+@lru_cache(maxsize=8)
+def _policy_json(path: str) -> str:
+    default, skills = _load(path)
+    return json.dumps({"default": default, "skills": skills})
+
+
+def policy_json(svc) -> str:
+    """The wrap-up times as call_end.lua reads them."""
+    return _policy_json(_path(svc))
+
+
+def schedule_end(svc, agent_id: str, sid: str, until: float) -> None:
+    """The timer that ends the wrap-up call_end.lua started (the sweep does it if lost)."""
+    from .common import enqueue_at
+
+    enqueue_at(svc, until, DONE_JOB, agent_id, sid)
 
 
 def done(svc, agent_id: str, sid: str | None = None, *, via: str = "timer", now: float | None = None) -> str:
     """End the wrap-up of `agent_id` (for call `sid` when given): ended | not_due | skipped."""
+    k = svc.keys
     now = svc.clock.now() if now is None else now
-    r, k = svc.redis, svc.keys
-    state, call_sid = r.hmget(k.agent(agent_id), "state", "call_sid")
-    if state != "wrapup":
-        r.zrem(k.wrapups, agent_id)  # ended by hand, or never started: nothing left to time
-        return "skipped"
-    if sid and call_sid != sid:
-        return "skipped"  # a timer from an earlier call: this wrap-up has its own
-    due = r.zscore(k.wrapups, agent_id)
-    if via == "sweep" and due is not None and due > now + TOLERANCE_S:
-        return "not_due"
-    try:
-        svc.agents.set_state(agent_id, "available", by="wrapup")  # notify: the engine offers the next call
-    except (IllegalTransition, NotEligible) as e:
-        log.info("wrap-up of %s not ended: %s", agent_id, e)
-        return "skipped"
-    r.zrem(k.wrapups, agent_id)
-    svc.events.append("wrapup_ended", call_sid=call_sid or sid, agent_id=agent_id, ts=now, via=via)
-    return "ended"
+    out = svc.scripts.wrapup_end(
+        keys=[k.agent(agent_id), k.wrapups, k.events, k.onshift, k.oncall],
+        args=[k.prefix, agent_id, repr(now), svc.settings.routing_strategy, sid or "", via, TOLERANCE_S])
+    if out == "ended":
+        svc.rq_queue.enqueue("hotline.jobs.agent_available", agent_id)  # the next call
+    return out
 
 
 def due(svc, now: float | None = None) -> list[str]:
     now = svc.clock.now() if now is None else now
     return svc.redis.zrangebyscore(svc.keys.wrapups, "-inf", now + TOLERANCE_S)
+
+
+def unscheduled(svc, agent_states: dict[str, tuple]) -> list[str]:
+    """Agents in wrap-up with no end in `wrapups` (put there by hand, or a lost write):
+    the sweep gives them the default wrap-up from when it began."""
+    in_wrapup = [a for a, (state, *_rest) in agent_states.items() if state == "wrapup"]
+    if not in_wrapup:
+        return []
+    p = svc.redis.pipeline(transaction=False)
+    for a in in_wrapup:
+        p.zscore(svc.keys.wrapups, a)
+    return [a for a, score in zip(in_wrapup, p.execute()) if score is None]
+
+
+def set_missing_end(svc, agent_id: str, since: float | None, now: float) -> float:
+    """Give an agent in wrap-up without an end one (ZADD NX: an end set meanwhile wins)."""
+    until = (since if since is not None else now) + seconds_for(svc, None)
+    svc.redis.zadd(svc.keys.wrapups, {agent_id: until}, nx=True)
+    return until

@@ -153,19 +153,19 @@ def request_callback(svc, sid: str, recording_url: str = "", duration: float | s
     """requested | updated (already a request: recording kept) | too_late | not_found."""
     k = svc.keys
     now = svc.clock.now() if now is None else now
-    skill = svc.redis.hget(k.call(sid), "skill") or "general"
     status, _ = svc.scripts.callback_request(
         keys=[k.call(sid), k.events, k.skills],
-        args=[sid, repr(now), recording_url or "", str(duration or ""), k.prefix, skill])
+        args=[sid, repr(now), recording_url or "", str(duration or ""), k.prefix, "general"])
     if status == "requested":
         svc.rq_queue.enqueue("hotline.jobs.call_waiting", sid)
     return status
 
 
 def add_transcription(svc, sid: str, text: str, now: float | None = None) -> bool:
-    key = svc.keys.call(sid)
-    if not svc.redis.exists(key):
-        return False
-    svc.redis.hset(key, "transcription", text or "")
-    svc.events.append("callback_transcribed", call_sid=sid, ts=now, chars=len(text or ""))
-    return True
+    """The voicemail's transcription, kept once (Twilio may deliver it twice); False for
+    an unknown call or one that already has it."""
+    now = svc.clock.now() if now is None else now
+    text = text or ""
+    return bool(svc.scripts.call_once(
+        keys=[svc.keys.call(sid), svc.keys.events],
+        args=[sid, repr(now), "transcription", text, "callback_transcribed", "chars", len(text)]))

@@ -21,36 +21,51 @@ log = logging.getLogger(__name__)
 REPAIR_HORIZON_S = 7 * 86400  # calls older than this are not looked at by the sweep (a long weekend fits)
 
 
-def _end(svc, sid: str, mode: str, now: float | None, reason: str = "", agent_id: str = "") -> tuple[str, str]:
+@dataclass(frozen=True)
+class Ended:
+    """What reservation_end.lua did, and what it saw before doing it."""
+    status: str
+    agent_id: str
+    call_held: bool      # the call was reserved for this agent before the step
+    call_state: str      # the call's state before the step ('' = no such call)
+
+
+def end(svc, sid: str, mode: str, now: float | None = None, reason: str = "", agent_id: str = "",
+        leg_sid: str = "") -> Ended:
     k = svc.keys
     now = svc.clock.now() if now is None else now
-    status, agent = svc.scripts.reservation_end(
-        keys=[k.reservation(sid), k.reservations, k.call(sid), k.events, k.onshift, k.oncall],
-        args=[k.prefix, sid, repr(now), mode, svc.settings.routing_strategy, reason, agent_id],
+    from ..legs.common import LEG_TTL_S
+
+    status, agent, held, state = svc.scripts.reservation_end(
+        keys=[k.reservation(sid), k.reservations, k.call(sid), k.events, k.onshift, k.oncall,
+              k.leg(leg_sid or "none")],
+        args=[k.prefix, sid, repr(now), mode, svc.settings.routing_strategy, reason, agent_id, leg_sid, LEG_TTL_S],
     )
-    return status, agent
+    return Ended(status, agent, held == "1", state)
 
 
-def accept(svc, sid: str, agent_id: str = "", now: float | None = None) -> str:
-    """accepted | call_gone (caller hung up while ringing) | none | wrong_agent."""
-    return _end(svc, sid, "accept", now, agent_id=agent_id)[0]
+def accept(svc, sid: str, agent_id: str = "", now: float | None = None, *, leg_sid: str = "") -> str:
+    """accepted | call_gone (caller hung up while ringing) | none | wrong_agent | leg_done.
+    With `leg_sid`, that leg is recorded as accepted and as the call's agent leg in the same step."""
+    return end(svc, sid, "accept", now, agent_id=agent_id, leg_sid=leg_sid).status
 
 
 def release(svc, sid: str, reason: str = "declined", agent_id: str = "", now: float | None = None) -> str:
-    return _end(svc, sid, "release", now, reason, agent_id)[0]
+    return end(svc, sid, "release", now, reason, agent_id).status
 
 
 def miss(svc, sid: str, reason: str = "no_answer", agent_id: str = "", now: float | None = None) -> str:
-    """The agent's leg reported no answer / declined: end the offer now, in one step —
+    """The agent's leg reported no answer / declined: end the offer now, in one step --
     agent away (missed), call back at its place. missed | none | wrong_agent.
+    (`end(svc, sid, "miss", ...)` also tells what the step saw of the call.)
 
     Unlike release-then-away, no other match can take the agent in between."""
-    return _end(svc, sid, "miss", now, reason, agent_id)[0]
+    return end(svc, sid, "miss", now, reason, agent_id).status
 
 
 def expire(svc, sid: str, now: float | None = None) -> str:
     """expired | not_due | none."""
-    return _end(svc, sid, "expire", now)[0]
+    return end(svc, sid, "expire", now).status
 
 
 def get(svc, sid: str) -> dict | None:

@@ -30,6 +30,18 @@ from redis.exceptions import NoScriptError
 LUA_DIR = Path(__file__).parent / "lua"
 
 
+def source(name: str) -> str:
+    """The text of store/lua/NAME.lua, with the libraries its first lines ask for
+    (`--! use pools` prepends lib/pools.lua): one definition of shared Lua logic."""
+    text = (LUA_DIR / f"{name}.lua").read_text()
+    libs = []
+    for line in text.splitlines():
+        if not line.startswith("--! use "):
+            break
+        libs += [(LUA_DIR / "lib" / f"{lib}.lua").read_text() for lib in line[8:].split()]
+    return "".join(libs) + text
+
+
 class LuaScript:
     """One Lua file. Call it with `keys=` and `args=`; returns the script's reply."""
 
@@ -62,7 +74,7 @@ class Scripts:
             path = LUA_DIR / f"{name}.lua"
             if not path.exists():
                 raise AttributeError(f"no Lua script {path.name} in {LUA_DIR}") from None
-            script = self._loaded[name] = LuaScript(self, name, path.read_text())
+            script = self._loaded[name] = LuaScript(self, name, source(name))
             return script
 
     def run(self, script: LuaScript, keys, args):

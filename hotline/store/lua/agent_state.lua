@@ -1,3 +1,4 @@
+--! use pools
 -- One agent's state, profile or pool membership, changed atomically so that the
 -- idle pools (idle:{skill}[:{lang}], idlecall:{skill}[:{lang}]) always hold
 -- exactly the available agents who may be offered a call now.
@@ -26,59 +27,16 @@ local ALLOWED = {
   away = {available = true, offline = true, away = true},
 }
 
-local function split(s)
-  local out = {}
-  if s then for part in string.gmatch(s, '[^,]+') do out[#out + 1] = part end end
-  return out
+local akey = KEYS[1]
+local function remove_from_pools(skills_csv, langs_csv, both)
+  pools_remove(prefix, akey, id, skills_csv, langs_csv, both)
 end
-
-local function skills_of(s)
-  local out = {}
-  for _, part in ipairs(split(s)) do
-    local name, lvl = string.match(part, '^(.-):(%d+)$')
-    if name then out[name] = tonumber(lvl) end
-  end
-  return out
-end
-
-local function score(ms, level)
-  -- Integers below 2^53 stay exact in a double; format with %.0f, never tostring.
-  if strategy == 'most_skilled_first' then return (5 - level) * 1e13 + ms end
-  return ms * 8 + (5 - level)
-end
-
--- `pool` (idle | idlecall | '') records which pools hold the agent, so that leaving
--- them costs one ZREM per pool actually held; repairs (index, sync) clear both kinds.
-local function remove_from_pools(skills, langs, both)
-  local held = redis.call('HGET', KEYS[1], 'pool')
-  for skill, _ in pairs(skills) do
-    for _, base in ipairs({'idle', 'idlecall'}) do
-      if both or held == base then
-        redis.call('ZREM', prefix .. base .. ':' .. skill, id)
-        for _, lang in ipairs(langs) do redis.call('ZREM', prefix .. base .. ':' .. skill .. ':' .. lang, id) end
-      end
-    end
-  end
-  redis.call('HSET', KEYS[1], 'pool', '')
-end
-
-local function add_to_pools(skills, langs, idle_since)
-  local base
-  if redis.call('SISMEMBER', KEYS[3], id) == 1 then base = 'idle'
-  elseif redis.call('SISMEMBER', KEYS[4], id) == 1 then base = 'idlecall'
-  else return end
-  redis.call('HSET', KEYS[1], 'pool', base)
-  base = base .. ':'
-  local ms = math.floor(idle_since * 1000)
-  for skill, level in pairs(skills) do
-    local sc = string.format('%.0f', score(ms, level))
-    redis.call('ZADD', prefix .. base .. skill, sc, id)
-    for _, lang in ipairs(langs) do redis.call('ZADD', prefix .. base .. skill .. ':' .. lang, sc, id) end
-  end
+local function add_to_pools(skills_csv, langs_csv, idle_since)
+  pools_add(prefix, akey, id, skills_csv, langs_csv, idle_since, strategy, KEYS[3], KEYS[4])
 end
 
 local cur = redis.call('HMGET', KEYS[1], 'state', 'skills', 'languages', 'idle_since', 'retired')
-local state, skills, langs = cur[1], skills_of(cur[2]), split(cur[3])
+local state, skills, langs = cur[1], cur[2], cur[3]
 
 if mode == 'sync' then
   local old_skills, old_langs = cur[2], cur[3]
@@ -91,7 +49,7 @@ if mode == 'sync' then
   redis.call('HSET', KEYS[1], 'id', id, 'skills', ARGV[6], 'languages', ARGV[7],
              'name', ARGV[8], 'phone', ARGV[9], 'client', ARGV[10])
   redis.call('SADD', KEYS[2], id)
-  skills, langs = skills_of(ARGV[6]), split(ARGV[7])
+  skills, langs = ARGV[6], ARGV[7]
   if state == 'available' then add_to_pools(skills, langs, tonumber(cur[4]) or now) end
   if old_skills ~= ARGV[6] or old_langs ~= ARGV[7] then
     redis.call('XADD', KEYS[5], '*', 'type', 'agent_synced', 'ts', ARGV[4], 'agent_id', id,

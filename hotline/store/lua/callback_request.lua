@@ -19,7 +19,9 @@ if c[1] == 'reserved' or c[1] == 'bridged' or c[1] == 'completed' or c[1] == 're
   return {'too_late', c[2] or ''}
 end
 local lines = c[2]
-if not lines or lines == '' then lines = c[4] or ARGV[6] end
+local skill = c[4]
+if not skill or skill == '' then skill = ARGV[6] end
+if not lines or lines == '' then lines = skill end
 if not lines or lines == '' then return {'not_found', ''} end
 local eff = c[3]
 if not eff or eff == '' then eff = ARGV[2] end
@@ -31,5 +33,5 @@ redis.call('HSET', KEYS[1], 'state', 'callback_requested', 'lines', lines, 'effe
            'callback_number', c[5] or '', 'callback_at', ARGV[2], 'recording_url', ARGV[3], 'recording_s', ARGV[4])
 if not c[6] or c[6] == '' then redis.call('HSET', KEYS[1], 'enqueued_at', ARGV[2]) end
 redis.call('XADD', KEYS[2], '*', 'type', 'callback_requested', 'ts', ARGV[2], 'call_sid', ARGV[1],
-           'skill', c[4] or ARGV[6], 'lines', lines, 'recording_url', ARGV[3], 'from_state', c[1])
+           'skill', skill, 'lines', lines, 'recording_url', ARGV[3], 'from_state', c[1])
 return {'requested', lines}

@@ -1,8 +1,9 @@
 -- One transition of an outbound leg (agent offer, callback customer), applied once:
 -- only from the listed states, so a repeated or late status callback changes nothing.
--- Creates the leg record if a webhook arrives before the job stored it.
+-- Creates the leg record if a webhook arrives before the job stored it -- but only for a
+-- call we know: a request about a call that does not exist writes nothing.
 --
--- KEYS[1] leg:{leg sid}  KEYS[2] events
+-- KEYS[1] leg:{leg sid}  KEYS[2] events  KEYS[3] call:{call sid}
 -- ARGV[1] leg sid  ARGV[2] now  ARGV[3] JSON list of states the step applies from
 -- ARGV[4] new state  ARGV[5] JSON object of fields to set  ARGV[6] JSON list of events
 --   (each an object with `type` and its fields; ts, call_sid, agent_id and leg_sid are added)
@@ -11,6 +12,7 @@
 
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
+  if redis.call('EXISTS', KEYS[3]) == 0 then return {0, ''} end
   redis.call('HSET', KEYS[1], 'call_sid', ARGV[7], 'agent_id', ARGV[8], 'state', 'placed')
   state = 'placed'
 end

@@ -8,6 +8,8 @@
 -- KEYS[4] call:{sid}     KEYS[5] events
 -- ARGV[1] call sid  ARGV[2] agent id  ARGV[3] leg sid  ARGV[4] now  ARGV[5] extension (s)
 -- ARGV[6] leg TTL (s)
+-- The reservation is extended on the first answer only: a replayed answer request
+-- changes nothing (it used to push the expiry out each time).
 -- Returns {status, expires_at, call_state}:
 --   offer     whisper and ask to accept (expires_at: the new expiry, '' if unchanged)
 --   accepted  this leg already accepted (a repeated request): back to the conference
@@ -16,13 +18,14 @@
 --             the caller hung up; otherwise the call went back to its place)
 
 local sid, agent, now = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local c = redis.call('HMGET', KEYS[4], 'state', 'agent')
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
+  if not c[1] then return {'gone', '', ''} end  -- no such call: write nothing
   redis.call('HSET', KEYS[1], 'call_sid', sid, 'agent_id', agent, 'state', 'placed')
   redis.call('EXPIRE', KEYS[1], ARGV[6])
   state = 'placed'
 end
-local c = redis.call('HMGET', KEYS[4], 'state', 'agent')
 if state == 'accepted' then return {'accepted', '', c[1] or ''} end
 if state ~= 'placed' and state ~= 'answered' then return {'done', '', c[1] or ''} end
 
@@ -39,6 +42,7 @@ local r = redis.call('HMGET', KEYS[2], 'agent', 'expires_at')
 if r[1] ~= agent or c[1] ~= 'reserved' or c[2] ~= agent then
   return {'gone', '', c[1] or ''}
 end
+if state == 'answered' then return {'offer', '', c[1]} end  -- a repeated answer: extended once
 redis.call('HSET', KEYS[1], 'state', 'answered')
 local expires = tonumber(r[2]) or now
 local want = now + tonumber(ARGV[5])

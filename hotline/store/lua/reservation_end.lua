@@ -1,3 +1,4 @@
+--! use pools
 -- End a reservation: accepted, released, missed (the agent's leg said no answer /
 -- declined: at once) or expired (nobody answered in time). Idempotent:
 -- a reservation already ended (or never made) changes nothing.
@@ -6,32 +7,39 @@
 --
 -- KEYS[1] reservation:{sid} (hash)  KEYS[2] reservations (zset)  KEYS[3] call:{sid} (hash)
 -- KEYS[4] events  KEYS[5] onshift  KEYS[6] oncall
+-- KEYS[7] leg:{agent leg sid} (accept: the leg that pressed 1; otherwise unused)
 -- ARGV[1] key prefix (agent:{id}, waiting:{skill}, idle pools are built from it)
 -- ARGV[2] call sid  ARGV[3] now  ARGV[4] mode: accept | release | miss | expire
 -- ARGV[5] strategy (idle pool scores)  ARGV[6] reason (release, miss)  ARGV[7] agent id the caller expects ('' = any)
--- Returns {status, agent_id}: status accepted | released | missed | expired | none | not_due | wrong_agent | call_gone
+-- ARGV[8] accept: the agent leg's sid ('' = no leg to record)  ARGV[9] accept: leg TTL (s)
+-- Returns {status, agent_id, call_held, call_state}: status accepted | released | missed |
+--   expired | none | not_due | wrong_agent | call_gone | leg_done (accept: that leg was
+--   already decided otherwise -- missed, void: nothing changed); call_held '1' when the
+--   call was reserved for this agent before the step, call_state its state before it --
+--   so that the caller decides from what the step saw, not from an earlier read.
 
 local prefix, sid, now, mode, strategy = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
-local function split(s)
-  local out = {}
-  if s then for part in string.gmatch(s, '[^,]+') do out[#out + 1] = part end end
-  return out
-end
-
+local c = redis.call('HMGET', KEYS[3], 'state', 'agent', 'leg_kind', 'enqueued_at')
 local r = redis.call('HMGET', KEYS[1], 'agent', 'expires_at', 'lines', 'score', 'prev_state')
 local agent = r[1]
+local function reply(status)
+  return {status, agent or '', (c[1] == 'reserved' and c[2] == agent) and '1' or '0', c[1] or ''}
+end
 if not agent then
   redis.call('ZREM', KEYS[2], sid)
-  return {'none', ''}
+  return reply('none')
 end
-if ARGV[7] ~= '' and ARGV[7] ~= agent then return {'wrong_agent', agent} end
-if mode == 'expire' and tonumber(r[2]) > now then return {'not_due', agent} end
+if ARGV[7] ~= '' and ARGV[7] ~= agent then return reply('wrong_agent') end
+if mode == 'expire' and tonumber(r[2]) > now then return reply('not_due') end
+if mode == 'accept' and ARGV[8] ~= '' then
+  local ls = redis.call('HGET', KEYS[7], 'state')
+  if ls and ls ~= 'placed' and ls ~= 'answered' then return reply('leg_done') end
+end
 
 local akey = prefix .. 'agent:' .. agent
 local a = redis.call('HMGET', akey, 'state', 'call_sid', 'skills', 'languages', 'retired')
 local holds = a[1] == 'reserved' and a[2] == sid
-local c = redis.call('HMGET', KEYS[3], 'state', 'agent')
 local call_held = c[1] == 'reserved' and c[2] == agent
 
 local function agent_event(from, to, reason)
@@ -40,32 +48,13 @@ local function agent_event(from, to, reason)
   redis.call('XADD', KEYS[4], '*', unpack(ev))
 end
 
-local function make_available()
-  redis.call('HSET', akey, 'state', 'available', 'since', ARGV[3], 'reason', '', 'call_sid', '', 'idle_since', ARGV[3], 'pool', '')
-  if a[5] then return end
-  local base
-  if redis.call('SISMEMBER', KEYS[5], agent) == 1 then base = 'idle'
-  elseif redis.call('SISMEMBER', KEYS[6], agent) == 1 then base = 'idlecall'
-  else return end
-  redis.call('HSET', akey, 'pool', base)
-  base = base .. ':'
-  local ms = math.floor(now * 1000)
-  for part in string.gmatch(a[3] or '', '[^,]+') do
-    local skill, lvl = string.match(part, '^(.-):(%d+)$')
-    if skill then
-      local level = tonumber(lvl)
-      local sc
-      if strategy == 'most_skilled_first' then sc = (5 - level) * 1e13 + ms else sc = ms * 8 + (5 - level) end
-      sc = string.format('%.0f', sc)
-      redis.call('ZADD', prefix .. base .. skill, sc, agent)
-      for _, lang in ipairs(split(a[4])) do redis.call('ZADD', prefix .. base .. skill .. ':' .. lang, sc, agent) end
-    end
-  end
+local function make_available(reason)
+  pools_make_available(prefix, akey, agent, ARGV[3], strategy, KEYS[5], KEYS[6], KEYS[4], 'reserved', reason, '', sid)
 end
 
 local function put_call_back()
   if not call_held then return end
-  local lines = split(r[3])
+  local lines = pools_split(r[3])
   for _, skill in ipairs(lines) do
     redis.call('ZADD', prefix .. 'waiting:' .. skill, r[4], sid)
   end
@@ -80,17 +69,26 @@ end
 if mode == 'accept' then
   if not call_held then
     -- The caller hung up while the agent's phone rang: the agent is free again.
-    if holds then make_available(); agent_event('reserved', 'available', 'call_gone') end
+    if holds then make_available('call_gone') end
     finish()
-    return {'call_gone', agent}
+    return reply('call_gone')
   end
   redis.call('HSET', akey, 'state', 'busy', 'since', ARGV[3], 'reason', '')
   redis.call('HSET', KEYS[3], 'state', 'bridged', 'answered_at', ARGV[3])
   agent_event('reserved', 'busy', '')
   redis.call('XADD', KEYS[4], '*', 'type', 'reservation_accepted', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', agent,
-             'wait_s', string.format('%.3f', now - (tonumber(redis.call('HGET', KEYS[3], 'enqueued_at')) or now)))
+             'wait_s', string.format('%.3f', now - (tonumber(c[4]) or now)))
+  if ARGV[8] ~= '' then
+    -- The leg that pressed 1 is the call's agent leg from this instant: the end signals
+    -- that follow read it from here.
+    redis.call('HSET', KEYS[3], 'agent_leg', ARGV[8])
+    redis.call('HSET', KEYS[7], 'state', 'accepted', 'accepted_at', ARGV[3], 'call_sid', sid, 'agent_id', agent)
+    redis.call('EXPIRE', KEYS[7], ARGV[9])
+    redis.call('XADD', KEYS[4], '*', 'type', 'offer_accepted', 'ts', ARGV[3], 'call_sid', sid, 'leg_sid', ARGV[8],
+               'agent_id', agent, 'kind', c[3] or 'offer')
+  end
   finish()
-  return {'accepted', agent}
+  return reply('accepted')
 end
 
 put_call_back()
@@ -100,23 +98,23 @@ if mode == 'expire' or mode == 'miss' then
     agent_event('reserved', 'away', 'missed')
   elseif holds then
     -- The caller hung up during the offer: the agent missed nothing.
-    make_available(); agent_event('reserved', 'available', 'call_gone')
+    make_available('call_gone')
   end
   if mode == 'miss' then
     redis.call('XADD', KEYS[4], '*', 'type', 'reservation_missed', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', agent,
                'reason', ARGV[6], 'requeued', call_held and '1' or '0')
     finish()
-    return {'missed', agent}
+    return reply('missed')
   end
   redis.call('XADD', KEYS[4], '*', 'type', 'reservation_expired', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', agent,
              'lines', r[3] or '', 'requeued', call_held and '1' or '0')
   finish()
-  return {'expired', agent}
+  return reply('expired')
 end
 
 -- release
-if holds then make_available(); agent_event('reserved', 'available', ARGV[6]) end
+if holds then make_available(ARGV[6]) end
 redis.call('XADD', KEYS[4], '*', 'type', 'reservation_released', 'ts', ARGV[3], 'call_sid', sid, 'agent_id', agent,
            'reason', ARGV[6], 'requeued', call_held and '1' or '0')
 finish()
-return {'released', agent}
+return reply('released')
