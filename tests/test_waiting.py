@@ -159,8 +159,11 @@ def test_abandon_does_nothing_to_a_resolved_or_unknown_call(svc):
     new_call(svc, "CA1", state="resolved")
     assert not svc.waiting.abandon("CA1", via="action").abandoned
     assert svc.calls.get("CA1").state == "resolved"
-    assert svc.waiting.abandon("CA404", via="status", status="completed").state_before == ""
+    assert svc.waiting.abandon("CA404", via="action").state_before == ""
     assert not svc.redis.exists(svc.keys.call("CA404"))
+    # A status callback for a call never seen: a finished tombstone (a late /incoming hangs up).
+    assert svc.waiting.abandon("CA404", via="status", status="completed").state_before == ""
+    assert svc.calls.get("CA404").state == "left_ivr"
 
 
 def test_remove_takes_a_sid_out_of_lines_without_touching_the_call(svc):

@@ -53,6 +53,15 @@ def _attempt(value) -> int:
     return min(max(n, 1), flow.MAX_MENU_PLAYS)
 
 
+def _turn(value) -> int | None:
+    """The `t` of a request URL: the turn its document was made at (None: not given)."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if 0 < n < 10_000 else None
+
+
 class Intake:
     def __init__(self, svc):
         self.svc = svc
@@ -63,16 +72,50 @@ class Intake:
     def lang(self, value: str | None) -> str:
         return lang_of(value, self.default_lang)
 
-    # Where a call is, by its stored state (for out-of-order and repeated requests).
+    # Where a call is, by its stored state (for out-of-order, repeated and replayed requests).
     def resume(self, call: Call | None, lang: str, *, retry: int = 0) -> str:
+        """The document the caller should be in now, changing nothing: the IVR stage at the
+        current turn, the queue, the agent's conference, or goodbye. A bridged call never
+        hears the menu."""
         if call is None:
             return menu.redirect(self.links.incoming(lang))
         lang = self.lang(call.lang or lang)
-        if call.state in flow.WAITING:
-            return menu.enqueue(self.links, lang, call.skill or "general", retry=retry)
-        if flow.is_final(call.state) or call.state == flow.CALLBACK:
+        state, turn = call.state, call.turn or None
+        if state in flow.WAITING:
+            return menu.enqueue(self.links, lang, call.skill or "general", retry=retry, turn=turn)
+        if state == "bridged":
+            return self._bridged(call.sid, lang)
+        if flow.is_final(state) or state == flow.CALLBACK or state not in flow.IN_IVR:
             return menu.goodbye(lang)
-        return menu.menu(self.links, lang, 1, hints=_hints(lang))
+        stage = call.ivr_stage or ("selfhelp" if state == "selfhelp" else "menu")
+        if stage == "selfhelp" or state == "selfhelp":
+            category = call.category or "general"
+            return menu.selfhelp(self.links, lang, category, _tip(category, lang), code=call.error_code, turn=turn)
+        if stage == "error_code":
+            return menu.error_code(self.links, lang, turn=turn)
+        if stage == "confirm":
+            full = self.svc.calls.get(call.sid)
+            category = (full.extra.get("pending_category") if full else None) or "general"
+            return menu.confirm(self.links, lang, category, max(1, call.menu_attempts), turn=turn)
+        if stage == "after_hours":
+            return self._after_hours_twiml(call.skill or "general", call.category, lang)
+        attempt = min(call.menu_attempts + 1, flow.MAX_MENU_PLAYS)
+        if call.turn <= 1:
+            return menu.greeting(self.links, lang, self.svc.announcements.current(lang), hints=_hints(lang), turn=turn)
+        return menu.menu(self.links, lang, attempt, hints=_hints(lang), turn=turn)
+
+    def _bridged(self, sid: str, lang: str) -> str:
+        """A caller whose call is bridged to an agent, found outside the conference (an
+        Enqueue action, an out-of-order request): into the agent's conference if the
+        conversation has not begun, else it is over."""
+        from ..legs import conversation
+
+        if self.svc.redis.hget(self.svc.keys.call(sid), "bridged_at"):
+            return menu.hangup()  # the conversation took place: it is over
+        return conversation.join(self.svc, sid, sid, who="caller")
+
+    def _stale(self, res, lang: str) -> str:
+        return self.resume(res.call, lang)
 
     # POST /incoming ----------------------------------------------------------
     def incoming(self, form, lang_q: str | None = None) -> str:
@@ -82,16 +125,17 @@ class Intake:
             log.warning("incoming call without a usable CallSid: %r", sid)
             return fallback_twiml(self.svc.settings, lang)
         a = self.svc.calls.arrive(sid, form.get("From", ""), form.get("To", ""), lang)
-        if not a.created and a.call.state not in flow.IN_IVR:
-            return self.resume(a.call, lang)
+        if not a.created:
+            return self.resume(a.call, lang)  # a retried webhook: where the call is now
         lang = self.lang(a.call.lang)
-        return menu.greeting(self.links, lang, a.announcement, hints=_hints(lang))
+        return menu.greeting(self.links, lang, a.announcement, hints=_hints(lang), turn=a.call.turn or None)
 
     # POST /menu ------------------------------------------------------------------
-    def menu_answer(self, form, lang_q, attempt_q) -> str:
+    def menu_answer(self, form, lang_q, attempt_q, turn_q=None) -> str:
         sid = form.get("CallSid", "")
         lang = self.lang(lang_q)
         attempt = _attempt(attempt_q)
+        turn = _turn(turn_q)
         digits = (form.get("Digits") or "").strip()[:8]
         speech = (form.get("SpeechResult") or "").strip()[:MAX_SPEECH_CHARS]
         d = flow.decide_menu(digits, speech, lang, attempt)
@@ -108,25 +152,28 @@ class Intake:
         if d.kind == "switch_language":
             res = self.svc.calls.step(
                 sid,
-                {"lang": d.lang, "menu_attempts": 0},
+                {"lang": d.lang, "menu_attempts": 0, "ivr_stage": "menu"},
                 said + [{"type": "language_chosen", "lang": d.lang}],
-                states=flow.IN_IVR,
+                states=("ivr",),
+                turn=turn,
             )
             if res.call is None or not res.applied:
-                return self.resume(res.call, lang)
+                return self._stale(res, lang)
             return menu.menu(
                 self.links,
                 d.lang,
                 1,
                 announcement=self.svc.announcements.current(d.lang),
                 hints=_hints(d.lang),
+                turn=res.call.turn,
             )
         if d.kind == "retry":
-            return self._retry(sid, lang, attempt, d, said)
+            return self._retry(sid, lang, attempt, d, said, turn)
         if d.kind == "confirm":
             res = self.svc.calls.step(
                 sid,
-                {"menu_attempts": attempt, "confidence": d.confidence},
+                {"menu_attempts": attempt, "confidence": d.confidence, "ivr_stage": "confirm",
+                 "pending_category": d.category},
                 said
                 + [
                     {
@@ -136,20 +183,22 @@ class Intake:
                         "matched": ",".join(d.matched),
                     }
                 ],
-                states=flow.IN_IVR,
+                states=("ivr",),
+                turn=turn,
             )
             if res.call is None or not res.applied:
-                return self.resume(res.call, lang)
-            return menu.confirm(self.links, lang, d.category, attempt)
+                return self._stale(res, lang)
+            return menu.confirm(self.links, lang, d.category, attempt, turn=res.call.turn)
         # The answer that classifies the call is recorded on `classified` itself: one
         # event for one decision (and one XADD fewer on the busiest IVR step).
-        return self._classified(sid, d, [], answer=answer)
+        return self._classified(sid, d, [], answer=answer, turn=turn)
 
     # POST /confirm ---------------------------------------------------------------
-    def confirm_answer(self, form, lang_q, category_q, attempt_q) -> str:
+    def confirm_answer(self, form, lang_q, category_q, attempt_q, turn_q=None) -> str:
         sid = form.get("CallSid", "")
         lang = self.lang(lang_q)
         attempt = _attempt(attempt_q)
+        turn = _turn(turn_q)
         digits = (form.get("Digits") or "").strip()[:8]
         d = flow.decide_confirm(digits, category_q, lang, attempt)
         said = (
@@ -159,25 +208,28 @@ class Intake:
         )
         if d.kind == "classified":
             return self._classified(
-                sid, d, said + [{"type": "classification_confirmed", "category": d.category}]
+                sid, d, said + [{"type": "classification_confirmed", "category": d.category}], turn=turn
             )
         if d.kind == "retry":
-            return self._retry(sid, lang, attempt, d, said)
-        return self._classified(sid, d, said)
+            return self._retry(sid, lang, attempt, d, said, turn)
+        return self._classified(sid, d, said, turn=turn)
 
-    def _retry(self, sid: str, lang: str, attempt: int, d: flow.MenuDecision, said: list[dict]) -> str:
+    def _retry(self, sid: str, lang: str, attempt: int, d: flow.MenuDecision, said: list[dict],
+               turn: int | None) -> str:
         """No input, or input outside the menu: the menu again (flow decides when to stop)."""
         res = self.svc.calls.step(
             sid,
-            {"menu_attempts": attempt},
+            {"menu_attempts": attempt, "ivr_stage": "menu"},
             said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}],
-            states=flow.IN_IVR,
+            states=("ivr",),
+            turn=turn,
         )
         if res.call is None or not res.applied:
-            return self.resume(res.call, lang)
-        return menu.menu(self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang))
+            return self._stale(res, lang)
+        return menu.menu(self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang), turn=res.call.turn)
 
-    def _classified(self, sid: str, d: flow.MenuDecision, said: list[dict], answer: dict | None = None) -> str:
+    def _classified(self, sid: str, d: flow.MenuDecision, said: list[dict], answer: dict | None = None,
+                    turn: int | None = None) -> str:
         """The caller has a category (by key, speech, confirmation, or after three misses).
         `answer`: the menu answer that gave it (digit, speech...), kept on the event."""
         lang, category = d.lang, d.category or "general"
@@ -202,38 +254,42 @@ class Intake:
                 **(answer or {}),
             }
         ]
-        if flow.needs_error_code(category):
-            twiml = menu.error_code(self.links, lang, before=before)
+        code_first = flow.needs_error_code(category)
+        if code_first:
+            fields["ivr_stage"] = "error_code"
         else:
             fields["state"] = "selfhelp"
+            fields["ivr_stage"] = "selfhelp"
             events.append({"type": "selfhelp_offered", "category": category})
-            twiml = menu.selfhelp(self.links, lang, category, _tip(category, lang), before=before)
-        res = self.svc.calls.step(sid, fields, events, states=flow.IN_IVR)
+        res = self.svc.calls.step(sid, fields, events, states=("ivr",), turn=turn)
         if res.call is None or not res.applied:
-            return self.resume(res.call, lang)
-        return twiml
+            return self._stale(res, lang)
+        if code_first:
+            return menu.error_code(self.links, lang, before=before, turn=res.call.turn)
+        return menu.selfhelp(self.links, lang, category, _tip(category, lang), before=before, turn=res.call.turn)
 
     # POST /error-code ------------------------------------------------------------
-    def error_code(self, form, lang_q) -> str:
+    def error_code(self, form, lang_q, turn_q=None) -> str:
         sid = form.get("CallSid", "")
         lang = self.lang(lang_q)
         code = flow.clean_error_code(form.get("Digits"))
         events = [{"type": "error_code_captured", "error_code": code}] if code else []
         events.append({"type": "selfhelp_offered", "category": "error_message"})
-        fields = {"state": "selfhelp"}
+        fields = {"state": "selfhelp", "ivr_stage": "selfhelp"}
         if code:
             fields["error_code"] = code
-        res = self.svc.calls.step(sid, fields, events, states=flow.IN_IVR)
+        res = self.svc.calls.step(sid, fields, events, states=("ivr",), turn=_turn(turn_q))
         if res.call is None or not res.applied:
-            return self.resume(res.call, lang)
+            return self._stale(res, lang)
         return menu.selfhelp(
-            self.links, lang, "error_message", _tip("error_message", lang), code=code
+            self.links, lang, "error_message", _tip("error_message", lang), code=code, turn=res.call.turn
         )
 
     # POST /selfhelp --------------------------------------------------------------
-    def selfhelp_answer(self, form, lang_q, category_q) -> str:
+    def selfhelp_answer(self, form, lang_q, category_q, turn_q=None) -> str:
         sid = form.get("CallSid", "")
         lang = self.lang(lang_q)
+        turn = _turn(turn_q)
         digits = (form.get("Digits") or "").strip()[:8]
         if flow.selfhelp_resolved(digits):
             res = self.svc.calls.step(
@@ -241,13 +297,14 @@ class Intake:
                 {"state": "resolved", "ended_at": self.svc.clock.now()},
                 [{"type": "selfhelp_resolved", "category": category_q}],
                 states=("selfhelp",),
+                turn=turn,
             )
             if res.call is None or not res.applied:
-                return self.resume(res.call, lang)
+                return self._stale(res, lang)
             return menu.goodbye(lang, "resolved")
         category = category_q if category_q in flow.SKILL_OF else None
         skill = flow.skill_for(category)
-        closed = self._after_hours(sid, lang, skill, category)
+        closed = self._after_hours(sid, lang, skill, category, turn)
         if closed is not None:
             return closed
         res = self.svc.waiting.enqueue(sid, skill, category=category)
@@ -255,9 +312,11 @@ class Intake:
             return self.resume(self.svc.calls.get(sid) if res.state else None, lang)
         if res.status == "enqueued":
             self._notify_routing(sid)
-        return menu.enqueue(self.links, lang, skill, repeat=res.repeat and res.status == "enqueued")
+        return menu.enqueue(self.links, lang, skill, repeat=res.repeat and res.status == "enqueued",
+                            turn=res.turn)
 
-    def _after_hours(self, sid: str, lang: str, skill: str, category: str | None) -> str | None:
+    def _after_hours(self, sid: str, lang: str, skill: str, category: str | None,
+                     turn: int | None = None) -> str | None:
         """TwiML for a call nobody can take now (routing/afterhours.py), else None.
 
         Only once a roster is loaded: without one we know nothing of shifts, and the
@@ -269,15 +328,22 @@ class Intake:
         info = afterhours.check(self.svc, skill, category)
         if info.open:
             return None
-        now = self.svc.clock.now()
         res = self.svc.calls.step(
             sid,
-            {"skill": skill, "category": category or skill},
+            {"skill": skill, "category": category or skill, "ivr_stage": "after_hours"},
             [{"type": "after_hours_offered", "skill": skill, "next_cover_at": info.next_cover_at}],
             states=flow.IN_IVR,
+            turn=turn,
         )
         if res.call is None or not res.applied:
-            return self.resume(res.call, lang)
+            return self._stale(res, lang)
+        return self._after_hours_twiml(skill, category, lang, info)
+
+    def _after_hours_twiml(self, skill: str, category: str | None, lang: str, info=None) -> str:
+        from ..routing import afterhours
+
+        info = info or afterhours.check(self.svc, skill, category)
+        now = self.svc.clock.now()
         message = afterhours.message(lang, info.next_cover_at, self.svc.settings.tz, now)
         return menu.after_hours(self.links, lang, message)
 
@@ -352,6 +418,7 @@ class Intake:
                 form.get("QueueSid") or "",
                 "" if staffed is None else staffed,
                 skill,
+                _queue_time(form.get("QueueTime")),
             ],
         )
         if not state:
@@ -371,22 +438,22 @@ class Intake:
         )
 
     # POST /dequeued (Enqueue action) ---------------------------------------------
-    def dequeued(self, form, lang_q, skill_q, retry_q=None) -> str:
+    def dequeued(self, form, lang_q, skill_q, retry_q=None, turn_q=None) -> str:
+        """How the caller left Twilio's queue (QueueResult), answered by what the call's
+        stored state calls for; the result is recorded once per <Enqueue> (its turn)."""
         sid = form.get("CallSid", "")
         lang = self.lang(lang_q)
         result = (form.get("QueueResult") or "").strip()
-        if result == "hangup":
-            self.svc.waiting.abandon(sid, via="action")
-            return menu.empty()
         retry = _count(retry_q)
-        if result == "queue-full" or (result in QUEUE_ERRORS and retry >= MAX_QUEUE_RETRIES):
-            # The carrier cannot hold the caller: say so and hand over (fallback number or
-            # "call back later") rather than loop; the call leaves our lines as failed.
-            self.svc.waiting.fail(sid, reason=f"queue_{result}")
-            return fallback_twiml(self.svc.settings, lang)
+        if result == "hangup":
+            # Recorded by abandon.lua (once, whichever of this and the status callback is first).
+            out = self.svc.waiting.abandon(sid, via="action")
+            if out.state_before == "bridged" and self.svc.calls.step(sid, turn=_turn(turn_q) or 0).applied:
+                self.svc.rq_queue.enqueue("hotline.jobs.caller_ended", sid)  # gone before joining
+            return menu.empty()
         res = self.svc.calls.step(
             sid,
-            {},
+            {"wait_qt": ""},  # a new <Enqueue> counts its QueueTime from 0 again
             [
                 {
                     "type": "queue_result",
@@ -395,16 +462,27 @@ class Intake:
                     "retry": retry or None,
                 }
             ],
+            turn=_turn(turn_q),
         )
-        if res.call is None:
+        call = res.call
+        if call is None:
             return menu.redirect(self.links.incoming(lang))
-        if result == "bridged":
-            # The conversation with the agent is over (Twilio calls the action after the bridge).
-            return menu.hangup()
+        state = call.state
         if result in ("redirected", "redirected-from-bridged"):
             return menu.empty()  # the REST request that moved the call gave it its next TwiML
-        # leave / error / system-error: a caller still waiting goes back in (its place is in Redis).
-        return self.resume(res.call, lang, retry=retry + 1 if result in QUEUE_ERRORS else 0)
+        if state in flow.WAITING and (result == "queue-full"
+                                      or (result in QUEUE_ERRORS and retry >= MAX_QUEUE_RETRIES)):
+            # The carrier cannot hold the caller: say so and hand over (fallback number or
+            # "call back later") rather than loop; the call leaves our lines as failed.
+            self.svc.waiting.fail(sid, reason=f"queue_{result}")
+            return fallback_twiml(self.svc.settings, lang)
+        if state in flow.WAITING and result in QUEUE_ERRORS:
+            return self.resume(call, lang, retry=retry + 1)
+        if state == "bridged" and result == "bridging-in-process":
+            return menu.empty()
+        # bridged, bridging-in-process, leave, an unknown result: where the store says.
+        # A waiting caller goes back in at its place; one bridged to an agent joins them.
+        return self.resume(call, lang)
 
     # POST /status (status callback) -------------------------------------------------
     def status(self, form) -> str:
@@ -414,8 +492,18 @@ class Intake:
             res = self.svc.waiting.abandon(
                 sid, via="status", status=status, duration=form.get("CallDuration") or ""
             )
-            if res.state_before == "bridged":
+            if res.state_before == "bridged" and res.ended:
                 # In conversation: ending it (durations, wrap-up) is the legs' job, in RQ.
-                # The agent leg's own callbacks usually get there first; this is the second signal.
+                # The agent leg's own callbacks usually get there first; this is the second
+                # signal. Only on its first delivery: a repeat must not queue the job again.
                 self.svc.rq_queue.enqueue("hotline.jobs.caller_ended", sid)
         return menu.empty()
+
+
+def _queue_time(value) -> str:
+    """Twilio's QueueTime (whole seconds in the queue), or '' if absent or not a number."""
+    try:
+        n = int(str(value).strip())
+    except (TypeError, ValueError):
+        return ""
+    return str(n) if n >= 0 else ""

@@ -46,23 +46,25 @@ class Links:
     def incoming(self, lang=None):
         return self._u("incoming", lang=lang)
 
-    def menu(self, lang, attempt):
-        return self._u("menu", lang=lang, attempt=attempt)
+    # `t` is the call's turn when the document was made (queue/calls.py): a request that
+    # comes back with an older turn is a repeat or a replay, and changes nothing.
+    def menu(self, lang, attempt, turn=None):
+        return self._u("menu", lang=lang, attempt=attempt, t=turn)
 
-    def confirm(self, lang, category, attempt):
-        return self._u("confirm", lang=lang, category=category, attempt=attempt)
+    def confirm(self, lang, category, attempt, turn=None):
+        return self._u("confirm", lang=lang, category=category, attempt=attempt, t=turn)
 
-    def error_code(self, lang):
-        return self._u("error-code", lang=lang)
+    def error_code(self, lang, turn=None):
+        return self._u("error-code", lang=lang, t=turn)
 
-    def selfhelp(self, lang, category):
-        return self._u("selfhelp", lang=lang, category=category)
+    def selfhelp(self, lang, category, turn=None):
+        return self._u("selfhelp", lang=lang, category=category, t=turn)
 
     def wait(self, lang, skill):
         return self._u("wait", lang=lang, skill=skill)
 
-    def dequeued(self, lang, skill, retry=None):
-        return self._u("dequeued", lang=lang, skill=skill, retry=retry or None)
+    def dequeued(self, lang, skill, retry=None, turn=None):
+        return self._u("dequeued", lang=lang, skill=skill, retry=retry or None, t=turn)
 
     def callback(self, lang, skill):
         return self._u("callback", lang=lang, skill=skill)
@@ -78,7 +80,7 @@ def _say(node, key_or_text: str, lang: str, *, raw: bool = False, **fmt) -> None
     node.say(key_or_text if raw else text(key_or_text, lang, **fmt), language=VOICE[lang])
 
 
-def _menu_gather(r: VoiceResponse, links: Links, lang: str, attempt: int, hints: str):
+def _menu_gather(r: VoiceResponse, links: Links, lang: str, attempt: int, hints: str, turn=None):
     return r.gather(
         input="dtmf speech",
         num_digits=1,
@@ -86,23 +88,23 @@ def _menu_gather(r: VoiceResponse, links: Links, lang: str, attempt: int, hints:
         speech_timeout="auto",
         language=VOICE[lang],
         hints=hints or None,
-        action=links.menu(lang, attempt),
+        action=links.menu(lang, attempt, turn),
         method="POST",
     )
 
 
 @lru_cache(maxsize=CACHE)
-def greeting(links: Links, lang: str, announcement: str | None, hints: str = "") -> str:
+def greeting(links: Links, lang: str, announcement: str | None, hints: str = "", *, turn=None) -> str:
     """Greeting, the other language's key, the incident announcement, the menu: one Gather,
     so a caller who knows what they want can press it at once."""
     r = VoiceResponse()
-    g = _menu_gather(r, links, lang, 1, hints)
+    g = _menu_gather(r, links, lang, 1, hints, turn)
     _say(g, "greeting", lang)
     _say(g, "language_offer", other(lang))
     if announcement:
         _say(g, "announcement", lang, text=announcement)
     _say(g, "menu", lang)
-    r.redirect(links.menu(lang, 1), method="POST")
+    r.redirect(links.menu(lang, 1, turn), method="POST")
     return str(r)
 
 
@@ -123,10 +125,11 @@ def menu(
     reason: str | None = None,
     announcement: str | None = None,
     hints: str = "",
+    turn=None,
 ) -> str:
     """The menu again: after a miss (`reason`), or in the other language (with its announcement)."""
     r = VoiceResponse()
-    g = _menu_gather(r, links, lang, attempt, hints)
+    g = _menu_gather(r, links, lang, attempt, hints, turn)
     key = RETRY_PROMPT.get(reason or "")
     if key:
         _say(g, key, lang)
@@ -136,14 +139,14 @@ def menu(
         # Only just switched language: the key to switch back is offered once more.
         _say(g, "language_offer", other(lang))
     _say(g, "menu", lang)
-    r.redirect(links.menu(lang, attempt), method="POST")
+    r.redirect(links.menu(lang, attempt, turn), method="POST")
     return str(r)
 
 
 @lru_cache(maxsize=CACHE)
-def confirm(links: Links, lang: str, category: str, attempt: int) -> str:
+def confirm(links: Links, lang: str, category: str, attempt: int, *, turn=None) -> str:
     r = VoiceResponse()
-    url = links.confirm(lang, category, attempt)
+    url = links.confirm(lang, category, attempt, turn)
     g = r.gather(input="dtmf", num_digits=1, timeout=CONFIRM_TIMEOUT_S, action=url, method="POST")
     _say(g, "confirm", lang, category=prompts.category_name(category, lang))
     r.redirect(url, method="POST")
@@ -151,9 +154,9 @@ def confirm(links: Links, lang: str, category: str, attempt: int) -> str:
 
 
 @lru_cache(maxsize=CACHE)
-def error_code(links: Links, lang: str, *, before: tuple[str, ...] = ()) -> str:
+def error_code(links: Links, lang: str, *, before: tuple[str, ...] = (), turn=None) -> str:
     r = VoiceResponse()
-    url = links.error_code(lang)
+    url = links.error_code(lang, turn)
     g = r.gather(
         input="dtmf", finish_on_key="#", timeout=ERROR_CODE_TIMEOUT_S, action=url, method="POST"
     )
@@ -173,10 +176,11 @@ def selfhelp(
     *,
     before: tuple[str, ...] = (),
     code: str | None = None,
+    turn=None,
 ) -> str:
     """The tip (which ends with "press 1 if that solved it"); silence means "queue me"."""
     r = VoiceResponse()
-    url = links.selfhelp(lang, category)
+    url = links.selfhelp(lang, category, turn)
     g = r.gather(input="dtmf", num_digits=1, timeout=SELFHELP_TIMEOUT_S, action=url, method="POST")
     for key in before:
         _say(g, key, lang)
@@ -189,7 +193,7 @@ def selfhelp(
 
 
 @lru_cache(maxsize=CACHE)
-def enqueue(links: Links, lang: str, skill: str, *, repeat: bool = False, retry: int = 0) -> str:
+def enqueue(links: Links, lang: str, skill: str, *, repeat: bool = False, retry: int = 0, turn=None) -> str:
     """Hold the caller in a Twilio queue named after the skill; our Redis line decides the order.
 
     `retry` counts re-entries after the carrier reported an error: it rides on the action
@@ -204,7 +208,7 @@ def enqueue(links: Links, lang: str, skill: str, *, repeat: bool = False, retry:
         skill,
         wait_url=links.wait(lang, skill),
         wait_url_method="POST",
-        action=links.dequeued(lang, skill, retry),
+        action=links.dequeued(lang, skill, retry, turn),
         method="POST",
     )
     return str(r)

@@ -80,6 +80,12 @@ class Call:
     menu_attempts: int = 0
     confidence: float | None = None
     lines: tuple[str, ...] = ()
+    # The IVR's place in the conversation: `turn` counts the steps applied (every Gather
+    # action URL carries it, so a repeated or replayed request is recognised), and
+    # `ivr_stage` (menu | confirm | error_code | selfhelp | after_hours) says which
+    # document the caller is in, so a stale request resumes exactly there.
+    turn: int = 0
+    ivr_stage: str = ""
     # Fields other modules add (reservation, agent, talk time...), as stored.
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -147,7 +153,7 @@ _KNOWN = frozenset(f.name for f in fields(Call)) - {"extra"}
 # turns its script's reply into a Call.
 _CONVERT = {name: _same for name in _KNOWN}
 _CONVERT.update({name: _f for name in Call._FLOATS})
-_CONVERT.update({"priority": _i, "menu_attempts": _i, "repeat": _is_one, "lines": _as_lines})
+_CONVERT.update({"priority": _i, "menu_attempts": _i, "turn": _i, "repeat": _is_one, "lines": _as_lines})
 _CONVERT.update({name: _none_if_empty for name in ("category", "skill", "error_code", "queue_sid")})
 
 # What the webhooks read back from a step: enough to resume any call, nothing more.
@@ -161,6 +167,8 @@ STEP_FIELDS = (
     "repeat",
     "error_code",
     "menu_attempts",
+    "turn",
+    "ivr_stage",
 )
 ARRIVE_FIELDS = STEP_FIELDS + ("from_number", "to_number", "previous_call_at", "created_at")
 
@@ -180,11 +188,13 @@ class Arrival:
 @dataclass(frozen=True)
 class Step:
     """Result of `CallStore.step`: `call` is None for an unknown call; `applied` is
-    False when the call's state did not allow the step (nothing changed). `call`
-    carries STEP_FIELDS only (use `get` for the whole record)."""
+    False when the call's state did not allow the step, or the request was for an
+    earlier turn (`stale`): nothing changed. `call` carries STEP_FIELDS only (use `get`
+    for the whole record)."""
 
     call: Call | None
     applied: bool
+    stale: bool = False
 
 
 class CallStore:
@@ -264,15 +274,18 @@ class CallStore:
         fields: dict | None = None,
         events: list[dict] | None = None,
         states: tuple[str, ...] | list[str] = (),
+        *,
+        turn: int | None = None,
     ) -> Step:
         """Set `fields` and append `events` atomically, only if the call exists (and is in
-        one of `states`, when given). Event dicts: {"type": ..., other fields...}."""
+        one of `states`, when given; and at `turn`, when given -- the step then moves the
+        call to the next turn). Event dicts: {"type": ..., other fields...}."""
         if not valid_sid(sid):
             return Step(None, False)
         fields = fields or {}
         events = events or ()
         enc = _enc
-        args: list = [sid, repr(self.svc.clock.now()), len(fields)]
+        args: list = [sid, repr(self.svc.clock.now()), "" if turn is None else str(turn), len(fields)]
         for k, v in fields.items():
             args += (k, enc(v))
         args.append(len(events))
@@ -287,7 +300,7 @@ class CallStore:
         code = int(res[0])
         if code == 0:
             return Step(None, False)
-        return Step(_values_to_call(STEP_FIELDS, res[1:]), code == 1)
+        return Step(_values_to_call(STEP_FIELDS, res[1:]), code == 1, code == -2)
 
     def update(self, sid: str, **fields) -> None:
         """Set fields on an existing call (no event): UnknownCall if there is none."""

@@ -29,6 +29,7 @@ class Enqueued:
     state: str | None = None  # when refused: the call's state ("" for an unknown call)
     priority: int = 0
     repeat: bool = False
+    turn: int | None = None  # the call's IVR turn: the Enqueue action URL carries it
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,14 @@ class WaitingLines:
             ],
         )
         code, value, prio, rep = int(res[0]), res[1], int(res[2] or 0), res[3] == "1"
+        turn = int(res[4]) if len(res) > 4 and res[4] else None
         if code == 1:
-            return Enqueued("enqueued", float(value), priority=prio, repeat=rep)
+            return Enqueued("enqueued", float(value), priority=prio, repeat=rep, turn=turn)
         if code == 2:
             return Enqueued(
-                "already_waiting", float(value) if value else None, priority=prio, repeat=rep
+                "already_waiting", float(value) if value else None, priority=prio, repeat=rep, turn=turn
             )
-        return Enqueued("refused", state=value)
+        return Enqueued("refused", state=value, turn=turn)
 
     def position(self, sid: str, skill: str | None = None) -> tuple[int, int] | None:
         """(1-based position, line size) in the call's own line, or None if it is not in it."""

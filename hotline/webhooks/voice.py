@@ -36,26 +36,27 @@ def incoming():
 @bp.post("/menu")
 def menu_answer():
     a = request.args
-    return _xml(_intake().menu_answer(request.form, a.get("lang"), a.get("attempt")))
+    return _xml(_intake().menu_answer(request.form, a.get("lang"), a.get("attempt"), a.get("t")))
 
 
 @bp.post("/confirm")
 def confirm_answer():
     a = request.args
     return _xml(
-        _intake().confirm_answer(request.form, a.get("lang"), a.get("category"), a.get("attempt"))
+        _intake().confirm_answer(request.form, a.get("lang"), a.get("category"), a.get("attempt"), a.get("t"))
     )
 
 
 @bp.post("/error-code")
 def error_code():
-    return _xml(_intake().error_code(request.form, request.args.get("lang")))
+    a = request.args
+    return _xml(_intake().error_code(request.form, a.get("lang"), a.get("t")))
 
 
 @bp.post("/selfhelp")
 def selfhelp_answer():
     a = request.args
-    return _xml(_intake().selfhelp_answer(request.form, a.get("lang"), a.get("category")))
+    return _xml(_intake().selfhelp_answer(request.form, a.get("lang"), a.get("category"), a.get("t")))
 
 
 @bp.post("/wait")
@@ -67,7 +68,7 @@ def wait():
 @bp.post("/dequeued")
 def dequeued():
     a = request.args
-    return _xml(_intake().dequeued(request.form, a.get("lang"), a.get("skill"), a.get("retry")))
+    return _xml(_intake().dequeued(request.form, a.get("lang"), a.get("skill"), a.get("retry"), a.get("t")))
 
 
 @bp.post("/status")

@@ -22,7 +22,18 @@ local call, events = KEYS[1], KEYS[2]
 local sid, now, via, prefix, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local state = redis.call('HGET', call, 'state')
-if not state then return {0, '', 0} end
+if not state then
+  if status == '' then return {0, '', 0} end
+  -- The end of a call we never saw arrive (its status callback overtook /incoming, or
+  -- /incoming was lost): a short-lived tombstone, so that a late /incoming finds a
+  -- finished call and hangs up instead of starting an IVR nobody hears.
+  redis.call('HSET', call, 'sid', sid, 'state', 'left_ivr', 'end_status', status, 'ended_at', now,
+             'created_at', now, 'tombstone', '1')
+  redis.call('EXPIRE', call, 2 * 86400)
+  redis.call('XADD', events, '*', 'type', 'call_ended', 'ts', now, 'call_sid', sid, 'status', status,
+             'duration', ARGV[6], 'state', 'left_ivr', 'unknown_call', '1')
+  return {0, '', 1}
+end
 
 local abandoned = 0
 if state == 'waiting' or state == 'reserved' then

@@ -7,16 +7,19 @@
 -- KEYS[1] call:{sid}   hash
 -- KEYS[2] events       stream
 -- ARGV[1] sid   ARGV[2] now (epoch s)
+-- ARGV[3] the turn the request was made for ('' = any): when given, the step applies only
+--   if the call is at that turn, and moves it to the next one (`turn` + 1). Every Gather
+--   action URL carries the turn, so a repeated or replayed request changes nothing.
 -- then  F, followed by F (field, value) pairs to set
 -- then  E, followed by E events, each: P, followed by P (field, value) pairs (one is "type")
 -- then  S, followed by the S states the call must be in (S = 0: any state)
 -- then  the names of the fields to return (after the change)
 -- Returns {code, value, value, ...}: code 1 changed, 0 unknown call (no values),
---   -1 state not allowed (nothing changed; the current values follow)
+--   -1 state not allowed, -2 an earlier turn (nothing changed; the current values follow)
 local call, events = KEYS[1], KEYS[2]
-local sid, now = ARGV[1], ARGV[2]
+local sid, now, expect = ARGV[1], ARGV[2], ARGV[3]
 
-local i = 3
+local i = 4
 local set = {}
 for _ = 1, tonumber(ARGV[i]) do
   set[#set + 1] = ARGV[i + 1]; set[#set + 1] = ARGV[i + 2]; i = i + 2
@@ -42,11 +45,20 @@ local nwant = #want
 -- One read serves the existence check, the state check and the reply: every call hash
 -- has a `state`, and the values after the change are the ones read with the step's
 -- own fields laid over them (each redis.call costs more than this Lua).
-local got = redis.call('HMGET', call, 'state', unpack(want))
+local got = redis.call('HMGET', call, 'state', 'turn', unpack(want))
 if not got[1] then return {0} end
+local turn = got[2]
+table.remove(got, 2)
 if nstates > 0 and not allowed[got[1]] then
   got[1] = -1
   return got
+end
+if expect ~= '' then
+  if (turn or '') ~= expect then
+    got[1] = -2
+    return got
+  end
+  set[#set + 1] = 'turn'; set[#set + 1] = tostring((tonumber(turn) or 0) + 1)
 end
 if #set > 0 then redis.call('HSET', call, unpack(set)) end
 for _, entry in ipairs(entries) do redis.call('XADD', events, '*', unpack(entry)) end

@@ -33,7 +33,8 @@ end
 
 local fields = {'sid', sid, 'from_number', from, 'to_number', to, 'lang', lang,
                 'state', 'ivr', 'priority', priority, 'repeat', repeat_,
-                'previous_call_at', previous, 'created_at', now, 'menu_attempts', '0'}
+                'previous_call_at', previous, 'created_at', now, 'menu_attempts', '0',
+                'turn', '1', 'ivr_stage', 'menu'}
 redis.call('HSET', call, unpack(fields))
 redis.call('ZADD', calls, now, sid)
 redis.call('XADD', events, '*', 'type', 'call_created', 'ts', now, 'call_sid', sid,

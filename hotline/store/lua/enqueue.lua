@@ -14,17 +14,17 @@
 -- ARGV[1] sid   ARGV[2] skill   ARGV[3] now (epoch s)
 -- ARGV[4] boost per priority level (s); the priority is the call's own `priority` field
 -- ARGV[5] category to record ("" keeps the call's)
--- Returns {code, score or state, priority, repeat}: code 1 enqueued; 2 already waiting
+-- Returns {code, score or state, priority, repeat, turn}: code 1 enqueued; 2 already waiting
 --   (a retried webhook: no change); 0 not enqueued: unknown call (state "") or a state
 --   that cannot wait (the state is returned instead of the score)
 local call, line, skills, events, seqkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sid, skill, now = ARGV[1], ARGV[2], ARGV[3]
 
-local h = redis.call('HMGET', call, 'state', 'priority', 'repeat', 'effective_at', 'category')
-local state, priority, repeat_ = h[1], h[2] or '0', h[3] or '0'
-if not state then return {0, '', '0', '0'} end
-if state == 'waiting' or state == 'reserved' then return {2, h[4] or '', priority, repeat_} end
-if state ~= 'ivr' and state ~= 'selfhelp' then return {0, state, priority, repeat_} end
+local h = redis.call('HMGET', call, 'state', 'priority', 'repeat', 'effective_at', 'category', 'turn')
+local state, priority, repeat_, turn = h[1], h[2] or '0', h[3] or '0', h[6] or ''
+if not state then return {0, '', '0', '0', ''} end
+if state == 'waiting' or state == 'reserved' then return {2, h[4] or '', priority, repeat_, turn} end
+if state ~= 'ivr' and state ~= 'selfhelp' then return {0, state, priority, repeat_, turn} end
 local category = ARGV[5]
 if category == '' then category = h[5] or skill end
 local boost = (tonumber(priority) or 0) * tonumber(ARGV[4])
@@ -39,4 +39,4 @@ redis.call('HSET', call, 'state', 'waiting', 'skill', skill, 'category', categor
            'lines', skill, 'enqueued_at', now, 'effective_at', score)
 redis.call('XADD', events, '*', 'type', 'enqueued', 'ts', now, 'call_sid', sid,
            'skill', skill, 'priority', priority, 'repeat', repeat_, 'effective_at', score)
-return {1, score, priority, repeat_}
+return {1, score, priority, repeat_, turn}

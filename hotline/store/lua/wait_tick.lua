@@ -9,11 +9,14 @@
 -- KEYS[1] call:{sid}   KEYS[2] waiting:{skill}   KEYS[3] aht:{skill}   KEYS[4] events
 -- ARGV[1] sid   ARGV[2] now   ARGV[3] QueueSid from the carrier ("" if none)
 -- ARGV[4] agents staffed for the skill ("" unknown)   ARGV[5] skill
+-- ARGV[6] the carrier's QueueTime (whole seconds in its queue, "" unknown): a turn whose
+--   QueueTime is not later than the last one recorded is a repeat or a replay of that
+--   request -- the same answer, nothing written
 -- Returns {state or "", position (0: not in the line), size, estimate s or "", callback_offered}
 local call, line, aht, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local sid, now, qsid, staffed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local c = redis.call('HMGET', call, 'state', 'queue_sid', 'callback_offered')
+local c = redis.call('HMGET', call, 'state', 'queue_sid', 'callback_offered', 'wait_qt')
 local state = c[1]
 if not state then return {'', 0, 0, '', ''} end
 if state ~= 'waiting' then return {state, 0, 0, '', c[3] or ''} end
@@ -34,6 +37,9 @@ if n > 0 and agents ~= 0 then
   estimate = string.format('%.1f', (math.ceil(position / agents) - 0.5) * sum / n)
 end
 
+local qt = tonumber(ARGV[6])
+if qt and tonumber(c[4]) and qt <= tonumber(c[4]) then return {state, position, size, estimate, c[3] or ''} end
+if qt then redis.call('HSET', call, 'wait_qt', ARGV[6]) end
 if qsid ~= '' and qsid ~= c[2] then redis.call('HSET', call, 'queue_sid', qsid) end
 local ev = {'type', 'position_announced', 'ts', now, 'call_sid', sid, 'skill', ARGV[5],
             'position', position, 'size', size}
