@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis
 
 from hotline.clock import ManualClock
 from hotline.services import Services
@@ -505,18 +506,45 @@ def test_missing_forged_and_wrong_url_signatures_are_refused_and_write_nothing(a
     assert rclient.dbsize() == 0
 
 
-def test_a_body_that_is_not_a_form_gets_safe_twiml_and_writes_nothing(app, rclient):
+@pytest.mark.parametrize("content_type,body", [
+    ("application/json", '{"CallSid": "CA1"}'),
+    ("multipart/form-data; boundary=xx",
+     '--xx\r\nContent-Disposition: form-data; name="CallSid"\r\n\r\nCA1\r\n--xx--\r\n'),
+    ("text/plain", "CallSid=CA1"),
+])
+def test_a_body_that_is_not_a_form_is_refused_and_writes_nothing(app, rclient, content_type, body):
+    """The signature covers the URL and the form's fields: for another body it would be
+    checked over the URL alone while a handler read fields nobody signed."""
     client = app.test_client()
     url = PUBLIC_URL + f"{V}/incoming"
-    r = client.post(
-        f"{V}/incoming",
-        data='{"CallSid": "CA1"}',
-        content_type="application/json",
-        headers={"X-Twilio-Signature": sign(url, {})},
-    )
-    root = xml(r)
-    assert verbs(root)[-1] in ("Hangup", "Dial")
+    r = client.post(f"{V}/incoming", data=body, content_type=content_type,
+                    headers={"X-Twilio-Signature": sign(url, {})})
+    assert r.status_code == 415
     assert rclient.dbsize() == 0
+
+
+def test_a_body_larger_than_any_twilio_request_is_refused_before_it_is_read(app, rclient):
+    from hotline.app import MAX_BODY
+
+    client = app.test_client()
+    big = {"CallSid": "CA" + "1" * 32, "SpeechResult": "x" * (MAX_BODY + 10)}
+    url = PUBLIC_URL + f"{V}/incoming"
+    r = client.post(f"{V}/incoming", data=big, headers={"X-Twilio-Signature": sign(url, big)})
+    assert r.status_code == 413
+    assert rclient.dbsize() == 0
+
+
+def test_healthz_says_ok_or_not_and_nothing_about_redis(app, svc, monkeypatch):
+    client = app.test_client()
+    assert client.get("/healthz").get_json() == {"ok": True}
+
+    def down():
+        raise redis.ConnectionError("Error 111 connecting to /srv/hotline/redis.sock")
+
+    monkeypatch.setattr(svc.redis, "ping", down)
+    r = client.get("/healthz")
+    assert r.status_code == 503 and r.get_json() == {"ok": False}
+    assert b"sock" not in r.data
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,11 @@ class Keys:
         """zset: call sid -> when its next callback attempt may be routed (timer job + sweep)."""
         return self.prefix + "callback:retries"
 
+    # webhooks/idempotency.py
+    def idempotency(self, token: str) -> str:
+        """string, TTL: a webhook's I-Twilio-Idempotency-Token -> the answer its first delivery got."""
+        return f"{self.prefix}idem:{token}"
+
     # carrier simulator (carrier/)
     def sim(self, name: str) -> str:
         return f"{self.prefix}sim:{name}"

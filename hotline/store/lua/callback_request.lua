@@ -14,8 +14,10 @@ if c[1] == 'callback_requested' then
   if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'recording_url', ARGV[3], 'recording_s', ARGV[4]) end
   return {'updated', c[2] or ''}
 end
--- A call already offered to or handled by an agent needs no callback.
-if c[1] == 'reserved' or c[1] == 'bridged' or c[1] == 'completed' or c[1] == 'resolved' then
+-- Only a caller still in the IVR or waiting asks for a callback: a call offered to or
+-- handled by an agent needs none, and a finished one (failed, abandoned...) is not
+-- brought back by a late or replayed request.
+if c[1] ~= 'ivr' and c[1] ~= 'selfhelp' and c[1] ~= 'waiting' then
   return {'too_late', c[2] or ''}
 end
 local lines = c[2]
