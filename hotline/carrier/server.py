@@ -20,7 +20,9 @@ it with the real client library (telephony/port.py rebases api.twilio.com here):
   call leaves the queue (the Enqueue action gets QueueResult=redirected) and runs
   the TwiML at `Url`. Not in that queue: 404.
 * `GET …/Calls.json` (filters `Status`, `To`, `From`) and `GET …/Calls/{CallSid}.json`
-  — Twilio's field names, plus `transcript` (simulator-only).
+  — Twilio's Call resource (see `call_resource`: status, start_time, end_time,
+  duration as Twilio gives them), plus `transcript` (simulator-only); an unknown
+  CallSid: 404, error 20404.
 * `GET …/Conferences.json` (filters `FriendlyName`, `Status`),
   `GET …/Conferences/{ConferenceSid}/Participants.json`.
 """
@@ -52,17 +54,35 @@ def _page(name: str, items: list):
                     "first_page_uri": request.path, "next_page_uri": None})
 
 
-def call_resource(session: CallSession, account_sid: str) -> dict:
-    r = session.result
+# The statuses of Twilio's Call resource (CallInstance.Status in twilio-python).
+CALL_STATUSES = ("queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled")
+
+
+def rest_status(session: CallSession) -> str:
+    """The call's status as the Call resource gives it: "initiated" (a status callback
+    event, not a resource status) reads as queued."""
     status = session.call_status
+    if status in CALL_STATUSES:
+        return status
+    if session.ended:
+        return "failed"
+    return "queued" if status == "initiated" else "in-progress"
+
+
+def call_resource(session: CallSession, account_sid: str) -> dict:
+    """Twilio's Call resource: start_time empty until the call is dialed (queued),
+    end_time only for a call that completed, duration (seconds, a string) only for a
+    completed call -- empty for busy, failed, unanswered, canceled or ongoing calls."""
+    r = session.result
+    status = rest_status(session)
+    completed = status == "completed" and r.ended_at is not None
     return {
         "sid": r.sid, "account_sid": account_sid, "from": r.from_, "to": r.to, "status": status,
         "parent_call_sid": session.spec.parent_sid,
         "direction": session.spec.direction, "api_version": API_VERSION,
-        "start_time": format_datetime(utc(r.started_at)),
-        "end_time": format_datetime(utc(r.ended_at)) if r.ended_at else None,
-        "duration": (str(round(r.ended_at - r.answered_at)) if r.ended_at and r.answered_at
-                     else "0" if r.ended_at else None),
+        "start_time": None if status == "queued" else format_datetime(utc(r.started_at)),
+        "end_time": format_datetime(utc(r.ended_at)) if completed else None,
+        "duration": str(round(r.ended_at - (r.answered_at or r.started_at))) if completed else None,
         "queue_result": r.queue_result,
         "uri": f"/{API_VERSION}/Accounts/{account_sid}/Calls/{r.sid}.json",
         "transcript": r.transcript.to_json(),
@@ -141,7 +161,7 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
     def update_call(account, sid):
         session = carrier.sessions.get(sid)
         if session is None:
-            return _twilio_error(404, 20404, f"The requested resource /Calls/{sid}.json was not found")
+            return _twilio_error(404, 20404, f"The requested resource {request.path} was not found")
         f = request.form
         status, url = f.get("Status", "").strip(), f.get("Url", "").strip()
         if status and status not in ("completed", "canceled"):
@@ -196,7 +216,7 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
     def get_call(account, sid):
         session = carrier.sessions.get(sid)
         if session is None:
-            return _twilio_error(404, 20404, f"The requested resource /Calls/{sid}.json was not found")
+            return _twilio_error(404, 20404, f"The requested resource {request.path} was not found")
         return jsonify(call_resource(session, cfg.account_sid))
 
     return app

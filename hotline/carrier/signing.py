@@ -13,6 +13,7 @@ in a simulator, a 403 or a 500 is a bug to see, not a call to carry on.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -63,12 +64,21 @@ def with_query(url: str, params: dict) -> str:
 
 
 class WebhookClient:
-    """Sends signed webhook requests; one per simulator, shared by its calls."""
+    """Sends signed webhook requests; one per simulator, shared by its calls.
+
+    `failures` counts the requests that failed (no answer, timeout, non-2xx) plus those
+    whose answer a call found not to be TwiML (`count_failure()`); calls run in threads."""
 
     def __init__(self, auth_token: str, *, timeout: float = 30.0, session: requests.Session | None = None):
         self.signer = Signer(auth_token)
         self.timeout = timeout
         self.session = session or requests.Session()
+        self._lock = threading.Lock()
+        self.failures = 0
+
+    def count_failure(self) -> None:
+        with self._lock:
+            self.failures += 1
 
     def request(self, method: str, url: str, params: dict, *, at: float) -> Exchange:
         method = (method or "POST").upper()
@@ -85,8 +95,10 @@ class WebhookClient:
                 headers = {"X-Twilio-Signature": self.signer.signature(url, params)}
                 resp = self.session.post(url, data=params, headers=headers, timeout=self.timeout)
         except requests.RequestException as e:
+            self.count_failure()
             raise WebhookFailed(method, url, 0, f"could not reach the app ({type(e).__name__})") from None
         if not 200 <= resp.status_code < 300:
+            self.count_failure()
             raise WebhookFailed(method, full, resp.status_code, resp.text)
         return Exchange(at, method, full, params, resp.status_code, resp.text)
 

@@ -144,6 +144,16 @@ class Carrier:
             pending, self._pending_real = getattr(self, "_pending_real", []), []
             self.timeline.run(pending, until=until)
 
+    def call_sids(self) -> set[str]:
+        """Every call this carrier has placed or taken (callers, agent legs, REST test calls)."""
+        with self._lock:
+            return set(self.sessions)
+
+    @property
+    def failed_webhooks(self) -> int:
+        """Webhook requests to the app that failed (unreachable, timeout, non-2xx, not TwiML)."""
+        return getattr(self.client, "failures", 0)
+
     def results(self) -> list[CallResult]:
         with self._lock:
             return [s.result for s in self.sessions.values()]

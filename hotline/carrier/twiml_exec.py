@@ -469,10 +469,17 @@ class CallSession:
         try:
             root = ET.fromstring(ex.body)
         except ET.ParseError as e:
+            self._count_failed_webhook()
             raise TwimlError(f"{fetch.url} did not answer TwiML ({e}): {ex.body[:120]!r}") from None
         if root.tag != "Response":
+            self._count_failed_webhook()
             raise TwimlError(f"{fetch.url} answered <{root.tag}>, not <Response>")
         return fetch.url, list(root)
+
+    def _count_failed_webhook(self) -> None:
+        count = getattr(self.client, "count_failure", None)  # a stand-in client may not count
+        if count is not None:
+            count()
 
     # Verbs ----------------------------------------------------------------------
     def _execute(self, verbs: list[ET.Element], url: str, *, waiting: bool = False) -> Fetch | None:
