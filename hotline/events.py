@@ -59,7 +59,10 @@ TYPES: dict[str, str] = {
     "callback_offered": "a waiting call reached its callback step; the wait loop offers a callback",
     "callback_requested": "the caller left a callback request (voicemail); routed like a waiting call (skill, recording_url)",
     "callback_transcribed": "the transcription of a callback request's voicemail arrived (chars)",
-    "call_requeued": "the sweep put back a waiting call missing from one of its lines (line)",
+    "call_requeued": "a call put back at its place: missing from one of its lines (line), or its agent left "
+                     "before the caller joined (reason agent_left)",
+    "call_reconciled": "the carrier was asked about a call the store believed live and the lost signal was "
+                       "delivered (state_before, carrier_status, action)",
     "routing_swept": "the repair sweep ran (expired, requeued, agents_fixed, overflowed, matched)",
     "roster_imported": "a whole roster file replaced the stored roster (by, file, agents, shifts)",
     "roster_edited": "one change to the stored roster: add/remove shift, leave, swap (by, op, details)",

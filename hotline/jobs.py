@@ -66,11 +66,25 @@ def shift_boundary():
 
 
 def sweep():
+    from . import reconcile
     from .routing import engine
 
-    legs_sweep()  # first: the wrap-ups it ends free agents the routing sweep then matches
-    rep = engine.sweep(current())
-    return rep.as_dict() if rep is not None else None
+    svc = current()
+    legs = legs_sweep()  # first: the wrap-ups it ends free agents the routing sweep then matches
+    rep = engine.sweep(svc)
+    if rep is None:
+        return None  # another sweep holds the lock
+    out = {**rep.as_dict(), **legs}
+    out.update(reconcile.sweep(svc, svc.clock.now()))  # REST lookups in jobs of their own
+    return out
+
+
+def reconcile(sid: str):
+    """Ask the carrier about a call the store believes live (hotline/reconcile.py)."""
+    from . import reconcile as rec
+    from .legs.common import job_context
+
+    return rec.call(current(), sid, last_attempt=job_context()[1])
 
 
 def _summary(res):

@@ -26,6 +26,7 @@ class RecordingTelephony:
         self.requests: list[tuple[str, dict]] = []
         self.fail: dict[str, list[Exception]] = {}
         self.on_place = None  # callable(kwargs) run inside place_call (to race the offer)
+        self.statuses: dict[str, str] = {}  # what fetch_call answers: sid -> status (else in-progress)
 
     def _record(self, method: str, **kw):
         errors = self.fail.get(method)
@@ -52,6 +53,13 @@ class RecordingTelephony:
 
     def dequeue_member(self, queue_sid, call_sid, url) -> None:
         self._record("dequeue_member", queue_sid=queue_sid, call_sid=call_sid, url=url)
+
+    def fetch_call(self, call_sid):
+        from hotline.telephony.port import CallInfo
+
+        self._record("fetch_call", call_sid=call_sid)
+        status = self.statuses.get(call_sid, "in-progress")
+        return None if status == "unknown" else CallInfo(call_sid, status)
 
     def of(self, method: str) -> list[dict]:
         return [kw for m, kw in self.requests if m == method]

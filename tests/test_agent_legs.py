@@ -383,6 +383,7 @@ def test_a_permanent_error_releases_at_once(lsvc, tel):
 def test_a_caller_gone_from_the_queue_at_bridge_time_frees_and_tells_the_agent(lsvc, tel, tw, clock):
     setup_team(lsvc)
     tel.fail["dequeue_member"] = [PermanentTelephonyError("20404 not in queue")]
+    tel.fail["redirect_call"] = [PermanentTelephonyError("21220 Call is not in-progress")]  # gone
     _, placed = reserve(lsvc, tel)
     leg = Leg(tw, placed)
     leg.answer()
@@ -398,6 +399,21 @@ def test_a_caller_gone_from_the_queue_at_bridge_time_frees_and_tells_the_agent(l
     (ev,) = events(lsvc, "abandoned")
     assert ev.fields["via"] == "bridge"
     invariants.assert_holds(lsvc.events.read())
+
+
+def test_a_caller_no_longer_in_the_queue_but_on_the_line_is_moved_by_calls_update(lsvc, tel, tw, clock):
+    """Queue Members update says "not in this queue" (a repeated bridge, a caller between
+    two <Enqueue>s): the caller is still there, so Calls update brings them in."""
+    setup_team(lsvc)
+    tel.fail["dequeue_member"] = [PermanentTelephonyError("20404 not in queue")]
+    _, placed = reserve(lsvc, tel)
+    leg = Leg(tw, placed)
+    leg.answer()
+    leg.press("1")
+    work(lsvc)
+    (red,) = tel.of("redirect_call")
+    assert red["call_sid"] == CALLER and "/webhooks/agent/join" in red["url"]
+    assert call_hash(lsvc, CALLER)["state"] == "bridged" and events(lsvc, "abandoned") == []
 
 
 # Call end and wrap-up -------------------------------------------------------------------------

@@ -36,9 +36,13 @@ def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
         log.warning("no carrier configured: caller %s cannot be moved to the conference", sid)
         return "no_carrier"
     url = AgentLinks(svc.settings.public_url).join(sid)
+    error = "no queue"
     if queue_sid:
         _, error = carrier_request(lambda: tel.dequeue_member(queue_sid, sid, url), last_attempt=last_attempt)
-    else:
+    if error is not None:
+        # Not (or no longer) in that queue -- or we never learnt which -- yet perhaps still on
+        # the line (a repeated bridge, an Enqueue response lost): Calls update moves a live
+        # call wherever it is; it fails only for a call that is over.
         _, error = carrier_request(lambda: tel.redirect_call(sid, url), last_attempt=last_attempt)
     if error is not None:
         bridge_failed(svc, sid, agent_id, error)

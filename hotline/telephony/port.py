@@ -11,6 +11,7 @@ Only RQ jobs call these methods, never a webhook (a REST call can take seconds).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from twilio.base.exceptions import TwilioRestException
@@ -21,6 +22,20 @@ from ..config import Settings
 
 TWILIO_API = "https://api.twilio.com"
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# The Call resource's statuses that mean the call is over (Twilio's docs).
+ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """What the carrier says of one call now (Calls fetch)."""
+    sid: str
+    status: str          # queued | ringing | in-progress | completed | busy | failed | no-answer | canceled
+    duration: str = ""
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
 
 
 class TransientTelephonyError(Exception):
@@ -49,6 +64,9 @@ class Telephony(Protocol):
 
     def dequeue_member(self, queue_sid: str, call_sid: str, url: str) -> None:
         """Take exactly this call out of its Twilio queue and run `url` (not the head of the queue)."""
+
+    def fetch_call(self, call_sid: str) -> CallInfo | None:
+        """The call's status now, or None if the carrier has no such call (404)."""
 
 
 class _RebasedHttpClient(TwilioHttpClient):
@@ -108,3 +126,16 @@ class TwilioTelephony:
 
     def dequeue_member(self, queue_sid, call_sid, url) -> None:
         self._call(self.client.queues(queue_sid).members(call_sid).update, url=url, method="POST")
+
+    def fetch_call(self, call_sid) -> CallInfo | None:
+        try:
+            call = self.client.calls(call_sid).fetch()
+        except TwilioRestException as e:
+            if e.status == 404:
+                return None
+            raise _wrap(e) from e
+        except Exception as e:
+            if isinstance(e, OSError) or type(e).__module__.startswith("requests"):
+                raise _wrap(e) from e
+            raise
+        return CallInfo(call.sid or call_sid, str(call.status or ""), str(call.duration or ""))

@@ -60,7 +60,9 @@ if expect ~= '' then
   end
   set[#set + 1] = 'turn'; set[#set + 1] = tostring((tonumber(turn) or 0) + 1)
 end
-if #set > 0 then redis.call('HSET', call, unpack(set)) end
+-- The last sign of life of the call from the carrier (the sweep reconciles calls that go quiet).
+set[#set + 1] = 'seen_at'; set[#set + 1] = now
+redis.call('HSET', call, unpack(set))
 for _, entry in ipairs(entries) do redis.call('XADD', events, '*', unpack(entry)) end
 if #set > 0 and nwant > 0 then
   local at = {}

@@ -39,6 +39,7 @@ end
 
 local qt = tonumber(ARGV[6])
 if qt and tonumber(c[4]) and qt <= tonumber(c[4]) then return {state, position, size, estimate, c[3] or ''} end
+redis.call('HSET', call, 'seen_at', now)
 if qt then redis.call('HSET', call, 'wait_qt', ARGV[6]) end
 if qsid ~= '' and qsid ~= c[2] then redis.call('HSET', call, 'queue_sid', qsid) end
 local ev = {'type', 'position_announced', 'ts', now, 'call_sid', sid, 'skill', ARGV[5],
