@@ -1,14 +1,14 @@
 """gunicorn settings of the `web` process (Procfile): `gunicorn -c gunicorn.conf.py ...`.
 
-Workers: WEB_CONCURRENCY, else one sync worker per core plus one (hotline.config.web_workers):
-every webhook waits on one Redis round trip, and the extra worker keeps the cores busy
-meanwhile. benchmarks/webhooks.py uses the same number for both of its apps.
+Everything comes from hotline/web.py, which `hotline serve` uses too: gevent workers (a
+client that sends its headers slowly holds a greenlet, never a worker; see that module
+and docs/benchmarks.md, "Slow clients"), WEB_CONCURRENCY of them, else cores + 1
+(hotline.config.web_workers), request limits sized for Twilio's webhooks, and no
+control socket. Bound to 0.0.0.0:$PORT (default 8000).
 """
 
 import os
 
-from hotline.config import web_workers
+from hotline.web import gunicorn_options
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = web_workers()
-worker_class = "sync"
+globals().update(gunicorn_options(host="0.0.0.0", port=int(os.environ.get("PORT", "8000"))))

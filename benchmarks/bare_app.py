@@ -51,20 +51,31 @@ def create_app() -> Flask:
             return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
         return Response(body, mimetype="text/xml")
 
-    conn = None
+    # A free list of connections, like the script runner's: one per request in flight (a
+    # gevent or gthread worker runs many at once; one shared connection would mix replies).
+    free: list = []
+    pool_box: list = []
 
     @app.post(PATH_REDIS)
     def bare_redis():
-        nonlocal conn
         if not is_valid(settings, request):
             return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
-        if conn is None:
-            from hotline.store.connection import connect
+        try:
+            conn = free.pop()
+        except IndexError:
+            if not pool_box:
+                from hotline.store.connection import connect
 
-            pool = connect(settings).connection_pool
-            conn = pool.connection_class(**pool.connection_kwargs)
-        conn.send_command("HGET", "bare:probe", request.form.get("CallSid", ""))
-        conn.read_response()
+                pool_box.append(connect(settings).connection_pool)
+            conn = pool_box[0].connection_class(**pool_box[0].connection_kwargs)
+        try:
+            conn.send_command("HGET", "bare:probe", request.form.get("CallSid", ""))
+            conn.read_response()
+        except BaseException:
+            conn.disconnect()  # a reply may be left unread: start afresh next time
+            raise
+        finally:
+            free.append(conn)
         return Response(body, mimetype="text/xml")
 
     @app.get("/healthz")

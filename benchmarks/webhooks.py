@@ -6,6 +6,20 @@
     .venv/bin/python benchmarks/webhooks.py --json      # ... and one JSON object as the last line
     .venv/bin/python benchmarks/webhooks.py --cost-only # the in-process cost per request only
     .venv/bin/python benchmarks/webhooks.py --quick --profile menu,wait  # + py-spy profiles
+    .venv/bin/python benchmarks/webhooks.py --compare sync,gevent          # worker models, same run (~5 min)
+    .venv/bin/python benchmarks/webhooks.py --compare sync,gthread,gevent --slow-clients 3,6,50 \
+        --no-throughput                                                    # slowloris (~10 min)
+
+Both apps run with the settings we ship (hotline/web.py: gevent workers, request limits,
+keep-alive, no control socket); --worker-class and --compare change the worker class only.
+
+--compare CLASS[:WORKERS],... starts an app and a bare gunicorn per variant and runs the
+closed loop on bare, incoming and wait for each, in interleaved rounds (the order reversed
+every other round), reporting each variant's throughput against the first's, round by
+round: the before/after of a worker change, measured in one run. --slow-clients N,...
+opens N connections that send their request heads one byte every --slow-every seconds
+(reopened when the server closes them) and counts the signed webhooks answered within
+1 s and within Twilio's 15 s meanwhile.
 
 What runs, all private to this run and stopped at the end (also on Ctrl-C):
   * an embedded redis-server in a temporary directory (hotline.store.embedded);
@@ -66,6 +80,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -206,11 +221,17 @@ def wait_healthy(port: int, proc: subprocess.Popen, what: str, timeout: float = 
     raise SystemExit(f"{what}: not healthy after {timeout:.0f}s ({last})")
 
 
-def start_gunicorn(procs: Procs, app: str, port: int, env: dict, args, extra: list[str], log: Path):
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
-           "--worker-class", args.worker_class, "--bind", f"{HOST}:{port}",
+def start_gunicorn(procs: Procs, app: str, port: int, env: dict, args, extra: list[str], log: Path,
+                   worker_class: str | None = None, workers: int | None = None):
+    """gunicorn with the shipped settings (hotline.web: limits, keep-alive, no control
+    socket), the worker class and count of this run (or of one compared variant)."""
+    from hotline import web
+
+    worker_class = worker_class or args.worker_class
+    opts = web.gunicorn_options(HOST, port, workers or args.workers, worker_class=worker_class)
+    cmd = [sys.executable, "-m", "gunicorn", *web.options_to_flags(opts),
            "--log-level", "warning", "--backlog", "2048", *extra]
-    if args.worker_class == "gthread":
+    if worker_class == "gthread":
         cmd += ["--threads", str(args.threads)]
     cmd.append(app)
     p = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
@@ -346,11 +367,13 @@ end
 function init(args)
   marker = args[2]
   antimarker = args[3]
+  connection = args[4]  -- "close": a new connection per request, as the Python client does
   reqs = {}
   for line in io.lines(args[1] .. "." .. tid) do
     local path, body, sig = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)$")
-    reqs[#reqs + 1] = wrk.format("POST", path,
-      {["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sig}, body)
+    local headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sig}
+    if connection == "close" then headers["Connection"] = "close" end
+    reqs[#reqs + 1] = wrk.format("POST", path, headers, body)
   end
   n = #reqs
   i = 0
@@ -690,7 +713,7 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
         script.write_text(WRK_LUA)
         cmd = ["wrk", "-t", str(threads), "-c", str(args.clients), "-d", f"{duration:g}s",
                "--timeout", "10s", "-s", str(script), f"http://{HOST}:{target.port}",
-               "--", str(data), marker, antimarker]
+               "--", str(data), marker, antimarker, args.wrk_connection]
     else:
         data.write_text("\n".join(lines) + "\n")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--_client", "--mode", mode,
@@ -797,7 +820,7 @@ def wsgi_cost(app, passes: list[list[str]], marker: str, antimarker: str) -> dic
 
     best_cpu = best_wall = float("inf")
     bad = 0
-    for rep, lines in enumerate(passes):
+    for lines in passes:
         envs = environs(lines)
         c0, w0 = time.process_time(), time.perf_counter()
         for env in envs:
@@ -839,7 +862,8 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=None,
                    help="gunicorn workers for both apps (default: as the Procfile's gunicorn.conf.py, "
                         "$WEB_CONCURRENCY or cores + 1)")
-    p.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync, as in the Procfile)")
+    p.add_argument("--worker-class", default=None,
+                   help="gunicorn worker class (default: the shipped one, hotline.web.WORKER_CLASS)")
     p.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
     p.add_argument("--max-other", type=float, default=0.3,
                    help="a run during which other processes took more cores than this is repeated")
@@ -847,6 +871,11 @@ def main(argv=None) -> int:
     p.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
                    help="closed-loop load generator (auto: wrk if installed)")
     p.add_argument("--wrk-threads", type=int, default=1)
+    p.add_argument("--wrk-connection", choices=("close", "keep-alive"), default="close",
+                   help="close (default): a new connection per request, like the Python client of the "
+                        "open loop and like every run before the gevent workers (sync workers close after each "
+                        "answer whatever the client asks); keep-alive: wrk reuses its connections where the "
+                        "worker allows (gevent, gthread)")
     p.add_argument("--open-fraction", type=float, default=0.5,
                    help="open-loop arrival rate as a fraction of the closed-loop peak (default 0.5)")
     p.add_argument("--max-rps", type=int, default=4000,
@@ -862,7 +891,27 @@ def main(argv=None) -> int:
     p.add_argument("--output", help="also write the markdown report to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    p.add_argument("--compare", default="",
+                   help="compare worker models in one run instead of the full benchmark: comma-separated "
+                        "CLASS[:WORKERS] variants, e.g. sync,gevent or gevent:2,gevent:3 (closed-loop "
+                        "throughput of bare, incoming and wait per variant, interleaved rounds, same-run ratios)")
+    p.add_argument("--slow-clients", default="",
+                   help="with --compare (or alone, for --worker-class): comma-separated numbers of slowloris "
+                        "connections, e.g. 3,6,50: signed webhooks answered while that many connections "
+                        "send their request heads one byte at a time")
+    p.add_argument("--no-throughput", action="store_true",
+                   help="with --compare and --slow-clients: the slow-client runs only")
+    p.add_argument("--slow-duration", type=float, default=None,
+                   help="seconds of webhooks per slow-client run (default 40: past gunicorn's 30 s worker "
+                        "timeout; --quick 15)")
+    p.add_argument("--slow-every", type=float, default=5.0,
+                   help="seconds between two bytes of one slow connection (default 5, as in the review)")
+    p.add_argument("--slow-rate", type=float, default=1.0, help="signed webhooks per second during a slow-client run")
     args = p.parse_args(argv)
+    if args.worker_class is None:
+        from hotline.web import WORKER_CLASS
+
+        args.worker_class = WORKER_CLASS
     if args.workers is None:
         from hotline.config import web_workers
 
@@ -881,6 +930,8 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     # Ctrl-C must stop everything even when started from a shell that ignores SIGINT in the background.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if args.compare or args.slow_clients:
+        return compare_main(args)
 
     from hotline.store.embedded import EmbeddedRedis
     from hotline.webhooks.fallback import APOLOGY
@@ -912,7 +963,9 @@ def main(argv=None) -> int:
         app_s, bare_s = Signer(app_url, token), Signer(bare_url, token)
         antimarker = APOLOGY["fr"]
 
-        log = (lambda *a: print(*a, file=sys.stderr, flush=True))
+        def log(*a):
+            print(*a, file=sys.stderr, flush=True)
+
         log(f"benchmark dir {tmp}; gunicorn {args.workers} x {args.worker_class}; "
             f"{args.duration:g}s per scenario; closed-loop client: {args.client}")
 
@@ -1102,6 +1155,370 @@ def main(argv=None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------------------
+# Worker models compared in one run (--compare), and slow clients (--slow-clients)
+# --------------------------------------------------------------------------------------
+
+class SlowLoris(threading.Thread):
+    """`n` connections that each send one more byte of a never-ending request head every
+    `every` seconds (what the outside review did); a connection the server closes (a
+    header timeout) is opened again within 0.2 s, so `n` stay open all along."""
+
+    HEAD = (b"POST " + INCOMING_PATH.encode() + b" HTTP/1.1\r\nHost: hotline\r\nUser-Agent: slow\r\n"
+            b"X-Padding: " + b"a" * 4000)
+
+    def __init__(self, port: int, n: int, every: float):
+        super().__init__(daemon=True)
+        self.port, self.n, self.every = port, n, every
+        self.halt = threading.Event()
+        self.opened = self.failed_opens = 0
+        self.closed_by_server: list[float] = []
+        self.conns: list[list] = []
+
+    def _open(self) -> list:
+        s = socket.create_connection((HOST, self.port), timeout=5)
+        s.setblocking(False)
+        s.send(self.HEAD[:1])
+        self.opened += 1
+        now = time.monotonic()
+        return [s, 1, now, now]
+
+    @staticmethod
+    def _alive(s) -> bool:
+        try:
+            return s.recv(1, socket.MSG_PEEK) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+    def begin(self) -> SlowLoris:
+        self.conns = [self._open() for _ in range(self.n)]
+        self.start()
+        time.sleep(1.0)
+        return self
+
+    def run(self):
+        while not self.halt.wait(0.2):
+            now = time.monotonic()
+            for k, c in enumerate(self.conns):
+                s, sent, since, last = c
+                ok = self._alive(s)
+                if ok and now - last >= self.every:
+                    try:
+                        s.send(self.HEAD[sent:sent + 1])
+                        c[1], c[3] = sent + 1, now
+                    except OSError:
+                        ok = False
+                if not ok:
+                    self.closed_by_server.append(now - since)
+                    s.close()
+                    try:
+                        self.conns[k] = self._open()
+                    except OSError:
+                        self.failed_opens += 1
+
+    def end(self):
+        self.halt.set()
+        self.join(timeout=10)
+        for c in self.conns:
+            c[0].close()
+
+
+TWILIO_TIMEOUT_S = 15.0
+
+
+def slow_client_run(port: int, n: int, lines: list[str], marker: str, args) -> dict:
+    """Signed webhooks (one every 1/--slow-rate s, each on its own connection and thread,
+    so a stuck one does not delay the next) for --slow-duration s while `n` slow
+    connections drip their heads; each webhook waits up to 20 s for its answer."""
+    slow = SlowLoris(port, n, args.slow_every).begin() if n else None
+    out: list[tuple] = []
+    lock = threading.Lock()
+
+    def one(line):
+        t0 = time.monotonic()
+        try:
+            st, body = http_post(port, line, timeout=TWILIO_TIMEOUT_S + 5)
+            note = "" if (st == 200 and marker in body) else f"HTTP {st}"
+        except OSError as e:
+            st, note = None, type(e).__name__
+        with lock:
+            out.append((st, time.monotonic() - t0, note))
+
+    threads = []
+    t0 = time.monotonic()
+    try:
+        for i, line in enumerate(lines):
+            at = t0 + i / args.slow_rate
+            if at - t0 >= args.slow_duration:
+                break
+            time.sleep(max(0.0, at - time.monotonic()))
+            th = threading.Thread(target=one, args=(line,), daemon=True)
+            th.start()
+            threads.append(th)
+        for th in threads:  # the slow clients stay until every webhook is answered or gave up
+            th.join(timeout=max(0.1, TWILIO_TIMEOUT_S + 6 - (time.monotonic() - t0 - args.slow_duration)))
+    finally:
+        if slow:
+            slow.end()
+    answered = sorted(t for st, t, note in out if st == 200 and not note)
+    sent = len(threads)
+    res = {"slow_connections": n, "sent": sent,
+           "within_1s": sum(1 for t in answered if t <= 1.0),
+           "within_15s": sum(1 for t in answered if t <= TWILIO_TIMEOUT_S),
+           "answered": len(answered), "unanswered": sent - len(answered),
+           "p50_ms": round(pct(answered, 50) * 1000, 1) if answered else None,
+           "max_ms": round(answered[-1] * 1000, 1) if answered else None,
+           "errors": sorted({note for st, t, note in out if note})}
+    if slow:
+        lt = sorted(slow.closed_by_server)
+        res.update({"slow_opened": slow.opened, "slow_closed_by_server": len(lt),
+                    "slow_lifetime_s": [round(lt[0], 1), round(lt[-1], 1)] if lt else None})
+    return res
+
+
+def wait_recovered(port: int, timeout: float = 45.0) -> float:
+    """Seconds until /healthz answers again after a slow-client run (a sync worker stuck
+    on a slow connection is freed when it closes, or killed after gunicorn's timeout)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            c = http.client.HTTPConnection(HOST, port, timeout=2)
+            c.request("GET", "/healthz")
+            ok = c.getresponse().status == 200
+            c.close()
+            if ok:
+                return time.monotonic() - t0
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return float("nan")
+
+
+def parse_variants(spec: str, args) -> list[dict]:
+    out = []
+    for item in (x.strip() for x in spec.split(",")):
+        if not item:
+            continue
+        cls, _, n = item.partition(":")
+        w = int(n) if n else args.workers
+        label = f"{cls} x{w}" + (f" ({args.threads} threads)" if cls == "gthread" else "")
+        out.append({"label": label, "worker_class": cls, "workers": w})
+    if not out:
+        raise SystemExit("--compare: no variant given")
+    return out
+
+
+def compare_main(args) -> int:
+    """Worker models side by side in one run: closed-loop throughput of the bare endpoint
+    and of our incoming and wait webhooks per variant (rounds interleaved, each variant's
+    order reversed every other round; ratios paired within a round), and the slow-client
+    runs. Every variant is a pair of gunicorns (app, bare) on one shared embedded Redis."""
+    from hotline.store.embedded import EmbeddedRedis
+    from hotline.webhooks.fallback import APOLOGY
+
+    variants = parse_variants(args.compare or args.worker_class, args)
+    slow_ns = [int(x) for x in args.slow_clients.split(",") if x.strip()]
+    do_throughput = bool(args.compare) and not args.no_throughput
+    args.slow_duration = args.slow_duration or (15.0 if args.quick else 40.0)
+
+    def log(*a):
+        print(*a, file=sys.stderr, flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="hlb-", dir="/tmp"))
+    procs = Procs()
+    started = dt.datetime.now(dt.UTC)
+    try:
+        redis_srv = EmbeddedRedis(tmp / "r")
+        redis_srv.ensure()
+        procs.add("redis", redis_srv)
+        redis_pid = redis_srv.proc.pid if redis_srv.proc else None
+        token = secrets.token_hex(16)
+        # Every app server checks signatures against the same public URL (and every bare one
+        # against its own), whatever port it listens on: one set of signed requests serves all.
+        app_url, bare_url = "https://hotline.bench.test", "https://bare.bench.test"
+        base_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("HOTLINE_", "TWILIO_", "REDIS_", "GUNICORN_"))}
+        base_env.update({"HOTLINE_MODE": "test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": token,
+                         "REDIS_URL": redis_srv.url, "HOTLINE_DATA_DIR": str(tmp / "data"),
+                         "PYTHONUNBUFFERED": "1"})
+        for k, v in enumerate(variants):
+            v["app"] = Target(f"app {v['label']}", free_port(), None)
+            v["app"].proc = start_gunicorn(procs, "hotline.app:create_app()", v["app"].port,
+                                           {**base_env, "HOTLINE_PUBLIC_URL": app_url}, args, [],
+                                           tmp / f"app{k}.log", v["worker_class"], v["workers"])
+            if do_throughput:
+                v["bare"] = Target(f"bare {v['label']}", free_port(), None)
+                v["bare"].proc = start_gunicorn(procs, "bare_app:create_app()", v["bare"].port,
+                                                {**base_env, "HOTLINE_PUBLIC_URL": bare_url}, args,
+                                                ["--pythonpath", str(HERE)], tmp / f"bare{k}.log",
+                                                v["worker_class"], v["workers"])
+        for v in variants:
+            wait_healthy(v["app"].port, v["app"].proc, v["app"].name)
+            if do_throughput:
+                wait_healthy(v["bare"].port, v["bare"].proc, v["bare"].name)
+        app_s, bare_s = Signer(app_url, token), Signer(bare_url, token)
+        antimarker = APOLOGY["fr"]
+        log(f"benchmark dir {tmp}; variants: {', '.join(v['label'] for v in variants)}; client {args.client}")
+
+        flow = Flow()
+        follow_to_queue(variants[0]["app"].port, app_s, sid_of("d0", 0), 0, flow)
+        incoming_marker = marker_of(flow.incoming_xml)
+        cap = int(args.max_rps * args.duration)
+
+        def incoming_lines(prefix: str, n: int | None = None):
+            return [app_s.line(INCOMING_PATH, call_params(sid_of(prefix, i), i)) for i in range(n or cap)]
+
+        results: list[dict] = []
+        table: dict = {}
+        if do_throughput:
+            wait_lines, wait_xml = [], None
+            for k in range(args.waiting_calls):
+                sid = sid_of("d1", k)
+                _, wait_url, queue = follow_to_queue(variants[0]["app"].port, app_s, sid, 10_000 + k)
+                wait_lines.append(app_s.line(wait_url, wait_params(call_params(sid, 10_000 + k), k + 1, queue)))
+                if wait_xml is None:
+                    st, wait_xml = http_post(variants[0]["app"].port, wait_lines[-1])
+            wait_marker = marker_of(wait_xml)
+            bare_lines = [bare_s.line(BARE_PATH, call_params(sid_of("b", i), i)) for i in range(2000)]
+            bare_marker = marker_of(str(_bare_doc(bare_url)))
+            warm = float(max(1, round(args.duration / 5)))
+            for k, v in enumerate(variants):
+                run_load(args, tmp, v["bare"], "warmup-bare", bare_lines, bare_marker, antimarker, "closed",
+                         duration=warm)
+                run_load(args, tmp, v["app"], "warmup-app", incoming_lines(f"f{k}")[: int(3000 * warm)],
+                         incoming_marker, antimarker, "closed", duration=warm)
+
+            def run(v, scenario, lines, marker):
+                best = None
+                for attempt in range(1 + args.retries):
+                    r = run_load(args, tmp, v["bare" if scenario == "bare" else "app"], scenario,
+                                 lines(attempt) if callable(lines) else lines, marker, antimarker, "closed",
+                                 redis_pid=redis_pid)
+                    if best is None or r["cpu_cores"]["other"] < best["cpu_cores"]["other"]:
+                        best = r
+                    if r["cpu_cores"]["other"] <= args.max_other:
+                        break
+                best["attempts"] = attempt + 1
+                best["variant"] = v["label"]
+                c = best["cpu_cores"]
+                log(f"  {v['label']:<16} {scenario:<9} {best['rps']:8.1f} req/s  p50 {best['p50_ms']:7.2f} ms  "
+                    f"p99 {best['p99_ms']:7.2f} ms  errors {best['errors'] or 0}  cores server {c['server']} "
+                    f"redis {c['redis']} client {c['client']} other {c['other']}")
+                results.append(best)
+                return best
+
+            scen = ("bare", "incoming", "wait")
+            rps = {v["label"]: {s_: [] for s_ in scen} for v in variants}
+            cpu = {v["label"]: {s_: [] for s_ in scen} for v in variants}
+            log(f"closed loop, {args.clients} clients, {args.rounds} round(s) of {args.duration:g} s per run:")
+            for rnd in range(args.rounds):
+                order = variants if rnd % 2 == 0 else variants[::-1]
+                for v in order:
+                    tag = f"c{rnd}{variants.index(v)}"
+                    for name, lines, marker in (
+                            ("bare", bare_lines, bare_marker),
+                            ("incoming", lambda a, t=tag: incoming_lines(f"{t}{a}"), incoming_marker),
+                            ("wait", wait_lines, wait_marker)):
+                        r = run(v, name, lines, marker)
+                        rps[v["label"]][name].append(r["rps"])
+                        cpu[v["label"]][name].append(r["server_cpu_ms_per_req"])
+            ref = variants[0]["label"]
+            for v in variants:
+                lab = v["label"]
+                table[lab] = {
+                    "rps": {s_: round(median(rps[lab][s_]), 1) for s_ in scen},
+                    "server_cpu_ms_per_req": {s_: round(median(cpu[lab][s_]), 3) for s_ in scen},
+                    # ours / bare, paired within each round (same variant, minutes apart at most)
+                    "vs_bare": {s_: round(median([a / b for a, b in zip(rps[lab][s_], rps[lab]["bare"])]), 3)
+                                for s_ in ("incoming", "wait")},
+                    # this variant / the first one, paired within each round
+                    "vs_" + ref: {s_: round(median([a / b for a, b in zip(rps[lab][s_], rps[ref][s_])]), 3)
+                                  for s_ in scen},
+                }
+
+        slow_res: dict = {}
+        if slow_ns:
+            log(f"slow clients: {', '.join(map(str, slow_ns))} connections, 1 byte every {args.slow_every:g} s; "
+                f"{args.slow_rate:g} signed webhook/s for {args.slow_duration:g} s per run")
+            for n in slow_ns:
+                for v in (variants if n % 2 == 0 else variants[::-1]):
+                    k = variants.index(v)
+                    lines = incoming_lines(f"s{k}{n:03d}", int(args.slow_duration * args.slow_rate) + 2)
+                    r = slow_client_run(v["app"].port, n, lines, incoming_marker, args)
+                    r["recovered_after_s"] = round(wait_recovered(v["app"].port), 1)
+                    slow_res.setdefault(v["label"], {})[n] = r
+                    log(f"  {v['label']:<16} {n:3d} slow: {r['within_1s']}/{r['sent']} within 1 s, "
+                        f"{r['within_15s']} within 15 s, {r['unanswered']} unanswered; p50 {r['p50_ms']} ms, "
+                        f"max {r['max_ms']} ms; slow conns closed by server {r.get('slow_closed_by_server')}; "
+                        f"healthy again after {r['recovered_after_s']} s")
+                    time.sleep(2)
+
+        cpu_model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                          if ln.startswith("model name")), platform.processor())
+        import gunicorn
+
+        md = [f"## Worker models — {started:%Y-%m-%d %H:%M} UTC", "",
+              f"Machine: {os.cpu_count()} cores ({cpu_model}), Python {platform.python_version()}, "
+              f"{platform.system()} {platform.release()}, gunicorn {gunicorn.__version__}; load average at start "
+              f"{os.getloadavg()[0]:.2f}. Settings from hotline.web (limits, keep-alive {args_keepalive()} s, "
+              "no control socket) for every variant.", ""]
+        if table:
+            ref = variants[0]["label"]
+            kept = args.client == "wrk" and args.wrk_connection == "keep-alive"
+            md += [f"Closed loop: {args.client}, {args.clients} clients"
+                   f"{' (connections kept alive where the worker allows)' if kept else ' (a new connection per request)'}, "
+                   f"{args.rounds} round(s) of {args.duration:g} s per run, variants interleaved (order reversed "
+                   "every other round); ratios are medians of per-round ratios.", "",
+                   "| variant | bare req/s | incoming req/s | wait req/s | incoming / bare | wait / bare "
+                   f"| bare vs {ref} | incoming vs {ref} | wait vs {ref} | server CPU ms/req (bare / inc / wait) |",
+                   "|---|---|---|---|---|---|---|---|---|---|"]
+            for v in variants:
+                t = table[v["label"]]
+                rr, vb, vr, c = t["rps"], t["vs_bare"], t["vs_" + ref], t["server_cpu_ms_per_req"]
+                md.append(f"| {v['label']} | {rr['bare']:.0f} | {rr['incoming']:.0f} | {rr['wait']:.0f} "
+                          f"| {vb['incoming']:.0%} | {vb['wait']:.0%} | {vr['bare']:.2f} | {vr['incoming']:.2f} "
+                          f"| {vr['wait']:.2f} | {c['bare']:.2f} / {c['incoming']:.2f} / {c['wait']:.2f} |")
+            md.append("")
+        if slow_res:
+            md += [f"Slow clients: N connections each send one more byte of a request head every "
+                   f"{args.slow_every:g} s (reopened when the server closes them); meanwhile one signed "
+                   f"`POST /webhooks/voice/incoming` every {1 / args.slow_rate:g} s for {args.slow_duration:g} s, "
+                   "each on its own connection, waiting up to 20 s (Twilio gives up at 15 s).", "",
+                   "| variant | slow conns | webhooks | ≤ 1 s | ≤ 15 s | unanswered | p50 / max ms (answered) "
+                   "| slow conns closed by the server (lifetime) |", "|---|---|---|---|---|---|---|---|"]
+            for n in slow_ns:
+                for v in variants:
+                    r = slow_res[v["label"]][n]
+                    life = (f"{r['slow_closed_by_server']} ({r['slow_lifetime_s'][0]}–{r['slow_lifetime_s'][1]} s)"
+                            if r.get("slow_lifetime_s") else ("0" if n else "-"))
+                    md.append(f"| {v['label']} | {n} | {r['sent']} | {r['within_1s']} | {r['within_15s']} "
+                              f"| {r['unanswered']} | {fmt(r['p50_ms'], 0)} / {fmt(r['max_ms'], 0)} | {life} |")
+        print("\n".join(md))
+        if args.output:
+            Path(args.output).write_text("\n".join(md) + "\n")
+        if args.json:
+            print(json.dumps({"date": started.isoformat(), "variants": [v["label"] for v in variants],
+                              "machine": {"nproc": os.cpu_count(), "cpu": cpu_model},
+                              "throughput": table, "slow_clients": slow_res, "results": results}))
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted: stopping servers", file=sys.stderr)
+        return 130
+    finally:
+        procs.stop_all()
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def args_keepalive() -> int:
+    from hotline.web import KEEPALIVE
+
+    return KEEPALIVE
+
+
 def redis_commandstats(url: str) -> dict:
     """Redis's own time per command over the whole run (INFO commandstats): what each
     script costs on the server side, which shares the two cores with the workers."""
@@ -1132,6 +1549,7 @@ def commandstats_markdown(stats: dict) -> str:
 def _bare_doc(bare_url: str) -> str:
     sys.path.insert(0, str(HERE))
     from bare_app import constant_twiml
+
     from hotline.config import Settings
 
     s = Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token="x", public_url=bare_url, mode="test")
@@ -1241,7 +1659,9 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         f"Server: gunicorn {args.workers} workers, worker class `{args.worker_class}`"
         + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
         + ", the same for both apps, on loopback; Redis: embedded redis-server (unix socket, AOF everysec). "
-        f"Load: {args.client} for the closed loop ({C} connections, {args.rounds} round(s) of "
+        f"Load: {args.client} for the closed loop ({C} clients"
+        + (f", connection {args.wrk_connection}" if args.client == "wrk" else ", a new connection per request")
+        + f", {args.rounds} round(s) of "
         f"{args.duration:g} s per scenario), Python asyncio for the open loop (Poisson arrivals at "
         f"{args.open_fraction:.0%} of each scenario's peak, latency from the scheduled arrival). "
         "Every request is signed and every response checked; both apps check the signature. "

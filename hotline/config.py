@@ -60,12 +60,12 @@ class Settings:
         """Absolute URL Twilio must request for one of our paths."""
         return self.public_url.rstrip("/") + "/" + path.lstrip("/")
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @classmethod
     def from_env(cls, env: dict | None = None, *, load_dotenv: bool = True,
-                 need_twilio: bool = True) -> "Settings":
+                 need_twilio: bool = True) -> Settings:
         """`need_twilio=False` is for commands that only read or write Redis (events,
         queue, roster…): they run without credentials even in production mode."""
         if env is None:
@@ -182,10 +182,12 @@ def simulator_credentials(data_dir: Path) -> tuple[str, str]:
         return d["account_sid"], d["auth_token"]
     except (OSError, ValueError, KeyError):
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     d = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
     tmp = path.with_suffix(".tmp%d" % os.getpid())
-    tmp.write_text(json.dumps(d))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a secret: 0600
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(d))
     try:
         # link() fails if another process won the race: then read theirs.
         os.link(tmp, path)

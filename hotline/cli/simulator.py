@@ -119,6 +119,12 @@ def simulator(ctx, port, url, scenario_path, calls, agents, no_login, exit_when_
     sessions: list = []
     finished: list[threading.Event] = []
     deadline_reached = interrupted = False
+    stop_agents = threading.Event()
+    if not no_login:
+        # As in `hotline demo`: an agent the hotline set away after a missed offer makes
+        # themselves available again a little later (back_after_missed_s of their plan).
+        threading.Thread(target=_agents_come_back, args=(svc, plans, clock, stop_agents),
+                         daemon=True, name="sim-agents").start()
     try:
         callers = scenario.caller_plans()
         if callers:
@@ -166,12 +172,30 @@ def simulator(ctx, port, url, scenario_path, calls, agents, no_login, exit_when_
                 s.hangup()
             _wait_all(finished, time.monotonic() + HANGUP_WAIT_S)
     finally:
+        stop_agents.set()
         server.close()
         carrier.close()
         svc.close()
     if out is not None:
         click.echo(json.dumps(out, ensure_ascii=False))
     sys.exit(EXIT_DEADLINE if deadline_reached else 0)
+
+
+def _agents_come_back(svc, plans, clock, stop: threading.Event, poll_s: float = 20.0) -> None:
+    """Every `poll_s` simulated seconds, each simulated agent away after a missed offer for
+    longer than their plan's back_after_missed_s logs back in; Redis errors are waited out."""
+    import redis
+
+    from ..errors import HotlineError
+
+    while not stop.wait(clock.real_delay(poll_s)):
+        for plan in plans:
+            try:
+                state, reason, since = svc.redis.hmget(svc.keys.agent(plan.id), "state", "reason", "since")
+                if state == "away" and reason == "missed" and clock.now() - float(since or 0) >= plan.back_after_missed_s:
+                    svc.agents.set_state(plan.id, "available", by="agent")
+            except (HotlineError, redis.RedisError, OSError, ValueError):
+                continue
 
 
 def _wait_all(events: list[threading.Event], until: float) -> bool:

@@ -7,7 +7,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..config import Settings
-from .embedded import ensure_embedded
+from .embedded import client_name, ensure_embedded
 
 
 def redis_url(settings: Settings) -> str:
@@ -32,4 +32,5 @@ def connect(settings: Settings, *, decode: bool = True, url: str | None = None) 
         socket_connect_timeout=2,
         health_check_interval=30,
         retry=Retry(NoBackoff(), 0),
+        client_name=client_name(),  # tells this process's connections apart (embedded.stop_if_alone)
     )
