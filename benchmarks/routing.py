@@ -35,7 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -197,7 +197,7 @@ def machine() -> dict:
     except OSError:
         pass
     return {"cpu": model or platform.processor(), "nproc": os.cpu_count(), "python": platform.python_version(),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def main(argv=None) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import redis
@@ -95,7 +95,7 @@ class Event:
     fields: dict = field(default_factory=dict)
 
     def to_json(self, tz: ZoneInfo | None = None) -> dict:
-        when = datetime.fromtimestamp(self.ts, tz=tz or timezone.utc)
+        when = datetime.fromtimestamp(self.ts, tz=tz or UTC)
         d = {"id": self.id, "ts": when.isoformat(timespec="milliseconds"), "type": self.type}
         if self.call_sid:
             d["call_sid"] = self.call_sid

@@ -30,7 +30,7 @@ class Services:
         self._telephony = telephony  # unit tests of the job logic hand in a recording Telephony
 
     @classmethod
-    def from_env(cls) -> "Services":
+    def from_env(cls) -> Services:
         return cls(Settings.from_env())
 
     # Redis -------------------------------------------------------------

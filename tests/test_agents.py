@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from routing_support import load_agents, make_available, spec
 
 from hotline.errors import IllegalTransition, NotEligible
 from hotline.routing.agents import STATES, TRANSITIONS
-
-from routing_support import load_agents, make_available, spec
 
 
 @pytest.fixture

@@ -286,7 +286,7 @@ def test_each_category_has_a_short_tip_in_each_language(category):
 
 
 def test_tips_differ_per_category_and_language():
-    tips = {(c, l): selfhelp_tip(c, l) for c in CATEGORIES for l in ("fr", "en")}
+    tips = {(c, lang): selfhelp_tip(c, lang) for c in CATEGORIES for lang in ("fr", "en")}
     assert len(set(tips.values())) == len(tips)
     assert "box" in tips[("connection", "fr")]
     assert "code" in tips[("error_message", "en")]

@@ -6,10 +6,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from routing_support import load_agents, spec
 
 from hotline.cli import main
-
-from routing_support import load_agents, spec
 
 
 @pytest.fixture

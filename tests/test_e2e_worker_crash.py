@@ -90,7 +90,7 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(settings, rclient, tm
         workers.append(_worker(env, log))
         callers = [carrier.new_call(Party([Press("1"), Silence()], patience=1800, name=f"c{i}"),
                                     from_=f"+3361100{i:04d}") for i in range(CALLS)]
-        for i, c in enumerate(callers):
+        for c in callers:
             carrier._start(c)
             time.sleep(8 / SPEED)
         # Kill the worker while an offer is outstanding (a reservation in Redis).

@@ -17,7 +17,7 @@ import requests
 from conftest import AUTH_TOKEN, call_params, sign
 from legs_support import work
 from routing_support import call_hash, sid
-from test_agent_legs import Leg, reserve, setup_team
+from test_agent_legs import reserve, setup_team
 
 from hotline import invariants, reports
 from hotline.app import create_app

@@ -5,12 +5,19 @@ from __future__ import annotations
 import random
 
 import pytest
+from routing_support import (
+    call_hash,
+    load_agents,
+    make_available,
+    set_shifts,
+    sid,
+    spec,
+    waiting_call,
+)
 
 from hotline.routing import reservations
 from hotline.routing.agents import decode_skills, pool_score
 from hotline.routing.eligibility import AgentView, CallView, eligible, eligible_skills, why_not
-
-from routing_support import call_hash, load_agents, make_available, set_shifts, sid, spec, waiting_call
 
 
 def snapshot(svc):

@@ -6,11 +6,18 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from routing_support import (
+    call_hash,
+    load_agents,
+    make_available,
+    pending_timers,
+    sid,
+    spec,
+    waiting_call,
+)
 
 from hotline.errors import ConfigError
 from hotline.routing import afterhours, engine, overflow
-
-from routing_support import call_hash, load_agents, make_available, pending_timers, sid, spec, waiting_call
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -175,3 +175,23 @@ def test_no_webhook_kind_changes_state_when_delivered_twice_or_replayed_later(se
     assert not changed, "\n".join(f"{when}: {url}\n    " + "\n    ".join(d[:6]) for when, url, d in changed[:15])
     report_figure(f"replays: {len(kinds_changed)} of {len(KINDS)} webhook kinds changed state; "
                   f"{replays} replays of {replays // 2} captured requests (each at once and after the end)")
+
+
+def test_a_retry_with_twilios_idempotency_token_gets_the_first_answer_and_changes_nothing(twilio, svc):
+    """Twilio's own retry of a webhook (its connection overrides) carries the same
+    I-Twilio-Idempotency-Token: the answer is the one the first delivery got, even though
+    the call has moved on since, and the handler does not run again."""
+    from conftest import call_params
+
+    sid = "CA" + "4" * 32
+    first = twilio.post("/webhooks/voice/incoming", call_params(sid),
+                        headers={"I-Twilio-Idempotency-Token": "tok-incoming-0001"})
+    menu = "/webhooks/voice/menu?lang=fr&attempt=1&t=1"
+    answer = twilio.post(menu, call_params(sid, Digits="2"), headers={"I-Twilio-Idempotency-Token": "tok-menu-0001"})
+    before = snapshot(svc)
+    again = twilio.post(menu, call_params(sid, Digits="2"), headers={"I-Twilio-Idempotency-Token": "tok-menu-0001"})
+    assert again.data == answer.data and snapshot(svc) == before
+    retried = twilio.post("/webhooks/voice/incoming", call_params(sid),
+                          headers={"I-Twilio-Idempotency-Token": "tok-incoming-0001"})
+    assert retried.data == first.data  # the greeting, as first sent
+    assert snapshot(svc) == before

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from routing_support import call_hash, load_agents, make_available, sid, spec, waiting_call
 
 from hotline.routing import reservations
-
-from routing_support import call_hash, load_agents, make_available, sid, spec, waiting_call
 
 
 @pytest.fixture

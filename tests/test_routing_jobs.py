@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from routing_support import call_hash, load_agents, pending_timers, sid, spec, waiting_call
 from rq import SimpleWorker
 
 from hotline.routing import engine
-
-from routing_support import call_hash, load_agents, pending_timers, sid, spec, waiting_call
 
 
 def work(svc):

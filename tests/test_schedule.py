@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,11 +10,18 @@ import pytest
 from hotline.errors import RosterInvalid
 from hotline.routing.roster import load_text
 from hotline.routing.schedule import (
-    boundaries, coverage, local_kind, localize, next_cover, occurrences, on_shift, week_bounds,
+    boundaries,
+    coverage,
+    local_kind,
+    localize,
+    next_cover,
+    occurrences,
+    on_shift,
+    week_bounds,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
-UTC = timezone.utc
+UTC = UTC
 
 ROSTER = """\
 timezone: Europe/Paris

@@ -11,7 +11,6 @@ import random
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from conftest import call_params
 
 WEBHOOKS = [

@@ -241,7 +241,7 @@ class Vocabulary:
         base = normalize_language(lang)
         return self._indexes[base if base in self.languages else None]
 
-    def merged_with(self, other: "Vocabulary") -> "Vocabulary":
+    def merged_with(self, other: Vocabulary) -> Vocabulary:
         by_key = {t.key: t for t in self.terms}
         for t in other.terms:
             by_key.pop(t.key, None)  # re-inserted last: the extension's version wins

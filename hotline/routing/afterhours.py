@@ -28,7 +28,7 @@ Webhook wiring (IVR side):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ..errors import HotlineError
@@ -75,7 +75,7 @@ def next_cover_at(svc, lines: tuple[str, ...], now: float) -> float | None:
     roster = _roster(svc)
     if roster is None:
         return None
-    after = datetime.fromtimestamp(now, tz=timezone.utc)
+    after = datetime.fromtimestamp(now, tz=UTC)
     found = [t for t in (schedule.next_cover(roster, s, after, include_on_call=True) for s in lines) if t]
     return min(found).timestamp() if found else None
 
@@ -103,7 +103,7 @@ def _rostered_now(svc, lines: tuple[str, ...], now: float) -> bool:
     roster = _roster(svc)
     if roster is None:
         return False
-    at = datetime.fromtimestamp(now, tz=timezone.utc)
+    at = datetime.fromtimestamp(now, tz=UTC)
     return any(not c.on_call for s in lines for c in schedule.on_shift(roster, at, skill=s))
 
 

@@ -80,7 +80,7 @@ class Agent:
     on_call: bool = False
 
     @classmethod
-    def from_hash(cls, agent_id: str, h: dict, on_shift: bool, on_call: bool) -> "Agent":
+    def from_hash(cls, agent_id: str, h: dict, on_shift: bool, on_call: bool) -> Agent:
         def f(k):
             v = h.get(k)
             return float(v) if v not in (None, "") else None

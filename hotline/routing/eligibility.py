@@ -38,7 +38,7 @@ class CallView:
     state: str = "waiting"
 
     @classmethod
-    def from_hash(cls, h: dict) -> "CallView":
+    def from_hash(cls, h: dict) -> CallView:
         return cls(
             lines=tuple(x for x in (h.get("lines") or "").split(",") if x),
             lang=h.get("lang") or "",

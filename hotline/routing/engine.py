@@ -14,7 +14,7 @@ is one Lua step with the timer, so starting the chains twice does not double the
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .. import timers
 from . import overflow, reservations
@@ -98,7 +98,7 @@ def schedule_next_boundary(svc, *, dead: bool = False) -> float | None:
     if roster is None:
         return None
     now = svc.clock.now()
-    start = datetime.fromtimestamp(now, tz=timezone.utc)
+    start = datetime.fromtimestamp(now, tz=UTC)
     later = [t for t in schedule.boundaries(roster, start, start + timedelta(seconds=SHIFT_LOOKAHEAD_S))
              if t.timestamp() > now]
     if not later:

@@ -18,13 +18,24 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis
 
 from ..errors import RosterInvalid
 from . import schedule
-from .roster import ExtraShift, Leave, Problem, Roster, Shift, Swap, dump, from_data, load_text, to_data
+from .roster import (
+    ExtraShift,
+    Leave,
+    Problem,
+    Roster,
+    Shift,
+    Swap,
+    dump,
+    from_data,
+    load_text,
+    to_data,
+)
 
 
 class RosterStore:
@@ -181,7 +192,7 @@ def _first_shift(covers) -> dict[str, str]:
 
 
 def _instant(now: float) -> datetime:
-    return datetime.fromtimestamp(now, tz=timezone.utc)
+    return datetime.fromtimestamp(now, tz=UTC)
 
 
 def _free_id(r: Roster, s: Shift | ExtraShift) -> str:

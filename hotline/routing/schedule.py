@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from .roster import ExtraShift, Roster, Shift
 
-UTC = timezone.utc
+UTC = UTC
 HOUR = timedelta(hours=1)
 NEXT_COVER_HORIZON_WEEKS = 53
 
