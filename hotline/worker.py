@@ -33,6 +33,13 @@ def worker_class():
         # timer pump released the moment Redis came back would wait that long. Once a second.
         exponential_backoff_factor = 1.0
         max_connection_wait_time = 1.0
+        asked_to_stop = False
+
+        def request_stop(self, signum, frame):
+            # An idle worker stops by raising StopRequested without setting _stop_requested:
+            # remember the signal, so that `run` does not take it for an outage.
+            self.asked_to_stop = True
+            super().request_stop(signum, frame)
 
     return HotlineWorker
 
@@ -54,7 +61,7 @@ def run(svc, *, burst: bool = False, logging_level: str = "WARNING") -> int:
                 engine.start_timers(svc)  # the periodic sweep and the next shift boundary
                 w = worker_class()([svc.rq_queue], connection=svc.rq_redis)
                 w.work(burst=burst, with_scheduler=False, logging_level=logging_level)
-                if burst or w._stop_requested:
+                if burst or w.asked_to_stop or w._stop_requested:
                     return 0
                 attempt = 0
             except (redis.RedisError, OSError) as e:

@@ -137,8 +137,11 @@ def test_a_cli_command_during_a_redis_outage_is_quick_and_never_stops_the_server
 def test_serve_stops_only_on_a_signal_and_then_stops_everything(served):
     proc, base, healthy, server, _env, log = served
     kids = children_of(proc.pid)
+    t0 = time.monotonic()
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=30) == 0, log.read_text()
+    assert time.monotonic() - t0 < 10, "every child stops on SIGTERM (an idle worker at once)"
+    assert "did not stop" not in log.read_text()
     assert not server.ping()
     for pid in kids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]

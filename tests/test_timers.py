@@ -274,3 +274,18 @@ def test_timers_resume_within_5_s_after_redis_comes_back(settings, own_redis, tm
             svc.close()
         except redis.RedisError:
             pass
+
+
+@pytest.mark.slow
+def test_an_idle_worker_stops_at_once_on_sigterm(settings, rclient, tmp_path):
+    """RQ stops an idle worker by raising StopRequested: that must end `hotline worker`,
+    not look like an outage after which it starts working again."""
+    w = start_worker(worker_env(settings), tmp_path / "worker.log")
+    try:
+        time.sleep(2.0)
+        t0 = time.monotonic()
+        w.send_signal(signal.SIGTERM)
+        assert w.wait(timeout=15) == 0
+        assert time.monotonic() - t0 < 5
+    finally:
+        kill_group(w)
