@@ -158,9 +158,9 @@ class Settings:
 
 
 def web_workers(env=None) -> int:
-    """gunicorn sync workers for the web process: WEB_CONCURRENCY, else one per core plus
-    one. Each webhook waits on a Redis round trip; with exactly one worker per core that
-    core idles meanwhile, and the extra worker fills the gap (docs/benchmarks.md)."""
+    """gunicorn workers (gevent, hotline/web.py) for the web process: WEB_CONCURRENCY, else
+    one per core plus one. Each webhook waits on a Redis round trip; with exactly one worker
+    per core that core idles meanwhile, and the extra worker fills the gap (docs/benchmarks.md)."""
     env = os.environ if env is None else env
     raw = (env.get("WEB_CONCURRENCY") or "").strip()
     if raw:
