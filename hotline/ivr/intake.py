@@ -464,12 +464,12 @@ class Intake:
             ],
             turn=_turn(turn_q),
         )
+        if result in ("redirected", "redirected-from-bridged"):
+            return menu.empty()  # the REST request that moved the call gave it its next TwiML
         call = res.call
         if call is None:
             return menu.redirect(self.links.incoming(lang))
         state = call.state
-        if result in ("redirected", "redirected-from-bridged"):
-            return menu.empty()  # the REST request that moved the call gave it its next TwiML
         if state in flow.WAITING and (result == "queue-full"
                                       or (result in QUEUE_ERRORS and retry >= MAX_QUEUE_RETRIES)):
             # The carrier cannot hold the caller: say so and hand over (fallback number or
