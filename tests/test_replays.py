@@ -16,21 +16,14 @@ from datetime import datetime
 
 import pytest
 from test_e2e_hotline import ANA, PARIS, ROSTER, T9, World
+from test_webhook_robustness import WEBHOOKS
 
 from hotline.carrier.local import LocalHotline, SimulatedClock
 from hotline.carrier.party import Message, Press, Silence, Speak
 from hotline.carrier.phones import CustomerPhone, Network
 from hotline.services import Services
 
-KINDS = {
-    "/webhooks/voice/incoming", "/webhooks/voice/menu", "/webhooks/voice/confirm",
-    "/webhooks/voice/error-code", "/webhooks/voice/selfhelp", "/webhooks/voice/wait",
-    "/webhooks/voice/dequeued", "/webhooks/voice/status", "/webhooks/voice/callback",
-    "/webhooks/voice/voicemail", "/webhooks/voice/transcription",
-    "/webhooks/agent/answer", "/webhooks/agent/accept", "/webhooks/agent/status",
-    "/webhooks/agent/ended", "/webhooks/agent/notice", "/webhooks/agent/join",
-    "/webhooks/agent/customer", "/webhooks/agent/customer-status",
-}
+KINDS = set(WEBHOOKS)  # all 19
 
 
 def snapshot(svc) -> dict:
