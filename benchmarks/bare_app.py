@@ -30,11 +30,22 @@ PATH_REDIS = "/webhooks/bare-redis"
 def constant_twiml(settings: Settings) -> str:
     # About the size and shape of the real greeting + menu.
     r = VoiceResponse()
-    g = Gather(input="dtmf speech", num_digits=1, timeout=6, language="fr-FR",
-               action=settings.url(PATH), method="POST")
-    g.say("Bonjour, vous êtes bien au support informatique. For English, press 9.", language="fr-FR")
-    g.say("Pour un problème de connexion, tapez 1. Pour un problème de logiciel, tapez 2. "
-          "Pour un message d'erreur, tapez 3. Pour toute autre demande, tapez 0.", language="fr-FR")
+    g = Gather(
+        input="dtmf speech",
+        num_digits=1,
+        timeout=6,
+        language="fr-FR",
+        action=settings.url(PATH),
+        method="POST",
+    )
+    g.say(
+        "Bonjour, vous êtes bien au support informatique. For English, press 9.", language="fr-FR"
+    )
+    g.say(
+        "Pour un problème de connexion, tapez 1. Pour un problème de logiciel, tapez 2. "
+        "Pour un message d'erreur, tapez 3. Pour toute autre demande, tapez 0.",
+        language="fr-FR",
+    )
     r.append(g)
     r.redirect(settings.url(PATH), method="POST")
     return str(r)
@@ -48,7 +59,9 @@ def create_app() -> Flask:
     @app.post(PATH)
     def bare():
         if not is_valid(settings, request):
-            return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
+            return Response(
+                "Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain"
+            )
         return Response(body, mimetype="text/xml")
 
     # A free list of connections, like the script runner's: one per request in flight (a
@@ -59,7 +72,9 @@ def create_app() -> Flask:
     @app.post(PATH_REDIS)
     def bare_redis():
         if not is_valid(settings, request):
-            return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
+            return Response(
+                "Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain"
+            )
         try:
             conn = free.pop()
         except IndexError:

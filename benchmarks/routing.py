@@ -50,9 +50,15 @@ AGENTS = 1000
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(twilio_account_sid="AC" + "0" * 32, twilio_auth_token="x" * 32,
-                    public_url="http://127.0.0.1:5000", redis_url=url, mode="test",
-                    key_prefix="bench:", data_dir=Path(tempfile.gettempdir()))
+    return Settings(
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="x" * 32,
+        public_url="http://127.0.0.1:5000",
+        redis_url=url,
+        mode="test",
+        key_prefix="bench:",
+        data_dir=Path(tempfile.gettempdir()),
+    )
 
 
 def ping_rate(url: str, seconds: float) -> float:
@@ -76,10 +82,17 @@ def populate(svc, n_calls: int, rng: random.Random) -> list[str]:
 
     r, k = svc.redis, svc.keys
     r.flushdb()
-    specs = [AgentSpec(id=f"ag{i:04d}", name=f"Agent {i}", phone="+33600000000", client_identity=None,
-                       skills={s: rng.randint(1, 5) for s in rng.sample(SKILLS, rng.randint(2, 3))},
-                       languages=("fr", "en") if rng.random() < 0.3 else ("fr",))
-             for i in range(AGENTS)]
+    specs = [
+        AgentSpec(
+            id=f"ag{i:04d}",
+            name=f"Agent {i}",
+            phone="+33600000000",
+            client_identity=None,
+            skills={s: rng.randint(1, 5) for s in rng.sample(SKILLS, rng.randint(2, 3))},
+            languages=("fr", "en") if rng.random() < 0.3 else ("fr",),
+        )
+        for i in range(AGENTS)
+    ]
     svc.agents.sync_from_roster(SimpleNamespace(agents=tuple(specs)))
     r.sadd(k.onshift, *[s.id for s in specs])
     for s in specs:
@@ -93,9 +106,19 @@ def populate(svc, n_calls: int, rng: random.Random) -> list[str]:
             sid = "CA%032d" % n
             skill = SKILLS[n % len(SKILLS)]
             eff = NOW - n_calls + n + rng.random() * 0.5
-            p.hset(k.call(sid), mapping={"sid": sid, "state": "waiting", "skill": skill, "category": skill,
-                                         "lines": skill, "lang": "fr", "enqueued_at": repr(eff),
-                                         "effective_at": repr(eff)})
+            p.hset(
+                k.call(sid),
+                mapping={
+                    "sid": sid,
+                    "state": "waiting",
+                    "skill": skill,
+                    "category": skill,
+                    "lines": skill,
+                    "lang": "fr",
+                    "enqueued_at": repr(eff),
+                    "effective_at": repr(eff),
+                },
+            )
             p.zadd(k.waiting(skill), {sid: eff})
         p.execute()
     return [s.id for s in specs]
@@ -154,7 +177,10 @@ def run_config(url: str, agent_ids: list[str], n_calls: int, procs: int, target:
     barrier = ctx.Barrier(procs)
     q = ctx.Queue()
     shares = [active[i::procs] for i in range(procs)]
-    ps = [ctx.Process(target=worker, args=(url, shares[i], rounds, barrier, q, procs == 1)) for i in range(procs)]
+    ps = [
+        ctx.Process(target=worker, args=(url, shares[i], rounds, barrier, q, procs == 1))
+        for i in range(procs)
+    ]
     for p in ps:
         p.start()
     outs = [q.get() for _ in ps]
@@ -171,9 +197,17 @@ def run_config(url: str, agent_ids: list[str], n_calls: int, procs: int, target:
     # The median round is the figure used: on a shared machine a few rounds are slowed
     # by other processes, which says nothing about the code under test.
     median = statistics.median(per_round)
-    out = {"waiting": n_calls, "procs": procs, "assignments": made, "decisions": tried, "rounds": rounds,
-           "seconds": round(wall, 4), "mean_assignments_per_s": round(made / wall, 1),
-           "assignments_per_s": round(median, 1), "us_per_assignment": round(1e6 / median, 1)}
+    out = {
+        "waiting": n_calls,
+        "procs": procs,
+        "assignments": made,
+        "decisions": tried,
+        "rounds": rounds,
+        "seconds": round(wall, 4),
+        "mean_assignments_per_s": round(made / wall, 1),
+        "assignments_per_s": round(median, 1),
+        "us_per_assignment": round(1e6 / median, 1),
+    }
     if procs == 1:
         out["ping_per_s"] = round(statistics.median(outs[0][3]), 1)
         out["ratio"] = round(median / out["ping_per_s"], 3)
@@ -196,15 +230,23 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": model or platform.processor(), "nproc": os.cpu_count(), "python": platform.python_version(),
-            "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    return {
+        "cpu": model or platform.processor(),
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="reduced run (< 2 min)")
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    ap.add_argument("--redis-url", default=None, help="use this Redis (its db is FLUSHED) instead of an embedded one")
+    ap.add_argument(
+        "--redis-url",
+        default=None,
+        help="use this Redis (its db is FLUSHED) instead of an embedded one",
+    )
     args = ap.parse_args(argv)
 
     server = None
@@ -230,9 +272,16 @@ def main(argv=None) -> int:
                 res = run_config(url, agent_ids, n, procs, target)
                 results.append(res)
                 if not args.json:
-                    ping_note = f"  (PING {res['ping_per_s']:.0f}/s, ratio {res['ratio']})" if procs == 1 else ""
-                    print(f"waiting={n:>7}  procs={procs}  {res['assignments_per_s']:>9.0f} assignments/s  "
-                          f"{res['us_per_assignment']:>7.1f} us each{ping_note}", flush=True)
+                    ping_note = (
+                        f"  (PING {res['ping_per_s']:.0f}/s, ratio {res['ratio']})"
+                        if procs == 1
+                        else ""
+                    )
+                    print(
+                        f"waiting={n:>7}  procs={procs}  {res['assignments_per_s']:>9.0f} assignments/s  "
+                        f"{res['us_per_assignment']:>7.1f} us each{ping_note}",
+                        flush=True,
+                    )
         ping_after = ping_rate(url, ping_s)
         svc.redis.flushdb()
         svc.close()
@@ -258,7 +307,9 @@ def main(argv=None) -> int:
         "ping_per_s_separate": round(separate_ping, 1),
         "ratio_to_separate_ping": round(one["assignments_per_s"] / separate_ping, 3),
         "ratio_by_size": {str(n): pick(n, 1)["ratio"] for n in sizes},
-        "cost_growth_100k_vs_100": round(pick(100_000, 1)["us_per_assignment"] / one["us_per_assignment"], 3),
+        "cost_growth_100k_vs_100": round(
+            pick(100_000, 1)["us_per_assignment"] / one["us_per_assignment"], 3
+        ),
         # The same growth counted in PING round trips of the same rounds: what is left
         # once the machine's load at each size is taken out.
         "cost_growth_in_ping_units": round(one["ratio"] / pick(100_000, 1)["ratio"], 3),
@@ -268,8 +319,10 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"PING {summary['ping_per_s']:.0f}/s; one matcher {one['assignments_per_s']:.0f} assignments/s "
-              f"(ratio {summary['ratio']}); cost at 100k / at 100: {summary['cost_growth_100k_vs_100']}")
+        print(
+            f"PING {summary['ping_per_s']:.0f}/s; one matcher {one['assignments_per_s']:.0f} assignments/s "
+            f"(ratio {summary['ratio']}); cost at 100k / at 100: {summary['cost_growth_100k_vs_100']}"
+        )
     return 0
 
 

@@ -105,6 +105,7 @@ BARE_REDIS_PATH = "/webhooks/bare-redis"
 # Requests: (path with query, form body, signature), one per line in a data file
 # --------------------------------------------------------------------------------------
 
+
 @dataclass
 class Signer:
     base_url: str
@@ -146,6 +147,7 @@ def sid_of(prefix: str, i: int) -> str:
 # --------------------------------------------------------------------------------------
 # Process management
 # --------------------------------------------------------------------------------------
+
 
 def _die_with_parent() -> None:
     # If the benchmark is killed outright, its servers and clients go too.
@@ -194,7 +196,9 @@ def http_post(port: int, line: str, timeout: float = 10.0) -> tuple[int, str]:
     path, body, sig = line.split("\t")
     c = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        c.request("POST", path, body=body, headers={"Content-Type": FORM, "X-Twilio-Signature": sig})
+        c.request(
+            "POST", path, body=body, headers={"Content-Type": FORM, "X-Twilio-Signature": sig}
+        )
         r = c.getresponse()
         return r.status, r.read().decode("utf-8", "replace")
     finally:
@@ -221,22 +225,47 @@ def wait_healthy(port: int, proc: subprocess.Popen, what: str, timeout: float = 
     raise SystemExit(f"{what}: not healthy after {timeout:.0f}s ({last})")
 
 
-def start_gunicorn(procs: Procs, app: str, port: int, env: dict, args, extra: list[str], log: Path,
-                   worker_class: str | None = None, workers: int | None = None):
+def start_gunicorn(
+    procs: Procs,
+    app: str,
+    port: int,
+    env: dict,
+    args,
+    extra: list[str],
+    log: Path,
+    worker_class: str | None = None,
+    workers: int | None = None,
+):
     """gunicorn with the shipped settings (hotline.web: limits, keep-alive, no control
     socket), the worker class and count of this run (or of one compared variant)."""
     from hotline import web
 
     worker_class = worker_class or args.worker_class
     opts = web.gunicorn_options(HOST, port, workers or args.workers, worker_class=worker_class)
-    cmd = [sys.executable, "-m", "gunicorn", *web.options_to_flags(opts),
-           "--log-level", "warning", "--backlog", "2048", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        *web.options_to_flags(opts),
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+        *extra,
+    ]
     if worker_class == "gthread":
         cmd += ["--threads", str(args.threads)]
     cmd.append(app)
-    p = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                         stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                         start_new_session=True, preexec_fn=_die_with_parent)
+    p = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     procs.add(f"gunicorn {app}", p)
     return p
 
@@ -269,6 +298,7 @@ def machine_busy() -> tuple[float, float]:
 # --------------------------------------------------------------------------------------
 # TwiML discovery: follow the IVR like Twilio does, from the incoming URL only
 # --------------------------------------------------------------------------------------
+
 
 def parse(xml: str) -> ET.Element:
     return ET.fromstring(xml.encode("utf-8"))
@@ -316,15 +346,18 @@ def follow_to_queue(port: int, signer: Signer, sid: str, n: int, flow: Flow | No
         flow.steps.append(f"POST {INCOMING_PATH} -> Gather action={menu_url}")
     url, digits = menu_url, "1"
     for step in range(8):
-        status, xml = http_post(port, signer.line(url, {**base, "Digits": digits}) if digits
-                                else signer.line(url, base))
+        status, xml = http_post(
+            port, signer.line(url, {**base, "Digits": digits}) if digits else signer.line(url, base)
+        )
         if status != 200:
             raise RuntimeError(f"{url}: HTTP {status}: {xml[:300]}")
         if flow is not None:
             if step == 0:
                 flow.menu_xml = xml
-            flow.steps.append(f"POST {urlsplit(url).path}{'?' + urlsplit(url).query if urlsplit(url).query else ''}"
-                              f" Digits={digits or '-'}")
+            flow.steps.append(
+                f"POST {urlsplit(url).path}{'?' + urlsplit(url).query if urlsplit(url).query else ''}"
+                f" Digits={digits or '-'}"
+            )
         root = parse(xml)
         enq = first(root, "Enqueue")
         if enq is not None:
@@ -344,9 +377,16 @@ def follow_to_queue(port: int, signer: Signer, sid: str, n: int, flow: Flow | No
 
 
 def wait_params(base: dict, position: int, queue: str) -> dict:
-    return {**base, "QueueSid": "QU" + "0" * 32, "QueuePosition": str(position),
-            "QueueTime": "42", "AvgQueueTime": "60", "CurrentQueueSize": "100",
-            "MaxQueueSize": "1000", "CallStatus": "in-progress"}
+    return {
+        **base,
+        "QueueSid": "QU" + "0" * 32,
+        "QueuePosition": str(position),
+        "QueueTime": "42",
+        "AvgQueueTime": "60",
+        "CurrentQueueSize": "100",
+        "MaxQueueSize": "1000",
+        "CallStatus": "in-progress",
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -475,9 +515,13 @@ def raw_requests(lines: list[str], port: int) -> list[bytes]:
     for line in lines:
         path, body, sig = line.split("\t")
         b = body.encode()
-        out.append((f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: {FORM}\r\n"
-                    f"X-Twilio-Signature: {sig}\r\nContent-Length: {len(b)}\r\nConnection: close\r\n\r\n")
-                   .encode() + b)
+        out.append(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: {FORM}\r\n"
+                f"X-Twilio-Signature: {sig}\r\nContent-Length: {len(b)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + b
+        )
     return out
 
 
@@ -552,9 +596,15 @@ async def _open(port, reqs, rate, duration, marker, antimarker, max_inflight, se
         if pending:
             errors["timeout"] = len(pending)
     lateness.sort()
-    return {"elapsed": duration, "lat": lat, "errors": errors, "sent": i, "dropped": dropped,
-            "sched_late_p99_ms": round(pct(lateness, 99) * 1000, 3),
-            "sched_late_max_ms": round(lateness[-1] * 1000, 3) if lateness else 0}
+    return {
+        "elapsed": duration,
+        "lat": lat,
+        "errors": errors,
+        "sent": i,
+        "dropped": dropped,
+        "sched_late_p99_ms": round(pct(lateness, 99) * 1000, 3),
+        "sched_late_max_ms": round(lateness[-1] * 1000, 3) if lateness else 0,
+    }
 
 
 def client_main(argv: list[str]) -> None:
@@ -563,7 +613,9 @@ def client_main(argv: list[str]) -> None:
     p.add_argument("--mode", choices=("closed", "open"))
     p.add_argument("--port", type=int)
     p.add_argument("--data")
-    p.add_argument("--rounds", type=int, default=None, help="closed-loop rounds (default 3, --quick 1)")
+    p.add_argument(
+        "--rounds", type=int, default=None, help="closed-loop rounds (default 3, --quick 1)"
+    )
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--rate", type=float, default=0)
     p.add_argument("--duration", type=float)
@@ -577,15 +629,24 @@ def client_main(argv: list[str]) -> None:
     if a.mode == "closed":
         r = asyncio.run(_closed(a.port, reqs, a.clients, a.duration, m, am))
     else:
-        r = asyncio.run(_open(a.port, reqs, a.rate, a.duration, m, am, a.max_inflight, seed=len(lines)))
+        r = asyncio.run(
+            _open(a.port, reqs, a.rate, a.duration, m, am, a.max_inflight, seed=len(lines))
+        )
     lat = sorted(r.pop("lat"))
     n = len(lat)
-    out = {"requests": n, "sent": r["sent"], "rps": n / r["elapsed"],
-           "mean_ms": (sum(lat) / n * 1000) if n else float("nan"),
-           "p50_ms": pct(lat, 50) * 1000, "p90_ms": pct(lat, 90) * 1000,
-           "p99_ms": pct(lat, 99) * 1000, "p999_ms": pct(lat, 99.9) * 1000,
-           "max_ms": (lat[-1] * 1000) if lat else float("nan"),
-           "errors": r["errors"], **{k: v for k, v in r.items() if k not in ("errors", "sent", "elapsed")}}
+    out = {
+        "requests": n,
+        "sent": r["sent"],
+        "rps": n / r["elapsed"],
+        "mean_ms": (sum(lat) / n * 1000) if n else float("nan"),
+        "p50_ms": pct(lat, 50) * 1000,
+        "p90_ms": pct(lat, 90) * 1000,
+        "p99_ms": pct(lat, 99) * 1000,
+        "p999_ms": pct(lat, 99.9) * 1000,
+        "max_ms": (lat[-1] * 1000) if lat else float("nan"),
+        "errors": r["errors"],
+        **{k: v for k, v in r.items() if k not in ("errors", "sent", "elapsed")},
+    }
     print(json.dumps(out))
 
 
@@ -639,9 +700,27 @@ def start_profilers(tmp: Path, scenario: str, pids: list[int], duration: float) 
     for kind, extra in (("busy", []), ("cpu", ["--gil"])):
         for pid in pids:
             f = tmp / f"profile-{scenario}-{kind}-{pid}.txt"
-            p = subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(math.ceil(duration)),
-                                  "--rate", "200", "--format", "raw", "--output", str(f), "--nonblocking", *extra],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            p = subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(math.ceil(duration)),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(f),
+                    "--nonblocking",
+                    *extra,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
             out[kind].append((p, f))
     return out
 
@@ -682,13 +761,19 @@ def _collect(profilers: list[tuple], top: int) -> dict:
         if skip_common:  # the frames every sample has (runpy, arbiter, worker loop) say nothing
             items = [kv for kv in items if kv[1] < 0.97 * total]
         return [(k, round(100 * v / total, 1)) for k, v in items[:top]] if total else []
-    return {"samples": total, "buckets": share(buckets), "inclusive": share(inclusive, True),
-            "self": share(leaf)}
+
+    return {
+        "samples": total,
+        "buckets": share(buckets),
+        "inclusive": share(inclusive, True),
+        "self": share(leaf),
+    }
 
 
 # --------------------------------------------------------------------------------------
 # One measured run
 # --------------------------------------------------------------------------------------
+
 
 @dataclass
 class Target:
@@ -697,9 +782,21 @@ class Target:
     proc: subprocess.Popen
 
 
-def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], marker: str,
-             antimarker: str, mode: str, rate: float = 0.0, duration: float | None = None,
-             redis_pid: int | None = None, tool: str | None = None, profile: bool = False) -> dict:
+def run_load(
+    args,
+    tmp: Path,
+    target: Target,
+    scenario: str,
+    lines: list[str],
+    marker: str,
+    antimarker: str,
+    mode: str,
+    rate: float = 0.0,
+    duration: float | None = None,
+    redis_pid: int | None = None,
+    tool: str | None = None,
+    profile: bool = False,
+) -> dict:
     duration = duration or args.duration
     tool = tool or ("python" if mode == "open" else args.client)
     data = tmp / f"{scenario}-{mode}.tsv"
@@ -711,15 +808,48 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
             Path(f"{data}.{k}").write_text("\n".join(chunk) + "\n")
         script = tmp / "replay.lua"
         script.write_text(WRK_LUA)
-        cmd = ["wrk", "-t", str(threads), "-c", str(args.clients), "-d", f"{duration:g}s",
-               "--timeout", "10s", "-s", str(script), f"http://{HOST}:{target.port}",
-               "--", str(data), marker, antimarker, args.wrk_connection]
+        cmd = [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(args.clients),
+            "-d",
+            f"{duration:g}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://{HOST}:{target.port}",
+            "--",
+            str(data),
+            marker,
+            antimarker,
+            args.wrk_connection,
+        ]
     else:
         data.write_text("\n".join(lines) + "\n")
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--_client", "--mode", mode,
-               "--port", str(target.port), "--data", str(data), "--clients", str(args.clients),
-               "--rate", str(rate), "--duration", str(duration), "--marker", marker,
-               "--antimarker", antimarker]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--_client",
+            "--mode",
+            mode,
+            "--port",
+            str(target.port),
+            "--data",
+            str(data),
+            "--clients",
+            str(args.clients),
+            "--rate",
+            str(rate),
+            "--duration",
+            str(duration),
+            "--marker",
+            marker,
+            "--antimarker",
+            antimarker,
+        ]
 
     workers = children(target.proc.pid)
     server_pids = [target.proc.pid, *workers]
@@ -729,8 +859,9 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     tot0, idle0 = machine_busy()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_die_with_parent
+    )
     try:
         out, err = proc.communicate(timeout=duration + 60)
     except BaseException:
@@ -738,7 +869,9 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
         proc.wait()
         raise
     wall = time.perf_counter() - t0
-    prof = collect_profile(profilers) if profilers else None  # py-spy's CPU is the client's, not the next run's
+    prof = (
+        collect_profile(profilers) if profilers else None
+    )  # py-spy's CPU is the client's, not the next run's
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     tot1, idle1 = machine_busy()
     cpu_server = cpu_seconds(server_pids) - cpu0_server
@@ -751,30 +884,61 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
         line = next((x for x in out.splitlines() if x.startswith("WRKJSON ")), None)
         if line is None:
             raise RuntimeError(f"wrk printed no result:\n{out}\n{err}")
-        w = json.loads(line[len("WRKJSON "):])
-        bad = [x[len("WRKBAD "):] for x in out.splitlines() if x.startswith("WRKBAD ")]
+        w = json.loads(line[len("WRKJSON ") :])
+        bad = [x[len("WRKBAD ") :] for x in out.splitlines() if x.startswith("WRKBAD ")]
         elapsed = w["duration_us"] / 1e6
-        errors = {k: w[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts",
-                                    "bad_status", "bad_body") if w[k]}
-        res = {"requests": w["requests"], "sent": w["sent"], "rps": w["requests"] / elapsed,
-               "mean_ms": w["mean_ms"], "p50_ms": w["p50_ms"], "p90_ms": w["p90_ms"],
-               "p99_ms": w["p99_ms"], "p999_ms": w["p999_ms"], "max_ms": w["max_ms"], "errors": errors}
+        errors = {
+            k: w[k]
+            for k in (
+                "connect_errors",
+                "read_errors",
+                "write_errors",
+                "timeouts",
+                "bad_status",
+                "bad_body",
+            )
+            if w[k]
+        }
+        res = {
+            "requests": w["requests"],
+            "sent": w["sent"],
+            "rps": w["requests"] / elapsed,
+            "mean_ms": w["mean_ms"],
+            "p50_ms": w["p50_ms"],
+            "p90_ms": w["p90_ms"],
+            "p99_ms": w["p99_ms"],
+            "p999_ms": w["p999_ms"],
+            "max_ms": w["max_ms"],
+            "errors": errors,
+        }
         if bad:
             res["bad_sample"] = bad[0]
     else:
         res = json.loads(out.strip().splitlines()[-1])
     busy = 1 - (idle1 - idle0) / max(1, tot1 - tot0)
-    res.update({
-        "scenario": scenario, "target": target.name, "mode": mode, "client": tool,
-        "clients": args.clients if mode == "closed" else None,
-        "rate": round(rate, 1) if mode == "open" else None, "duration_s": duration,
-        "cpu_cores": {"server": round(cpu_server / wall, 2), "redis": round(cpu_redis / wall, 2),
-                      "client": round(cpu_client / wall, 2), "machine_busy": round(busy * os.cpu_count(), 2),
-                      "other": round(max(0.0, busy * os.cpu_count()
-                                         - (cpu_server + cpu_redis + cpu_client) / wall), 2)},
-        "server_cpu_ms_per_req": round(cpu_server * 1000 / max(1, res["requests"]), 3),
-        "redis_cpu_ms_per_req": round(cpu_redis * 1000 / max(1, res["requests"]), 3),
-    })
+    res.update(
+        {
+            "scenario": scenario,
+            "target": target.name,
+            "mode": mode,
+            "client": tool,
+            "clients": args.clients if mode == "closed" else None,
+            "rate": round(rate, 1) if mode == "open" else None,
+            "duration_s": duration,
+            "cpu_cores": {
+                "server": round(cpu_server / wall, 2),
+                "redis": round(cpu_redis / wall, 2),
+                "client": round(cpu_client / wall, 2),
+                "machine_busy": round(busy * os.cpu_count(), 2),
+                "other": round(
+                    max(0.0, busy * os.cpu_count() - (cpu_server + cpu_redis + cpu_client) / wall),
+                    2,
+                ),
+            },
+            "server_cpu_ms_per_req": round(cpu_server * 1000 / max(1, res["requests"]), 3),
+            "redis_cpu_ms_per_req": round(cpu_redis * 1000 / max(1, res["requests"]), 3),
+        }
+    )
     if prof:
         res["profile"] = prof
     return res
@@ -783,6 +947,7 @@ def run_load(args, tmp: Path, target: Target, scenario: str, lines: list[str], m
 # --------------------------------------------------------------------------------------
 # The cost of one request inside the app, without gunicorn and without concurrency
 # --------------------------------------------------------------------------------------
+
 
 class _env_patch:
     def __init__(self, env: dict):
@@ -808,9 +973,16 @@ def wsgi_cost(app, passes: list[list[str]], marker: str, antimarker: str) -> dic
         out = []
         for line in lines:
             path, body, sig = line.split("\t")
-            out.append(EnvironBuilder(path=path, method="POST", data=body.encode(), content_type=FORM,
-                                      headers={"X-Twilio-Signature": sig},
-                                      base_url=f"http://{HOST}").get_environ())
+            out.append(
+                EnvironBuilder(
+                    path=path,
+                    method="POST",
+                    data=body.encode(),
+                    content_type=FORM,
+                    headers={"X-Twilio-Signature": sig},
+                    base_url=f"http://{HOST}",
+                ).get_environ()
+            )
         return out
 
     status_box = []
@@ -829,19 +1001,27 @@ def wsgi_cost(app, passes: list[list[str]], marker: str, antimarker: str) -> dic
             body = b"".join(it)
             if hasattr(it, "close"):
                 it.close()
-            if (not status_box[0].startswith("200") or marker.encode() not in body
-                             or antimarker.encode() in body):
+            if (
+                not status_box[0].startswith("200")
+                or marker.encode() not in body
+                or antimarker.encode() in body
+            ):
                 bad += 1
         c1, w1 = time.process_time(), time.perf_counter()
         best_cpu = min(best_cpu, (c1 - c0) / len(envs))
         best_wall = min(best_wall, (w1 - w0) / len(envs))
-    return {"cpu_us": round(best_cpu * 1e6, 1), "wall_us": round(best_wall * 1e6, 1),
-            "n": sum(map(len, passes)), "bad": bad}
+    return {
+        "cpu_us": round(best_cpu * 1e6, 1),
+        "wall_us": round(best_wall * 1e6, 1),
+        "n": sum(map(len, passes)),
+        "bad": bad,
+    }
 
 
 # --------------------------------------------------------------------------------------
 # The benchmark
 # --------------------------------------------------------------------------------------
+
 
 def logging_quiet():
     import logging
@@ -856,57 +1036,134 @@ def fmt(x, nd=1):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="3 s per scenario instead of 10")
-    p.add_argument("--duration", type=float, default=None, help="seconds per scenario (default 10, --quick 3)")
-    p.add_argument("--rounds", type=int, default=None, help="closed-loop rounds (default 3, --quick 1)")
-    p.add_argument("--clients", type=int, default=50, help="closed-loop concurrent clients (default 50)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="gunicorn workers for both apps (default: as the Procfile's gunicorn.conf.py, "
-                        "$WEB_CONCURRENCY or cores + 1)")
-    p.add_argument("--worker-class", default=None,
-                   help="gunicorn worker class (default: the shipped one, hotline.web.WORKER_CLASS)")
-    p.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
-    p.add_argument("--max-other", type=float, default=0.3,
-                   help="a run during which other processes took more cores than this is repeated")
-    p.add_argument("--retries", type=int, default=None, help="repeats of a disturbed run (default 2, --quick 1)")
-    p.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
-                   help="closed-loop load generator (auto: wrk if installed)")
+    p.add_argument(
+        "--duration", type=float, default=None, help="seconds per scenario (default 10, --quick 3)"
+    )
+    p.add_argument(
+        "--rounds", type=int, default=None, help="closed-loop rounds (default 3, --quick 1)"
+    )
+    p.add_argument(
+        "--clients", type=int, default=50, help="closed-loop concurrent clients (default 50)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn workers for both apps (default: as the Procfile's gunicorn.conf.py, "
+        "$WEB_CONCURRENCY or cores + 1)",
+    )
+    p.add_argument(
+        "--worker-class",
+        default=None,
+        help="gunicorn worker class (default: the shipped one, hotline.web.WORKER_CLASS)",
+    )
+    p.add_argument(
+        "--threads", type=int, default=4, help="threads per worker with --worker-class gthread"
+    )
+    p.add_argument(
+        "--max-other",
+        type=float,
+        default=0.3,
+        help="a run during which other processes took more cores than this is repeated",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=None,
+        help="repeats of a disturbed run (default 2, --quick 1)",
+    )
+    p.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="closed-loop load generator (auto: wrk if installed)",
+    )
     p.add_argument("--wrk-threads", type=int, default=1)
-    p.add_argument("--wrk-connection", choices=("close", "keep-alive"), default="close",
-                   help="close (default): a new connection per request, like the Python client of the "
-                        "open loop and like every run before the gevent workers (sync workers close after each "
-                        "answer whatever the client asks); keep-alive: wrk reuses its connections where the "
-                        "worker allows (gevent, gthread)")
-    p.add_argument("--open-fraction", type=float, default=0.5,
-                   help="open-loop arrival rate as a fraction of the closed-loop peak (default 0.5)")
-    p.add_argument("--max-rps", type=int, default=4000,
-                   help="unique calls prepared per second of an incoming run (beyond, CallSids repeat)")
-    p.add_argument("--waiting-calls", type=int, default=200, help="calls put in the queue for the wait scenario")
-    p.add_argument("--app", default="hotline.app:create_app()",
-                   help="the app under test, as gunicorn spells it (to measure a variant)")
+    p.add_argument(
+        "--wrk-connection",
+        choices=("close", "keep-alive"),
+        default="close",
+        help="close (default): a new connection per request, like the Python client of the "
+        "open loop and like every run before the gevent workers (sync workers close after each "
+        "answer whatever the client asks); keep-alive: wrk reuses its connections where the "
+        "worker allows (gevent, gthread)",
+    )
+    p.add_argument(
+        "--open-fraction",
+        type=float,
+        default=0.5,
+        help="open-loop arrival rate as a fraction of the closed-loop peak (default 0.5)",
+    )
+    p.add_argument(
+        "--max-rps",
+        type=int,
+        default=4000,
+        help="unique calls prepared per second of an incoming run (beyond, CallSids repeat)",
+    )
+    p.add_argument(
+        "--waiting-calls",
+        type=int,
+        default=200,
+        help="calls put in the queue for the wait scenario",
+    )
+    p.add_argument(
+        "--app",
+        default="hotline.app:create_app()",
+        help="the app under test, as gunicorn spells it (to measure a variant)",
+    )
     p.add_argument("--pythonpath", action="append", default=[], help="extra import path for --app")
-    p.add_argument("--cost-only", action="store_true",
-                   help="only measure the in-process cost per request (quick feedback while optimising)")
-    p.add_argument("--profile", default="", help="comma-separated scenarios (bare,incoming,menu,wait) to "
-                   "sample with py-spy during their closed-loop run; prints where the workers' time goes")
+    p.add_argument(
+        "--cost-only",
+        action="store_true",
+        help="only measure the in-process cost per request (quick feedback while optimising)",
+    )
+    p.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated scenarios (bare,incoming,menu,wait) to "
+        "sample with py-spy during their closed-loop run; prints where the workers' time goes",
+    )
     p.add_argument("--output", help="also write the markdown report to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
-    p.add_argument("--compare", default="",
-                   help="compare worker models in one run instead of the full benchmark: comma-separated "
-                        "CLASS[:WORKERS] variants, e.g. sync,gevent or gevent:2,gevent:3 (closed-loop "
-                        "throughput of bare, incoming and wait per variant, interleaved rounds, same-run ratios)")
-    p.add_argument("--slow-clients", default="",
-                   help="with --compare (or alone, for --worker-class): comma-separated numbers of slowloris "
-                        "connections, e.g. 3,6,50: signed webhooks answered while that many connections "
-                        "send their request heads one byte at a time")
-    p.add_argument("--no-throughput", action="store_true",
-                   help="with --compare and --slow-clients: the slow-client runs only")
-    p.add_argument("--slow-duration", type=float, default=None,
-                   help="seconds of webhooks per slow-client run (default 40: past gunicorn's 30 s worker "
-                        "timeout; --quick 15)")
-    p.add_argument("--slow-every", type=float, default=5.0,
-                   help="seconds between two bytes of one slow connection (default 5, as in the review)")
-    p.add_argument("--slow-rate", type=float, default=1.0, help="signed webhooks per second during a slow-client run")
+    p.add_argument(
+        "--compare",
+        default="",
+        help="compare worker models in one run instead of the full benchmark: comma-separated "
+        "CLASS[:WORKERS] variants, e.g. sync,gevent or gevent:2,gevent:3 (closed-loop "
+        "throughput of bare, incoming and wait per variant, interleaved rounds, same-run ratios)",
+    )
+    p.add_argument(
+        "--slow-clients",
+        default="",
+        help="with --compare (or alone, for --worker-class): comma-separated numbers of slowloris "
+        "connections, e.g. 3,6,50: signed webhooks answered while that many connections "
+        "send their request heads one byte at a time",
+    )
+    p.add_argument(
+        "--no-throughput",
+        action="store_true",
+        help="with --compare and --slow-clients: the slow-client runs only",
+    )
+    p.add_argument(
+        "--slow-duration",
+        type=float,
+        default=None,
+        help="seconds of webhooks per slow-client run (default 40: past gunicorn's 30 s worker "
+        "timeout; --quick 15)",
+    )
+    p.add_argument(
+        "--slow-every",
+        type=float,
+        default=5.0,
+        help="seconds between two bytes of one slow connection (default 5, as in the review)",
+    )
+    p.add_argument(
+        "--slow-rate",
+        type=float,
+        default=1.0,
+        help="signed webhooks per second during a slow-client run",
+    )
     args = p.parse_args(argv)
     if args.worker_class is None:
         from hotline.web import WORKER_CLASS
@@ -927,6 +1184,7 @@ def main(argv=None) -> int:
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, on_term)
     # Ctrl-C must stop everything even when started from a shell that ignores SIGINT in the background.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -947,16 +1205,40 @@ def main(argv=None) -> int:
 
         token = secrets.token_hex(16)
         app_port, bare_port = free_port(), free_port()
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "REDIS_"))}
-        base_env.update({"HOTLINE_MODE": "test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-                         "TWILIO_AUTH_TOKEN": token, "REDIS_URL": redis_srv.url,
-                         "HOTLINE_DATA_DIR": str(tmp / "data"), "PYTHONUNBUFFERED": "1"})
+        base_env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("HOTLINE_", "TWILIO_", "REDIS_"))
+        }
+        base_env.update(
+            {
+                "HOTLINE_MODE": "test",
+                "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+                "TWILIO_AUTH_TOKEN": token,
+                "REDIS_URL": redis_srv.url,
+                "HOTLINE_DATA_DIR": str(tmp / "data"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         app_url, bare_url = f"http://{HOST}:{app_port}", f"http://{HOST}:{bare_port}"
-        app_p = start_gunicorn(procs, args.app, app_port, {**base_env, "HOTLINE_PUBLIC_URL": app_url}, args,
-                               [x for d in args.pythonpath for x in ("--pythonpath", d)], tmp / "app.log")
-        bare_p = start_gunicorn(procs, "bare_app:create_app()", bare_port,
-                                {**base_env, "HOTLINE_PUBLIC_URL": bare_url}, args,
-                                ["--pythonpath", str(HERE)], tmp / "bare.log")
+        app_p = start_gunicorn(
+            procs,
+            args.app,
+            app_port,
+            {**base_env, "HOTLINE_PUBLIC_URL": app_url},
+            args,
+            [x for d in args.pythonpath for x in ("--pythonpath", d)],
+            tmp / "app.log",
+        )
+        bare_p = start_gunicorn(
+            procs,
+            "bare_app:create_app()",
+            bare_port,
+            {**base_env, "HOTLINE_PUBLIC_URL": bare_url},
+            args,
+            ["--pythonpath", str(HERE)],
+            tmp / "bare.log",
+        )
         wait_healthy(app_port, app_p, "hotline app")
         wait_healthy(bare_port, bare_p, "bare app")
         app_t, bare_t = Target("hotline", app_port, app_p), Target("bare", bare_port, bare_p)
@@ -966,8 +1248,10 @@ def main(argv=None) -> int:
         def log(*a):
             print(*a, file=sys.stderr, flush=True)
 
-        log(f"benchmark dir {tmp}; gunicorn {args.workers} x {args.worker_class}; "
-            f"{args.duration:g}s per scenario; closed-loop client: {args.client}")
+        log(
+            f"benchmark dir {tmp}; gunicorn {args.workers} x {args.worker_class}; "
+            f"{args.duration:g}s per scenario; closed-loop client: {args.client}"
+        )
 
         # --- discover the IVR from the incoming URL, as Twilio would -------------------
         flow = Flow()
@@ -976,8 +1260,10 @@ def main(argv=None) -> int:
             log("  " + line)
         menu_url2, _, _ = follow_to_queue(app_port, app_s, sid_of("d0", 1), 1)
         if menu_url2 != flow.menu_url:
-            raise RuntimeError(f"the menu action URL depends on the call ({flow.menu_url} vs {menu_url2}); "
-                               "this benchmark assumes it does not")
+            raise RuntimeError(
+                f"the menu action URL depends on the call ({flow.menu_url} vs {menu_url2}); "
+                "this benchmark assumes it does not"
+            )
         incoming_marker = marker_of(flow.incoming_xml)
         menu_marker = marker_of(flow.menu_xml)
 
@@ -998,21 +1284,47 @@ def main(argv=None) -> int:
         # --- request sets ---------------------------------------------------------------
         cap = int(args.max_rps * args.duration)  # enough unique calls for the fastest plausible run
         bare_lines = [bare_s.line(BARE_PATH, call_params(sid_of("b", i), i)) for i in range(2000)]
-        bare_redis_lines = [bare_s.line(BARE_REDIS_PATH, call_params(sid_of("b", i), i)) for i in range(2000)]
+        bare_redis_lines = [
+            bare_s.line(BARE_REDIS_PATH, call_params(sid_of("b", i), i)) for i in range(2000)
+        ]
         bare_marker = marker_of(str(_bare_doc(bare_url)))
 
         def incoming_lines(prefix: str, n: int | None = None):
-            return [app_s.line(INCOMING_PATH, call_params(sid_of(prefix, i), i)) for i in range(n or cap)]
+            return [
+                app_s.line(INCOMING_PATH, call_params(sid_of(prefix, i), i))
+                for i in range(n or cap)
+            ]
 
         def menu_lines(prefix: str, n: int):
-            return [app_s.line(flow.menu_url, {**call_params(sid_of(prefix, i), i), "Digits": "1"})
-                    for i in range(n)]
+            return [
+                app_s.line(flow.menu_url, {**call_params(sid_of(prefix, i), i), "Digits": "1"})
+                for i in range(n)
+            ]
 
         # Warm-up: both apps (imports, connection pools, Lua script cache).
         warm = float(max(1, round(args.duration / 5)))  # whole seconds: wrk rejects "1.2s"
-        run_load(args, tmp, bare_t, "warmup-bare", bare_lines, bare_marker, antimarker, "closed", duration=warm)
-        run_load(args, tmp, app_t, "warmup-app", incoming_lines("f0")[: int(3000 * warm)],
-                 incoming_marker, antimarker, "closed", duration=warm)
+        run_load(
+            args,
+            tmp,
+            bare_t,
+            "warmup-bare",
+            bare_lines,
+            bare_marker,
+            antimarker,
+            "closed",
+            duration=warm,
+        )
+        run_load(
+            args,
+            tmp,
+            app_t,
+            "warmup-app",
+            incoming_lines("f0")[: int(3000 * warm)],
+            incoming_marker,
+            antimarker,
+            "closed",
+            duration=warm,
+        )
 
         results = []
 
@@ -1021,9 +1333,11 @@ def main(argv=None) -> int:
                 r["scenario"] = label
             results.append(r)
             c = r["cpu_cores"]
-            log(f"  {r['scenario']:<20} {r['mode']:<6} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.2f} ms"
+            log(
+                f"  {r['scenario']:<20} {r['mode']:<6} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.2f} ms"
                 f"  p99 {r['p99_ms']:7.2f} ms  errors {r['errors'] or 0}  cores server {c['server']}"
-                f" redis {c['redis']} client {c['client']} other {c['other']}")
+                f" redis {c['redis']} client {c['client']} other {c['other']}"
+            )
             return r
 
         def run(target, scenario, lines, marker, mode="closed", rate=0.0, profile=False):
@@ -1032,43 +1346,76 @@ def main(argv=None) -> int:
             function of the attempt, for runs that must not replay an attempt (new calls)."""
             best = None
             for attempt in range(1 + (0 if profile else args.retries)):
-                r = run_load(args, tmp, target, scenario, lines(attempt) if callable(lines) else lines, marker,
-                             antimarker, mode, rate=rate, redis_pid=redis_pid, profile=profile)
+                r = run_load(
+                    args,
+                    tmp,
+                    target,
+                    scenario,
+                    lines(attempt) if callable(lines) else lines,
+                    marker,
+                    antimarker,
+                    mode,
+                    rate=rate,
+                    redis_pid=redis_pid,
+                    profile=profile,
+                )
                 r["attempt"] = attempt
                 if best is None or r["cpu_cores"]["other"] < best["cpu_cores"]["other"]:
                     best = r
-                if r["cpu_cores"]["other"] <= args.max_other or attempt == (0 if profile else args.retries):
+                if r["cpu_cores"]["other"] <= args.max_other or attempt == (
+                    0 if profile else args.retries
+                ):
                     break
-                log(f"  ({scenario}, {mode}: {r['rps']:.0f} req/s while other processes took "
-                    f"{r['cpu_cores']['other']} cores: again)")
+                log(
+                    f"  ({scenario}, {mode}: {r['rps']:.0f} req/s while other processes took "
+                    f"{r['cpu_cores']['other']} cores: again)"
+                )
             best["attempts"] = attempt + 1
             return best
 
         # --- the app's own cost per request (no gunicorn, no concurrency) --------------------
         n_cost = 300 if args.quick else 1000
-        with _env_patch({k: v for k, v in base_env.items() if k.startswith(("HOTLINE_", "TWILIO_", "REDIS_"))}
-                        | {"HOTLINE_PUBLIC_URL": bare_url}):
+        with _env_patch(
+            {k: v for k, v in base_env.items() if k.startswith(("HOTLINE_", "TWILIO_", "REDIS_"))}
+            | {"HOTLINE_PUBLIC_URL": bare_url}
+        ):
             sys.path.insert(0, str(HERE))
             import bare_app
+
             bare_wsgi = bare_app.create_app()
-        with _env_patch({k: v for k, v in base_env.items() if k.startswith(("HOTLINE_", "TWILIO_", "REDIS_"))}
-                        | {"HOTLINE_PUBLIC_URL": app_url}):
+        with _env_patch(
+            {k: v for k, v in base_env.items() if k.startswith(("HOTLINE_", "TWILIO_", "REDIS_"))}
+            | {"HOTLINE_PUBLIC_URL": app_url}
+        ):
             mod, _, factory = args.app.partition(":")
             sys.path[:0] = args.pythonpath
             import importlib
-            app_wsgi = eval(factory, vars(importlib.import_module(mod)))  # the same spec gunicorn uses
+
+            app_wsgi = eval(
+                factory, vars(importlib.import_module(mod))
+            )  # the same spec gunicorn uses
         logging_quiet()
         sets = ("a1", "a2", "a3")
         cost = {
             "bare": wsgi_cost(bare_wsgi, [bare_lines[:n_cost]] * 3, bare_marker, antimarker),
-            "bare+redis": wsgi_cost(bare_wsgi, [bare_redis_lines[:n_cost]] * 3, bare_marker, antimarker),
-            "incoming": wsgi_cost(app_wsgi, [incoming_lines(x, n_cost) for x in sets], incoming_marker,
-                                  antimarker),
-            "menu": wsgi_cost(app_wsgi, [menu_lines(x, n_cost) for x in sets], menu_marker, antimarker),
+            "bare+redis": wsgi_cost(
+                bare_wsgi, [bare_redis_lines[:n_cost]] * 3, bare_marker, antimarker
+            ),
+            "incoming": wsgi_cost(
+                app_wsgi, [incoming_lines(x, n_cost) for x in sets], incoming_marker, antimarker
+            ),
+            "menu": wsgi_cost(
+                app_wsgi, [menu_lines(x, n_cost) for x in sets], menu_marker, antimarker
+            ),
             "wait": wsgi_cost(app_wsgi, [wait_lines] * 3, wait_marker, antimarker),
         }
-        log("in-process cost per request (best of passes): " + ", ".join(
-            f"{k} {v['cpu_us']:.0f} us CPU / {v['wall_us']:.0f} us wall" for k, v in cost.items()))
+        log(
+            "in-process cost per request (best of passes): "
+            + ", ".join(
+                f"{k} {v['cpu_us']:.0f} us CPU / {v['wall_us']:.0f} us wall"
+                for k, v in cost.items()
+            )
+        )
         if args.cost_only:
             print(json.dumps({"in_process_cost_us": cost}))
             return 0
@@ -1081,8 +1428,12 @@ def main(argv=None) -> int:
         distinct = []
         for k in range(args.rounds):
             closed["bare"].append(record(run(bare_t, "bare", bare_lines, bare_marker)))
-            closed["bare+redis"].append(record(run(bare_t, "bare+redis", bare_redis_lines, bare_marker)))
-            inc = record(run(app_t, "incoming", lambda a, k=k: incoming_lines(f"c{k}{a}"), incoming_marker))
+            closed["bare+redis"].append(
+                record(run(bare_t, "bare+redis", bare_redis_lines, bare_marker))
+            )
+            inc = record(
+                run(app_t, "incoming", lambda a, k=k: incoming_lines(f"c{k}{a}"), incoming_marker)
+            )
             # The last requests in flight when the run stopped may never have reached the app.
             created = max(1, min(inc["requests"], cap) - 2 * args.clients)
             distinct.append(created)
@@ -1101,10 +1452,19 @@ def main(argv=None) -> int:
             if name == "bare":
                 profiled.append(run(bare_t, "bare", bare_lines, bare_marker, profile=True))
             elif name == "incoming":
-                profiled.append(run(app_t, "incoming", incoming_lines("f1"), incoming_marker, profile=True))
+                profiled.append(
+                    run(app_t, "incoming", incoming_lines("f1"), incoming_marker, profile=True)
+                )
             elif name == "menu":
-                profiled.append(run(app_t, "menu", menu_lines(menu_prefix, distinct[-1]), menu_marker,
-                                    profile=True))
+                profiled.append(
+                    run(
+                        app_t,
+                        "menu",
+                        menu_lines(menu_prefix, distinct[-1]),
+                        menu_marker,
+                        profile=True,
+                    )
+                )
             elif name == "wait":
                 profiled.append(run(app_t, "wait", wait_lines, wait_marker, profile=True))
             else:
@@ -1118,24 +1478,59 @@ def main(argv=None) -> int:
         peak = {k: median([r["rps"] for r in v]) for k, v in closed.items()}
         log(f"open loop, Poisson arrivals at {f:.0%} of each scenario's closed-loop peak:")
         opened = {}
-        opened["bare"] = record(run(bare_t, "bare", bare_lines, bare_marker, "open", f * peak["bare"]))
-        opened["incoming"] = oi = record(run(app_t, "incoming", lambda a: incoming_lines(f"e1{a}"),
-                                             incoming_marker, "open", f * peak["incoming"]))
+        opened["bare"] = record(
+            run(bare_t, "bare", bare_lines, bare_marker, "open", f * peak["bare"])
+        )
+        opened["incoming"] = oi = record(
+            run(
+                app_t,
+                "incoming",
+                lambda a: incoming_lines(f"e1{a}"),
+                incoming_marker,
+                "open",
+                f * peak["incoming"],
+            )
+        )
         created = max(1, min(oi["requests"], cap) - 2 * args.clients)
-        opened["menu"] = record(run(app_t, "menu", menu_lines(f"e1{oi['attempt']}", created), menu_marker, "open",
-                                    f * peak["menu"]))
+        opened["menu"] = record(
+            run(
+                app_t,
+                "menu",
+                menu_lines(f"e1{oi['attempt']}", created),
+                menu_marker,
+                "open",
+                f * peak["menu"],
+            )
+        )
         opened["menu"]["distinct_calls"] = created
         opened["menu"]["repeat_answer_share"] = round(
-            max(0, opened["menu"]["sent"] - created) / max(1, opened["menu"]["sent"]), 3)
-        opened["wait"] = record(run(app_t, "wait", wait_lines, wait_marker, "open", f * peak["wait"]))
+            max(0, opened["menu"]["sent"] - created) / max(1, opened["menu"]["sent"]), 3
+        )
+        opened["wait"] = record(
+            run(app_t, "wait", wait_lines, wait_marker, "open", f * peak["wait"])
+        )
         # And ours at the bare endpoint's open-loop rate when we can sustain it: same load, same yardstick.
         same = {}
-        for name, lines_, marker in (("incoming", None, incoming_marker), ("wait", wait_lines, wait_marker)):
+        for name, lines_, marker in (
+            ("incoming", None, incoming_marker),
+            ("wait", wait_lines, wait_marker),
+        ):
             if opened["bare"]["rate"] < 0.9 * peak[name]:
-                same[name] = record(run(app_t, name, lines_ or (lambda a: incoming_lines(f"e2{a}")), marker, "open",
-                                        opened["bare"]["rate"]), f"{name} @ bare rate")
+                same[name] = record(
+                    run(
+                        app_t,
+                        name,
+                        lines_ or (lambda a: incoming_lines(f"e2{a}")),
+                        marker,
+                        "open",
+                        opened["bare"]["rate"],
+                    ),
+                    f"{name} @ bare rate",
+                )
 
-        summary = summarize(args, results, closed, opened, same, peak, flow, started, distinct, cost, profiled)
+        summary = summarize(
+            args, results, closed, opened, same, peak, flow, started, distinct, cost, profiled
+        )
         summary["redis_commandstats"] = redis_commandstats(redis_srv.url)
         summary["markdown"] += "\n\n" + commandstats_markdown(summary["redis_commandstats"])
         print(summary["markdown"])
@@ -1159,13 +1554,16 @@ def main(argv=None) -> int:
 # Worker models compared in one run (--compare), and slow clients (--slow-clients)
 # --------------------------------------------------------------------------------------
 
+
 class SlowLoris(threading.Thread):
     """`n` connections that each send one more byte of a never-ending request head every
     `every` seconds (what the outside review did); a connection the server closes (a
     header timeout) is opened again within 0.2 s, so `n` stay open all along."""
 
-    HEAD = (b"POST " + INCOMING_PATH.encode() + b" HTTP/1.1\r\nHost: hotline\r\nUser-Agent: slow\r\n"
-            b"X-Padding: " + b"a" * 4000)
+    HEAD = (
+        b"POST " + INCOMING_PATH.encode() + b" HTTP/1.1\r\nHost: hotline\r\nUser-Agent: slow\r\n"
+        b"X-Padding: " + b"a" * 4000
+    )
 
     def __init__(self, port: int, n: int, every: float):
         super().__init__(daemon=True)
@@ -1206,7 +1604,7 @@ class SlowLoris(threading.Thread):
                 ok = self._alive(s)
                 if ok and now - last >= self.every:
                     try:
-                        s.send(self.HEAD[sent:sent + 1])
+                        s.send(self.HEAD[sent : sent + 1])
                         c[1], c[3] = sent + 1, now
                     except OSError:
                         ok = False
@@ -1258,23 +1656,36 @@ def slow_client_run(port: int, n: int, lines: list[str], marker: str, args) -> d
             th.start()
             threads.append(th)
         for th in threads:  # the slow clients stay until every webhook is answered or gave up
-            th.join(timeout=max(0.1, TWILIO_TIMEOUT_S + 6 - (time.monotonic() - t0 - args.slow_duration)))
+            th.join(
+                timeout=max(
+                    0.1, TWILIO_TIMEOUT_S + 6 - (time.monotonic() - t0 - args.slow_duration)
+                )
+            )
     finally:
         if slow:
             slow.end()
     answered = sorted(t for st, t, note in out if st == 200 and not note)
     sent = len(threads)
-    res = {"slow_connections": n, "sent": sent,
-           "within_1s": sum(1 for t in answered if t <= 1.0),
-           "within_15s": sum(1 for t in answered if t <= TWILIO_TIMEOUT_S),
-           "answered": len(answered), "unanswered": sent - len(answered),
-           "p50_ms": round(pct(answered, 50) * 1000, 1) if answered else None,
-           "max_ms": round(answered[-1] * 1000, 1) if answered else None,
-           "errors": sorted({note for st, t, note in out if note})}
+    res = {
+        "slow_connections": n,
+        "sent": sent,
+        "within_1s": sum(1 for t in answered if t <= 1.0),
+        "within_15s": sum(1 for t in answered if t <= TWILIO_TIMEOUT_S),
+        "answered": len(answered),
+        "unanswered": sent - len(answered),
+        "p50_ms": round(pct(answered, 50) * 1000, 1) if answered else None,
+        "max_ms": round(answered[-1] * 1000, 1) if answered else None,
+        "errors": sorted({note for st, t, note in out if note}),
+    }
     if slow:
         lt = sorted(slow.closed_by_server)
-        res.update({"slow_opened": slow.opened, "slow_closed_by_server": len(lt),
-                    "slow_lifetime_s": [round(lt[0], 1), round(lt[-1], 1)] if lt else None})
+        res.update(
+            {
+                "slow_opened": slow.opened,
+                "slow_closed_by_server": len(lt),
+                "slow_lifetime_s": [round(lt[0], 1), round(lt[-1], 1)] if lt else None,
+            }
+        )
     return res
 
 
@@ -1325,6 +1736,7 @@ def compare_main(args) -> int:
 
     def log(*a):
         print(*a, file=sys.stderr, flush=True)
+
     tmp = Path(tempfile.mkdtemp(prefix="hlb-", dir="/tmp"))
     procs = Procs()
     started = dt.datetime.now(dt.UTC)
@@ -1337,29 +1749,56 @@ def compare_main(args) -> int:
         # Every app server checks signatures against the same public URL (and every bare one
         # against its own), whatever port it listens on: one set of signed requests serves all.
         app_url, bare_url = "https://hotline.bench.test", "https://bare.bench.test"
-        base_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("HOTLINE_", "TWILIO_", "REDIS_", "GUNICORN_"))}
-        base_env.update({"HOTLINE_MODE": "test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": token,
-                         "REDIS_URL": redis_srv.url, "HOTLINE_DATA_DIR": str(tmp / "data"),
-                         "PYTHONUNBUFFERED": "1"})
+        base_env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("HOTLINE_", "TWILIO_", "REDIS_", "GUNICORN_"))
+        }
+        base_env.update(
+            {
+                "HOTLINE_MODE": "test",
+                "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+                "TWILIO_AUTH_TOKEN": token,
+                "REDIS_URL": redis_srv.url,
+                "HOTLINE_DATA_DIR": str(tmp / "data"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         for k, v in enumerate(variants):
             v["app"] = Target(f"app {v['label']}", free_port(), None)
-            v["app"].proc = start_gunicorn(procs, "hotline.app:create_app()", v["app"].port,
-                                           {**base_env, "HOTLINE_PUBLIC_URL": app_url}, args, [],
-                                           tmp / f"app{k}.log", v["worker_class"], v["workers"])
+            v["app"].proc = start_gunicorn(
+                procs,
+                "hotline.app:create_app()",
+                v["app"].port,
+                {**base_env, "HOTLINE_PUBLIC_URL": app_url},
+                args,
+                [],
+                tmp / f"app{k}.log",
+                v["worker_class"],
+                v["workers"],
+            )
             if do_throughput:
                 v["bare"] = Target(f"bare {v['label']}", free_port(), None)
-                v["bare"].proc = start_gunicorn(procs, "bare_app:create_app()", v["bare"].port,
-                                                {**base_env, "HOTLINE_PUBLIC_URL": bare_url}, args,
-                                                ["--pythonpath", str(HERE)], tmp / f"bare{k}.log",
-                                                v["worker_class"], v["workers"])
+                v["bare"].proc = start_gunicorn(
+                    procs,
+                    "bare_app:create_app()",
+                    v["bare"].port,
+                    {**base_env, "HOTLINE_PUBLIC_URL": bare_url},
+                    args,
+                    ["--pythonpath", str(HERE)],
+                    tmp / f"bare{k}.log",
+                    v["worker_class"],
+                    v["workers"],
+                )
         for v in variants:
             wait_healthy(v["app"].port, v["app"].proc, v["app"].name)
             if do_throughput:
                 wait_healthy(v["bare"].port, v["bare"].proc, v["bare"].name)
         app_s, bare_s = Signer(app_url, token), Signer(bare_url, token)
         antimarker = APOLOGY["fr"]
-        log(f"benchmark dir {tmp}; variants: {', '.join(v['label'] for v in variants)}; client {args.client}")
+        log(
+            f"benchmark dir {tmp}; variants: {', '.join(v['label'] for v in variants)}; client {args.client}"
+        )
 
         flow = Flow()
         follow_to_queue(variants[0]["app"].port, app_s, sid_of("d0", 0), 0, flow)
@@ -1367,7 +1806,10 @@ def compare_main(args) -> int:
         cap = int(args.max_rps * args.duration)
 
         def incoming_lines(prefix: str, n: int | None = None):
-            return [app_s.line(INCOMING_PATH, call_params(sid_of(prefix, i), i)) for i in range(n or cap)]
+            return [
+                app_s.line(INCOMING_PATH, call_params(sid_of(prefix, i), i))
+                for i in range(n or cap)
+            ]
 
         results: list[dict] = []
         table: dict = {}
@@ -1375,26 +1817,58 @@ def compare_main(args) -> int:
             wait_lines, wait_xml = [], None
             for k in range(args.waiting_calls):
                 sid = sid_of("d1", k)
-                _, wait_url, queue = follow_to_queue(variants[0]["app"].port, app_s, sid, 10_000 + k)
-                wait_lines.append(app_s.line(wait_url, wait_params(call_params(sid, 10_000 + k), k + 1, queue)))
+                _, wait_url, queue = follow_to_queue(
+                    variants[0]["app"].port, app_s, sid, 10_000 + k
+                )
+                wait_lines.append(
+                    app_s.line(wait_url, wait_params(call_params(sid, 10_000 + k), k + 1, queue))
+                )
                 if wait_xml is None:
                     st, wait_xml = http_post(variants[0]["app"].port, wait_lines[-1])
             wait_marker = marker_of(wait_xml)
-            bare_lines = [bare_s.line(BARE_PATH, call_params(sid_of("b", i), i)) for i in range(2000)]
+            bare_lines = [
+                bare_s.line(BARE_PATH, call_params(sid_of("b", i), i)) for i in range(2000)
+            ]
             bare_marker = marker_of(str(_bare_doc(bare_url)))
             warm = float(max(1, round(args.duration / 5)))
             for k, v in enumerate(variants):
-                run_load(args, tmp, v["bare"], "warmup-bare", bare_lines, bare_marker, antimarker, "closed",
-                         duration=warm)
-                run_load(args, tmp, v["app"], "warmup-app", incoming_lines(f"f{k}")[: int(3000 * warm)],
-                         incoming_marker, antimarker, "closed", duration=warm)
+                run_load(
+                    args,
+                    tmp,
+                    v["bare"],
+                    "warmup-bare",
+                    bare_lines,
+                    bare_marker,
+                    antimarker,
+                    "closed",
+                    duration=warm,
+                )
+                run_load(
+                    args,
+                    tmp,
+                    v["app"],
+                    "warmup-app",
+                    incoming_lines(f"f{k}")[: int(3000 * warm)],
+                    incoming_marker,
+                    antimarker,
+                    "closed",
+                    duration=warm,
+                )
 
             def run(v, scenario, lines, marker):
                 best = None
                 for attempt in range(1 + args.retries):
-                    r = run_load(args, tmp, v["bare" if scenario == "bare" else "app"], scenario,
-                                 lines(attempt) if callable(lines) else lines, marker, antimarker, "closed",
-                                 redis_pid=redis_pid)
+                    r = run_load(
+                        args,
+                        tmp,
+                        v["bare" if scenario == "bare" else "app"],
+                        scenario,
+                        lines(attempt) if callable(lines) else lines,
+                        marker,
+                        antimarker,
+                        "closed",
+                        redis_pid=redis_pid,
+                    )
                     if best is None or r["cpu_cores"]["other"] < best["cpu_cores"]["other"]:
                         best = r
                     if r["cpu_cores"]["other"] <= args.max_other:
@@ -1402,24 +1876,29 @@ def compare_main(args) -> int:
                 best["attempts"] = attempt + 1
                 best["variant"] = v["label"]
                 c = best["cpu_cores"]
-                log(f"  {v['label']:<16} {scenario:<9} {best['rps']:8.1f} req/s  p50 {best['p50_ms']:7.2f} ms  "
+                log(
+                    f"  {v['label']:<16} {scenario:<9} {best['rps']:8.1f} req/s  p50 {best['p50_ms']:7.2f} ms  "
                     f"p99 {best['p99_ms']:7.2f} ms  errors {best['errors'] or 0}  cores server {c['server']} "
-                    f"redis {c['redis']} client {c['client']} other {c['other']}")
+                    f"redis {c['redis']} client {c['client']} other {c['other']}"
+                )
                 results.append(best)
                 return best
 
             scen = ("bare", "incoming", "wait")
             rps = {v["label"]: {s_: [] for s_ in scen} for v in variants}
             cpu = {v["label"]: {s_: [] for s_ in scen} for v in variants}
-            log(f"closed loop, {args.clients} clients, {args.rounds} round(s) of {args.duration:g} s per run:")
+            log(
+                f"closed loop, {args.clients} clients, {args.rounds} round(s) of {args.duration:g} s per run:"
+            )
             for rnd in range(args.rounds):
                 order = variants if rnd % 2 == 0 else variants[::-1]
                 for v in order:
                     tag = f"c{rnd}{variants.index(v)}"
                     for name, lines, marker in (
-                            ("bare", bare_lines, bare_marker),
-                            ("incoming", lambda a, t=tag: incoming_lines(f"{t}{a}"), incoming_marker),
-                            ("wait", wait_lines, wait_marker)):
+                        ("bare", bare_lines, bare_marker),
+                        ("incoming", lambda a, t=tag: incoming_lines(f"{t}{a}"), incoming_marker),
+                        ("wait", wait_lines, wait_marker),
+                    ):
                         r = run(v, name, lines, marker)
                         rps[v["label"]][name].append(r["rps"])
                         cpu[v["label"]][name].append(r["server_cpu_ms_per_req"])
@@ -1430,77 +1909,122 @@ def compare_main(args) -> int:
                     "rps": {s_: round(median(rps[lab][s_]), 1) for s_ in scen},
                     "server_cpu_ms_per_req": {s_: round(median(cpu[lab][s_]), 3) for s_ in scen},
                     # ours / bare, paired within each round (same variant, minutes apart at most)
-                    "vs_bare": {s_: round(median([a / b for a, b in zip(rps[lab][s_], rps[lab]["bare"])]), 3)
-                                for s_ in ("incoming", "wait")},
+                    "vs_bare": {
+                        s_: round(
+                            median([a / b for a, b in zip(rps[lab][s_], rps[lab]["bare"])]), 3
+                        )
+                        for s_ in ("incoming", "wait")
+                    },
                     # this variant / the first one, paired within each round
-                    "vs_" + ref: {s_: round(median([a / b for a, b in zip(rps[lab][s_], rps[ref][s_])]), 3)
-                                  for s_ in scen},
+                    "vs_" + ref: {
+                        s_: round(median([a / b for a, b in zip(rps[lab][s_], rps[ref][s_])]), 3)
+                        for s_ in scen
+                    },
                 }
 
         slow_res: dict = {}
         if slow_ns:
-            log(f"slow clients: {', '.join(map(str, slow_ns))} connections, 1 byte every {args.slow_every:g} s; "
-                f"{args.slow_rate:g} signed webhook/s for {args.slow_duration:g} s per run")
+            log(
+                f"slow clients: {', '.join(map(str, slow_ns))} connections, 1 byte every {args.slow_every:g} s; "
+                f"{args.slow_rate:g} signed webhook/s for {args.slow_duration:g} s per run"
+            )
             for n in slow_ns:
-                for v in (variants if n % 2 == 0 else variants[::-1]):
+                for v in variants if n % 2 == 0 else variants[::-1]:
                     k = variants.index(v)
-                    lines = incoming_lines(f"s{k}{n:03d}", int(args.slow_duration * args.slow_rate) + 2)
+                    lines = incoming_lines(
+                        f"s{k}{n:03d}", int(args.slow_duration * args.slow_rate) + 2
+                    )
                     r = slow_client_run(v["app"].port, n, lines, incoming_marker, args)
                     r["recovered_after_s"] = round(wait_recovered(v["app"].port), 1)
                     slow_res.setdefault(v["label"], {})[n] = r
-                    log(f"  {v['label']:<16} {n:3d} slow: {r['within_1s']}/{r['sent']} within 1 s, "
+                    log(
+                        f"  {v['label']:<16} {n:3d} slow: {r['within_1s']}/{r['sent']} within 1 s, "
                         f"{r['within_15s']} within 15 s, {r['unanswered']} unanswered; p50 {r['p50_ms']} ms, "
                         f"max {r['max_ms']} ms; slow conns closed by server {r.get('slow_closed_by_server')}; "
-                        f"healthy again after {r['recovered_after_s']} s")
+                        f"healthy again after {r['recovered_after_s']} s"
+                    )
                     time.sleep(2)
 
-        cpu_model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                          if ln.startswith("model name")), platform.processor())
+        cpu_model = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            platform.processor(),
+        )
         import gunicorn
 
-        md = [f"## Worker models — {started:%Y-%m-%d %H:%M} UTC", "",
-              f"Machine: {os.cpu_count()} cores ({cpu_model}), Python {platform.python_version()}, "
-              f"{platform.system()} {platform.release()}, gunicorn {gunicorn.__version__}; load average at start "
-              f"{os.getloadavg()[0]:.2f}. Settings from hotline.web (limits, keep-alive {args_keepalive()} s, "
-              "no control socket) for every variant.", ""]
+        md = [
+            f"## Worker models — {started:%Y-%m-%d %H:%M} UTC",
+            "",
+            f"Machine: {os.cpu_count()} cores ({cpu_model}), Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}, gunicorn {gunicorn.__version__}; load average at start "
+            f"{os.getloadavg()[0]:.2f}. Settings from hotline.web (limits, keep-alive {args_keepalive()} s, "
+            "no control socket) for every variant.",
+            "",
+        ]
         if table:
             ref = variants[0]["label"]
             kept = args.client == "wrk" and args.wrk_connection == "keep-alive"
-            md += [f"Closed loop: {args.client}, {args.clients} clients"
-                   f"{' (connections kept alive where the worker allows)' if kept else ' (a new connection per request)'}, "
-                   f"{args.rounds} round(s) of {args.duration:g} s per run, variants interleaved (order reversed "
-                   "every other round); ratios are medians of per-round ratios.", "",
-                   "| variant | bare req/s | incoming req/s | wait req/s | incoming / bare | wait / bare "
-                   f"| bare vs {ref} | incoming vs {ref} | wait vs {ref} | server CPU ms/req (bare / inc / wait) |",
-                   "|---|---|---|---|---|---|---|---|---|---|"]
+            md += [
+                f"Closed loop: {args.client}, {args.clients} clients"
+                f"{' (connections kept alive where the worker allows)' if kept else ' (a new connection per request)'}, "
+                f"{args.rounds} round(s) of {args.duration:g} s per run, variants interleaved (order reversed "
+                "every other round); ratios are medians of per-round ratios.",
+                "",
+                "| variant | bare req/s | incoming req/s | wait req/s | incoming / bare | wait / bare "
+                f"| bare vs {ref} | incoming vs {ref} | wait vs {ref} | server CPU ms/req (bare / inc / wait) |",
+                "|---|---|---|---|---|---|---|---|---|---|",
+            ]
             for v in variants:
                 t = table[v["label"]]
                 rr, vb, vr, c = t["rps"], t["vs_bare"], t["vs_" + ref], t["server_cpu_ms_per_req"]
-                md.append(f"| {v['label']} | {rr['bare']:.0f} | {rr['incoming']:.0f} | {rr['wait']:.0f} "
-                          f"| {vb['incoming']:.0%} | {vb['wait']:.0%} | {vr['bare']:.2f} | {vr['incoming']:.2f} "
-                          f"| {vr['wait']:.2f} | {c['bare']:.2f} / {c['incoming']:.2f} / {c['wait']:.2f} |")
+                md.append(
+                    f"| {v['label']} | {rr['bare']:.0f} | {rr['incoming']:.0f} | {rr['wait']:.0f} "
+                    f"| {vb['incoming']:.0%} | {vb['wait']:.0%} | {vr['bare']:.2f} | {vr['incoming']:.2f} "
+                    f"| {vr['wait']:.2f} | {c['bare']:.2f} / {c['incoming']:.2f} / {c['wait']:.2f} |"
+                )
             md.append("")
         if slow_res:
-            md += [f"Slow clients: N connections each send one more byte of a request head every "
-                   f"{args.slow_every:g} s (reopened when the server closes them); meanwhile one signed "
-                   f"`POST /webhooks/voice/incoming` every {1 / args.slow_rate:g} s for {args.slow_duration:g} s, "
-                   "each on its own connection, waiting up to 20 s (Twilio gives up at 15 s).", "",
-                   "| variant | slow conns | webhooks | ≤ 1 s | ≤ 15 s | unanswered | p50 / max ms (answered) "
-                   "| slow conns closed by the server (lifetime) |", "|---|---|---|---|---|---|---|---|"]
+            md += [
+                f"Slow clients: N connections each send one more byte of a request head every "
+                f"{args.slow_every:g} s (reopened when the server closes them); meanwhile one signed "
+                f"`POST /webhooks/voice/incoming` every {1 / args.slow_rate:g} s for {args.slow_duration:g} s, "
+                "each on its own connection, waiting up to 20 s (Twilio gives up at 15 s).",
+                "",
+                "| variant | slow conns | webhooks | ≤ 1 s | ≤ 15 s | unanswered | p50 / max ms (answered) "
+                "| slow conns closed by the server (lifetime) |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
             for n in slow_ns:
                 for v in variants:
                     r = slow_res[v["label"]][n]
-                    life = (f"{r['slow_closed_by_server']} ({r['slow_lifetime_s'][0]}–{r['slow_lifetime_s'][1]} s)"
-                            if r.get("slow_lifetime_s") else ("0" if n else "-"))
-                    md.append(f"| {v['label']} | {n} | {r['sent']} | {r['within_1s']} | {r['within_15s']} "
-                              f"| {r['unanswered']} | {fmt(r['p50_ms'], 0)} / {fmt(r['max_ms'], 0)} | {life} |")
+                    life = (
+                        f"{r['slow_closed_by_server']} ({r['slow_lifetime_s'][0]}–{r['slow_lifetime_s'][1]} s)"
+                        if r.get("slow_lifetime_s")
+                        else ("0" if n else "-")
+                    )
+                    md.append(
+                        f"| {v['label']} | {n} | {r['sent']} | {r['within_1s']} | {r['within_15s']} "
+                        f"| {r['unanswered']} | {fmt(r['p50_ms'], 0)} / {fmt(r['max_ms'], 0)} | {life} |"
+                    )
         print("\n".join(md))
         if args.output:
             Path(args.output).write_text("\n".join(md) + "\n")
         if args.json:
-            print(json.dumps({"date": started.isoformat(), "variants": [v["label"] for v in variants],
-                              "machine": {"nproc": os.cpu_count(), "cpu": cpu_model},
-                              "throughput": table, "slow_clients": slow_res, "results": results}))
+            print(
+                json.dumps(
+                    {
+                        "date": started.isoformat(),
+                        "variants": [v["label"] for v in variants],
+                        "machine": {"nproc": os.cpu_count(), "cpu": cpu_model},
+                        "throughput": table,
+                        "slow_clients": slow_res,
+                        "results": results,
+                    }
+                )
+            )
         return 0
     except KeyboardInterrupt:
         print("interrupted: stopping servers", file=sys.stderr)
@@ -1538,11 +2062,17 @@ def redis_commandstats(url: str) -> dict:
 
 def commandstats_markdown(stats: dict) -> str:
     total = sum(v["usec"] for v in stats.values()) or 1
-    rows = ["Redis's own time per command over the whole run (INFO commandstats; commands run inside "
-            "Lua scripts are counted both on their own and in the script's EVALSHA):", "",
-            "| command | calls | µs per call | share of Redis time |", "|---|---|---|---|"]
+    rows = [
+        "Redis's own time per command over the whole run (INFO commandstats; commands run inside "
+        "Lua scripts are counted both on their own and in the script's EVALSHA):",
+        "",
+        "| command | calls | µs per call | share of Redis time |",
+        "|---|---|---|---|",
+    ]
     for name, v in list(stats.items())[:8]:
-        rows.append(f"| {name} | {v['calls']} | {v['usec_per_call']:.1f} | {v['usec'] / total:.0%} |")
+        rows.append(
+            f"| {name} | {v['calls']} | {v['usec_per_call']:.1f} | {v['usec'] / total:.0%} |"
+        )
     return "\n".join(rows)
 
 
@@ -1552,7 +2082,9 @@ def _bare_doc(bare_url: str) -> str:
 
     from hotline.config import Settings
 
-    s = Settings(twilio_account_sid=ACCOUNT_SID, twilio_auth_token="x", public_url=bare_url, mode="test")
+    s = Settings(
+        twilio_account_sid=ACCOUNT_SID, twilio_auth_token="x", public_url=bare_url, mode="test"
+    )
     return constant_twiml(s)
 
 
@@ -1580,25 +2112,40 @@ def median(xs):
 def paired_ratios(closed: dict, name: str) -> list[float]:
     """Each of our runs against the mean of the bare runs just before and just after it."""
     bare = closed["bare"]
-    return [r["rps"] / ((bare[k]["rps"] + bare[k + 1]["rps"]) / 2) for k, r in enumerate(closed[name])]
+    return [
+        r["rps"] / ((bare[k]["rps"] + bare[k + 1]["rps"]) / 2) for k, r in enumerate(closed[name])
+    ]
 
 
 def summarize(args, results, closed, opened, same, peak, flow, started, distinct, cost, profiled):
-    cpu_model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                      if ln.startswith("model name")), platform.processor())
+    cpu_model = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
     C = args.clients
     ours = ("incoming", "menu", "wait")
     ref = ("bare+redis",)  # a reference, not under test: the floor with one Redis round trip
     ratios = {k: median(paired_ratios(closed, k)) for k in (*ref, *ours)}
-    cpu_ratio = {k: median([r["server_cpu_ms_per_req"] for r in closed["bare"]])
-                 / median([r["server_cpu_ms_per_req"] for r in closed[k]]) for k in (*ref, *ours)}
+    cpu_ratio = {
+        k: median([r["server_cpu_ms_per_req"] for r in closed["bare"]])
+        / median([r["server_cpu_ms_per_req"] for r in closed[k]])
+        for k in (*ref, *ours)
+    }
     worst = min(ratios[k] for k in ours)
     # The same ratio from the quiet runs only (other processes under --max-other cores), when
     # there are some: on this machine they are the closest to what the code alone can do.
-    quiet = {k: [r["rps"] for r in closed[k] if r["cpu_cores"]["other"] <= args.max_other]
-             for k in ("bare", *ref, *ours)}
-    quiet_ratio = {k: (median(quiet[k]) / median(quiet["bare"]) if quiet[k] and quiet["bare"] else None)
-                   for k in (*ref, *ours)}
+    quiet = {
+        k: [r["rps"] for r in closed[k] if r["cpu_cores"]["other"] <= args.max_other]
+        for k in ("bare", *ref, *ours)
+    }
+    quiet_ratio = {
+        k: (median(quiet[k]) / median(quiet["bare"]) if quiet[k] and quiet["bare"] else None)
+        for k in (*ref, *ours)
+    }
     open_p99 = {k: r["p99_ms"] for k, r in opened.items()}
     errors_total = sum(sum(r["errors"].values()) + r.get("dropped", 0) for r in results)
     checks = {
@@ -1607,50 +2154,72 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         "no_errors": errors_total == 0,
     }
 
-    head = ("| endpoint | closed: req/s (median) | vs bare (paired) | vs bare (quiet runs) | server CPU ms/req "
-            "| CPU-cost ratio "
-            "| closed p50 / p99 ms | Little 50/X ms | open: rate/s | open p50 / p99 ms |")
+    head = (
+        "| endpoint | closed: req/s (median) | vs bare (paired) | vs bare (quiet runs) | server CPU ms/req "
+        "| CPU-cost ratio "
+        "| closed p50 / p99 ms | Little 50/X ms | open: rate/s | open p50 / p99 ms |"
+    )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for k in ("bare", *ref, *ours):
-        rs, o = closed[k], opened.get(k, {"rate": float("nan"), "p50_ms": float("nan"), "p99_ms": float("nan")})
+        rs, o = (
+            closed[k],
+            opened.get(k, {"rate": float("nan"), "p50_ms": float("nan"), "p99_ms": float("nan")}),
+        )
         rows.append(
             f"| {k} | {peak[k]:.0f} | {'-' if k == 'bare' else f'{ratios[k]:.0%}'} "
             f"| {'-' if k == 'bare' or quiet_ratio[k] is None else f'{quiet_ratio[k]:.0%} ({len(quiet[k])})'} "
             f"| {median([r['server_cpu_ms_per_req'] for r in rs]):.2f} "
             f"| {'-' if k == 'bare' else f'{cpu_ratio[k]:.0%}'} "
             f"| {median([r['p50_ms'] for r in rs]):.1f} / {median([r['p99_ms'] for r in rs]):.1f} "
-            f"| {C / peak[k] * 1000:.0f} | {fmt(o['rate'], 0)} | {fmt(o['p50_ms'])} / {fmt(o['p99_ms'])} |")
+            f"| {C / peak[k] * 1000:.0f} | {fmt(o['rate'], 0)} | {fmt(o['p50_ms'])} / {fmt(o['p99_ms'])} |"
+        )
 
-    dhead = ("| # | scenario | load | req/s | p50 ms | p99 ms | mean ms | errors "
-             "| server ms/req | redis ms/req | cores server / redis / client / other | note |")
+    dhead = (
+        "| # | scenario | load | req/s | p50 ms | p99 ms | mean ms | errors "
+        "| server ms/req | redis ms/req | cores server / redis / client / other | note |"
+    )
     drows = [dhead, "|" + "---|" * (dhead.count("|") - 1)]
     for i, r in enumerate(results, 1):
         load = f"closed {r['clients']}" if r["mode"] == "closed" else f"open {r['rate']:.0f}/s"
         errs = sum(r["errors"].values()) + r.get("dropped", 0)
         c = r["cpu_cores"]
-        drows.append(f"| {i} | {r['scenario']} | {load} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
-                     f"| {r['mean_ms']:.2f} | {errs} | {r['server_cpu_ms_per_req']:.2f} "
-                     f"| {r['redis_cpu_ms_per_req']:.2f} "
-                     f"| {c['server']:.2f} / {c['redis']:.2f} / {c['client']:.2f} / {c['other']:.2f} "
-                     f"| {_note(r)} |")
+        drows.append(
+            f"| {i} | {r['scenario']} | {load} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+            f"| {r['mean_ms']:.2f} | {errs} | {r['server_cpu_ms_per_req']:.2f} "
+            f"| {r['redis_cpu_ms_per_req']:.2f} "
+            f"| {c['server']:.2f} / {c['redis']:.2f} / {c['client']:.2f} / {c['other']:.2f} "
+            f"| {_note(r)} |"
+        )
 
     bare_runs = [r["rps"] for r in closed["bare"]]
 
     # Where a request's CPU goes: the app in-process (measured apart from any load), Redis's
     # CPU per request (from the runs), and gunicorn + kernel (bare's server CPU per request
     # in the runs minus bare's in-process cost: the same for every endpoint).
-    gun = max(0.0, median([r["server_cpu_ms_per_req"] for r in closed["bare"]]) * 1000 - cost["bare"]["cpu_us"])
-    redis_us = {k: (median([r["redis_cpu_ms_per_req"] for r in closed[k]]) * 1000 if k != "bare" else 0.0)
-                for k in ("bare", *ref, *ours)}
+    gun = max(
+        0.0,
+        median([r["server_cpu_ms_per_req"] for r in closed["bare"]]) * 1000
+        - cost["bare"]["cpu_us"],
+    )
+    redis_us = {
+        k: (median([r["redis_cpu_ms_per_req"] for r in closed[k]]) * 1000 if k != "bare" else 0.0)
+        for k in ("bare", *ref, *ours)
+    }
     total_us = {k: gun + cost[k]["cpu_us"] + redis_us[k] for k in ("bare", *ref, *ours)}
     predicted = {k: total_us["bare"] / total_us[k] for k in (*ref, *ours)}
-    chead = ("| endpoint | app CPU µs/req (in-process) | app wall µs/req (in-process) | Redis CPU µs/req "
-             "| gunicorn + kernel µs/req (est.) | total CPU µs/req | CPU-bound ratio vs bare |")
+    chead = (
+        "| endpoint | app CPU µs/req (in-process) | app wall µs/req (in-process) | Redis CPU µs/req "
+        "| gunicorn + kernel µs/req (est.) | total CPU µs/req | CPU-bound ratio vs bare |"
+    )
     crows = [chead, "|" + "---|" * (chead.count("|") - 1)]
     for k in ("bare", *ref, *ours):
-        crows.append(f"| {k} | {cost[k]['cpu_us']:.0f} | {cost[k]['wall_us']:.0f} | {redis_us[k]:.0f} | {gun:.0f} "
-                     f"| {total_us[k]:.0f} | {'-' if k == 'bare' else f'{predicted[k]:.0%}'} |")
-    repeat = [r["repeat_answer_share"] for r in closed["menu"]] + [opened["menu"]["repeat_answer_share"]]
+        crows.append(
+            f"| {k} | {cost[k]['cpu_us']:.0f} | {cost[k]['wall_us']:.0f} | {redis_us[k]:.0f} | {gun:.0f} "
+            f"| {total_us[k]:.0f} | {'-' if k == 'bare' else f'{predicted[k]:.0%}'} |"
+        )
+    repeat = [r["repeat_answer_share"] for r in closed["menu"]] + [
+        opened["menu"]["repeat_answer_share"]
+    ]
     md = [
         f"## Webhook benchmark — {started:%Y-%m-%d %H:%M} UTC",
         "",
@@ -1660,7 +2229,11 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
         + ", the same for both apps, on loopback; Redis: embedded redis-server (unix socket, AOF everysec). "
         f"Load: {args.client} for the closed loop ({C} clients"
-        + (f", connection {args.wrk_connection}" if args.client == "wrk" else ", a new connection per request")
+        + (
+            f", connection {args.wrk_connection}"
+            if args.client == "wrk"
+            else ", a new connection per request"
+        )
         + f", {args.rounds} round(s) of "
         f"{args.duration:g} s per scenario), Python asyncio for the open loop (Poisson arrivals at "
         f"{args.open_fraction:.0%} of each scenario's peak, latency from the scheduled arrival). "
@@ -1690,14 +2263,23 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
         f"something: open loop at {args.open_fraction:.0%} of each endpoint's peak: "
         + ", ".join(f"{k} {v:.1f} ms" for k, v in open_p99.items())
         + f"; target < 20 ms: **{'met' if checks['open_loop_p99_lt_20ms'] else 'not met'}**."
-        + ("" if not same else " At the bare endpoint's open-loop rate ("
-           f"{opened['bare']['rate']:.0f}/s): " + ", ".join(
-               f"{k} p50 {r['p50_ms']:.1f} / p99 {r['p99_ms']:.1f} ms" for k, r in same.items()) + "."),
+        + (
+            ""
+            if not same
+            else " At the bare endpoint's open-loop rate ("
+            f"{opened['bare']['rate']:.0f}/s): "
+            + ", ".join(
+                f"{k} p50 {r['p50_ms']:.1f} / p99 {r['p99_ms']:.1f} ms" for k, r in same.items()
+            )
+            + "."
+        ),
         "",
-        ("Where the CPU of one request goes (the app called in-process one request at a time, best of "
-         "3 passes: less sensitive to the machine's other load than the runs, not immune to it, as CPU "
-         "caches are shared; Redis's CPU per request and "
-         "gunicorn's from the runs above). On a CPU-bound server the throughput ratio tends to the last column:"),
+        (
+            "Where the CPU of one request goes (the app called in-process one request at a time, best of "
+            "3 passes: less sensitive to the machine's other load than the runs, not immune to it, as CPU "
+            "caches are shared; Redis's CPU per request and "
+            "gunicorn's from the runs above). On a CPU-bound server the throughput ratio tends to the last column:"
+        ),
         "",
         *crows,
         "",
@@ -1715,29 +2297,55 @@ def summarize(args, results, closed, opened, same, peak, flow, started, distinct
     ]
     for r in profiled:
         for kind, prof in (r.get("profile") or {}).items():
-            what = ("busy time: on CPU or blocked in a call (a Redis read), what bounds a sync worker"
-                    if kind == "busy" else "CPU time: samples holding the GIL")
-            md += ["", (f"Profile of the workers during '{r['scenario']}' (closed loop), {what}; "
-                        f"{prof['samples']} samples:"), "", "| where | % |", "|---|---|"]
+            what = (
+                "busy time: on CPU or blocked in a call (a Redis read), what bounds a sync worker"
+                if kind == "busy"
+                else "CPU time: samples holding the GIL"
+            )
+            md += [
+                "",
+                (
+                    f"Profile of the workers during '{r['scenario']}' (closed loop), {what}; "
+                    f"{prof['samples']} samples:"
+                ),
+                "",
+                "| where | % |",
+                "|---|---|",
+            ]
             md += [f"| {k} | {v} |" for k, v in prof["buckets"]]
-            md += ["", "Top functions (inclusive):", ""] + [f"    {v:5.1f}%  {k}" for k, v in prof["inclusive"]]
-            md += ["", "Top functions (self):", ""] + [f"    {v:5.1f}%  {k}" for k, v in prof["self"][:15]]
+            md += ["", "Top functions (inclusive):", ""] + [
+                f"    {v:5.1f}%  {k}" for k, v in prof["inclusive"]
+            ]
+            md += ["", "Top functions (self):", ""] + [
+                f"    {v:5.1f}%  {k}" for k, v in prof["self"][:15]
+            ]
     return {
-        "date": started.isoformat(), "machine": {"nproc": os.cpu_count(), "cpu": cpu_model,
-                                                 "python": platform.python_version()},
-        "gunicorn": {"workers": args.workers, "worker_class": args.worker_class,
-                     "threads": args.threads if args.worker_class == "gthread" else None},
-        "client": args.client, "clients": C, "duration_s": args.duration, "rounds": args.rounds,
+        "date": started.isoformat(),
+        "machine": {"nproc": os.cpu_count(), "cpu": cpu_model, "python": platform.python_version()},
+        "gunicorn": {
+            "workers": args.workers,
+            "worker_class": args.worker_class,
+            "threads": args.threads if args.worker_class == "gthread" else None,
+        },
+        "client": args.client,
+        "clients": C,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
         "peak_rps": {k: round(v, 1) for k, v in peak.items()},
         "ratios": {k: round(v, 3) for k, v in ratios.items()},
-        "quiet_ratios": {k: (round(v, 3) if v is not None else None) for k, v in quiet_ratio.items()},
+        "quiet_ratios": {
+            k: (round(v, 3) if v is not None else None) for k, v in quiet_ratio.items()
+        },
         "target_ratio_worst": round(worst, 3),
         "cpu_cost_ratios": {k: round(v, 3) for k, v in cpu_ratio.items()},
-        "in_process_cost_us": cost, "gunicorn_kernel_us_est": round(gun, 1),
+        "in_process_cost_us": cost,
+        "gunicorn_kernel_us_est": round(gun, 1),
         "cpu_bound_ratio_predicted": {k: round(v, 3) for k, v in predicted.items()},
         "open_loop_p99_ms": {k: round(v, 2) for k, v in open_p99.items()},
-        "checks": checks, "all_checks_passed": all(checks.values()),
-        "results": results, "profiles": {r["scenario"]: r["profile"] for r in profiled},
+        "checks": checks,
+        "all_checks_passed": all(checks.values()),
+        "results": results,
+        "profiles": {r["scenario"]: r["profile"] for r in profiled},
         "markdown": "\n".join(md),
     }
 

@@ -97,8 +97,9 @@ def create_app(services: Services | None = None) -> Flask:
     def unexpected(exc):
         from werkzeug.exceptions import HTTPException
 
-        if isinstance(exc, HTTPException) and (not request.path.startswith("/webhooks/")
-                                               or exc.code in (404, 405, 413, 415)):
+        if isinstance(exc, HTTPException) and (
+            not request.path.startswith("/webhooks/") or exc.code in (404, 405, 413, 415)
+        ):
             return exc
         log.exception("unexpected error on %s", request.path)
         g.pop("idempotency_token", None)

@@ -102,7 +102,9 @@ def clock_from_spec(spec: str | None) -> Clock:
             return ManualClock(float(rest))
     except ValueError:
         pass
-    raise ValueError(f"HOTLINE_CLOCK: cannot read {spec!r} (system | scaled:REAL:SIM:SPEED | manual:T)")
+    raise ValueError(
+        f"HOTLINE_CLOCK: cannot read {spec!r} (system | scaled:REAL:SIM:SPEED | manual:T)"
+    )
 
 
 def utc(t: float) -> datetime:

@@ -64,8 +64,9 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: dict | None = None, *, load_dotenv: bool = True,
-                 need_twilio: bool = True) -> Settings:
+    def from_env(
+        cls, env: dict | None = None, *, load_dotenv: bool = True, need_twilio: bool = True
+    ) -> Settings:
         """`need_twilio=False` is for commands that only read or write Redis (events,
         queue, roster…): they run without credentials even in production mode."""
         if env is None:
@@ -81,13 +82,17 @@ class Settings:
         token = env.get("TWILIO_AUTH_TOKEN", "").strip()
         if mode == "production" and need_twilio:
             if not sid:
-                raise ConfigError("TWILIO_ACCOUNT_SID is not set (or set HOTLINE_MODE=demo to use the carrier simulator)")
+                raise ConfigError(
+                    "TWILIO_ACCOUNT_SID is not set (or set HOTLINE_MODE=demo to use the carrier simulator)"
+                )
             if not token:
                 raise ConfigError("TWILIO_AUTH_TOKEN is not set")
         elif mode != "production" and not (sid and token):
             sid, token = simulator_credentials(data_dir)
         if sid and not ACCOUNT_SID_RE.match(sid):
-            raise ConfigError(f"TWILIO_ACCOUNT_SID: {sid!r} is not an account SID (AC followed by 32 hex digits)")
+            raise ConfigError(
+                f"TWILIO_ACCOUNT_SID: {sid!r} is not an account SID (AC followed by 32 hex digits)"
+            )
 
         public_url = env.get("HOTLINE_PUBLIC_URL", "").strip()
         if not public_url:
@@ -96,11 +101,15 @@ class Settings:
             public_url = "http://127.0.0.1:5000"
         parts = urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-            raise ConfigError(f"HOTLINE_PUBLIC_URL: {public_url!r} is not an absolute http(s) base URL")
+            raise ConfigError(
+                f"HOTLINE_PUBLIC_URL: {public_url!r} is not an absolute http(s) base URL"
+            )
 
         redis_url = env.get("REDIS_URL", "").strip() or None
         if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise ConfigError(f"REDIS_URL: {redis_url!r} is not a redis://, rediss:// or unix:// URL")
+            raise ConfigError(
+                f"REDIS_URL: {redis_url!r} is not a redis://, rediss:// or unix:// URL"
+            )
 
         tzname = env.get("HOTLINE_TIMEZONE", "Europe/Paris").strip() or "Europe/Paris"
         try:
@@ -108,7 +117,9 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"HOTLINE_TIMEZONE: unknown time zone {tzname!r}") from None
 
-        langs = tuple(x.strip() for x in env.get("HOTLINE_LANGUAGES", "fr-FR,en-US").split(",") if x.strip())
+        langs = tuple(
+            x.strip() for x in env.get("HOTLINE_LANGUAGES", "fr-FR,en-US").split(",") if x.strip()
+        )
         for lang in langs:
             if not re.match(r"^[a-z]{2}-[A-Z]{2}$", lang):
                 raise ConfigError(f"HOTLINE_LANGUAGES: {lang!r} is not a language tag like fr-FR")
@@ -117,7 +128,9 @@ class Settings:
 
         fallback = env.get("HOTLINE_FALLBACK_NUMBER", "").strip() or None
         if fallback and not E164_RE.match(fallback):
-            raise ConfigError(f"HOTLINE_FALLBACK_NUMBER: {fallback!r} is not an E.164 number (+33…)")
+            raise ConfigError(
+                f"HOTLINE_FALLBACK_NUMBER: {fallback!r} is not an E.164 number (+33…)"
+            )
         number = env.get("HOTLINE_NUMBER", "+33100000000").strip()
         if not E164_RE.match(number):
             raise ConfigError(f"HOTLINE_NUMBER: {number!r} is not an E.164 number")
@@ -125,7 +138,9 @@ class Settings:
         prefix = env.get("HOTLINE_KEY_PREFIX", "hotline:")
         strategy = env.get("HOTLINE_ROUTING_STRATEGY", "longest_idle")
         if strategy not in ("longest_idle", "most_skilled_first"):
-            raise ConfigError(f"HOTLINE_ROUTING_STRATEGY: {strategy!r} is not longest_idle or most_skilled_first")
+            raise ConfigError(
+                f"HOTLINE_ROUTING_STRATEGY: {strategy!r} is not longest_idle or most_skilled_first"
+            )
         clock = env.get("HOTLINE_CLOCK", "system")
         from .clock import clock_from_spec
 
@@ -136,7 +151,9 @@ class Settings:
 
         simulator_url = env.get("HOTLINE_SIMULATOR_URL", "").strip() or None
         if simulator_url and mode == "production":
-            raise ConfigError("HOTLINE_SIMULATOR_URL: the carrier simulator is for HOTLINE_MODE=demo or test only")
+            raise ConfigError(
+                "HOTLINE_SIMULATOR_URL: the carrier simulator is for HOTLINE_MODE=demo or test only"
+            )
 
         return cls(
             twilio_account_sid=sid,
@@ -167,7 +184,9 @@ def web_workers(env=None) -> int:
         try:
             n = int(raw)
         except ValueError:
-            raise ConfigError(f"WEB_CONCURRENCY must be a whole number of workers, not {raw!r}") from None
+            raise ConfigError(
+                f"WEB_CONCURRENCY must be a whole number of workers, not {raw!r}"
+            ) from None
         if n < 1:
             raise ConfigError(f"WEB_CONCURRENCY must be at least 1, not {n}")
         return n

@@ -29,10 +29,10 @@ TYPES: dict[str, str] = {
     "call_created": "a call reached /webhooks/voice/incoming for the first time (from, to, repeat)",
     "language_chosen": "the caller pressed the language key (lang)",
     "menu_choice": "the caller answered the menu by key (digit) or speech (speech) without it deciding the "
-                   "category (retry, confirmation, language); an answer that classifies is on `classified`",
+    "category (retry, confirmation, language); an answer that classifies is on `classified`",
     "menu_retry": "no input, or input outside the menu; the menu is played again (reason, attempt)",
     "classified": "the call got its category and skill (category, skill, confidence, method; when a menu "
-                  "answer decided it, that answer too: digit or speech, speech_confidence, attempt)",
+    "answer decided it, that answer too: digit or speech, speech_confidence, attempt)",
     "classification_confirmed": "a low-confidence speech classification was confirmed by key",
     "error_code_captured": "an error-message caller keyed in an error code (error_code)",
     "selfhelp_offered": "the self-help tip for the category was played",
@@ -60,9 +60,9 @@ TYPES: dict[str, str] = {
     "callback_requested": "the caller left a callback request (voicemail); routed like a waiting call (skill, recording_url)",
     "callback_transcribed": "the transcription of a callback request's voicemail arrived (chars)",
     "call_requeued": "a call put back at its place: missing from one of its lines (line), or its agent left "
-                     "before the caller joined (reason agent_left)",
+    "before the caller joined (reason agent_left)",
     "call_reconciled": "the carrier was asked about a call the store believed live and the lost signal was "
-                       "delivered (state_before, carrier_status, action)",
+    "delivered (state_before, carrier_status, action)",
     "routing_swept": "the repair sweep ran (expired, requeued, agents_fixed, overflowed, matched)",
     "roster_imported": "a whole roster file replaced the stored roster (by, file, agents, shifts)",
     "roster_edited": "one change to the stored roster: add/remove shift, leave, swap (by, op, details)",
@@ -121,8 +121,16 @@ class EventLog:
         self.keys = keys
         self.clock = clock
 
-    def append(self, type: str, *, call_sid: str | None = None, agent_id: str | None = None,
-               pipeline=None, ts: float | None = None, **fields) -> str | None:
+    def append(
+        self,
+        type: str,
+        *,
+        call_sid: str | None = None,
+        agent_id: str | None = None,
+        pipeline=None,
+        ts: float | None = None,
+        **fields,
+    ) -> str | None:
         """Append one event; with `pipeline`, only queue it there (caller executes)."""
         entry = {"type": type, "ts": repr(self.clock.now() if ts is None else ts)}
         if call_sid:
@@ -135,8 +143,14 @@ class EventLog:
         target = pipeline if pipeline is not None else self.client
         return target.xadd(self.keys.events, entry)
 
-    def read(self, since: float | None = None, *, types: set[str] | None = None,
-             call_sid: str | None = None, count: int = 1000) -> list[Event]:
+    def read(
+        self,
+        since: float | None = None,
+        *,
+        types: set[str] | None = None,
+        call_sid: str | None = None,
+        count: int = 1000,
+    ) -> list[Event]:
         out: list[Event] = []
         start = "-"
         while True:
@@ -159,12 +173,20 @@ class EventLog:
 
 
 def _event(eid, raw: dict) -> Event:
-    raw = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-           for k, v in raw.items()}
+    raw = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in raw.items()
+    }
     eid = eid.decode() if isinstance(eid, bytes) else eid
     ts = float(raw.pop("ts", 0) or 0)
-    return Event(id=eid, ts=ts, type=raw.pop("type", "?"), call_sid=raw.pop("call_sid", None),
-                 agent_id=raw.pop("agent_id", None), fields=raw)
+    return Event(
+        id=eid,
+        ts=ts,
+        type=raw.pop("type", "?"),
+        call_sid=raw.pop("call_sid", None),
+        agent_id=raw.pop("agent_id", None),
+        fields=raw,
+    )
 
 
 _REL = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -180,7 +202,9 @@ def parse_since(text: str, now: float, tz: ZoneInfo) -> float:
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"--since: {text!r} is neither an ISO 8601 time nor a duration like 15m") from None
+        raise ValueError(
+            f"--since: {text!r} is neither an ISO 8601 time nor a duration like 15m"
+        ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
     return dt.timestamp()

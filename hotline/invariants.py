@@ -34,10 +34,21 @@ from dataclasses import dataclass
 
 from .reports import FINAL_TYPES, normalize
 
-NOT_ABOUT_A_CALL = frozenset({
-    "announcement_set", "announcement_cleared", "agent_state", "agent_synced", "agent_retired",
-    "roster_imported", "roster_edited", "shift_started", "shift_ended", "routing_swept", "wrapup_ended",
-})
+NOT_ABOUT_A_CALL = frozenset(
+    {
+        "announcement_set",
+        "announcement_cleared",
+        "agent_state",
+        "agent_synced",
+        "agent_retired",
+        "roster_imported",
+        "roster_edited",
+        "shift_started",
+        "shift_ended",
+        "routing_swept",
+        "wrapup_ended",
+    }
+)
 AGENT_FREE_STATES = frozenset({"available", "wrapup", "away", "offline"})
 # A callback attempt that did not reach the customer ends that agent's part of the call.
 CONVERSATION_ENDS = FINAL_TYPES | {"callback_no_answer", "callback_retry"}
@@ -89,13 +100,23 @@ def _final_once(evs: list[dict], finished: bool) -> list[Violation]:
     out = []
     for sid, fs in finals.items():
         if len(fs) > 1:
-            out.append(Violation("final_once", f"call {sid} has {len(fs)} final events: "
-                                 f"{', '.join(f['type'] for f in fs)}", fs[1].get("id")))
+            out.append(
+                Violation(
+                    "final_once",
+                    f"call {sid} has {len(fs)} final events: {', '.join(f['type'] for f in fs)}",
+                    fs[1].get("id"),
+                )
+            )
     if finished:
         for sid, first in queued.items():
             if sid not in finals:
-                out.append(Violation("final_once", f"call {sid} entered a queue and never reached a "
-                                     "final state", first))
+                out.append(
+                    Violation(
+                        "final_once",
+                        f"call {sid} entered a queue and never reached a final state",
+                        first,
+                    )
+                )
     return out
 
 
@@ -113,8 +134,13 @@ def _one_call_per_agent(evs: list[dict]) -> list[Violation]:
         if kind in ("reserved", "reservation_accepted", "caller_bridged") and sid:
             held = current.get(agent)
             if held is not None and held != sid:
-                out.append(Violation("one_call_per_agent", f"agent {agent} got {kind} for {sid} while "
-                                     f"engaged in {held}", ev.get("id")))
+                out.append(
+                    Violation(
+                        "one_call_per_agent",
+                        f"agent {agent} got {kind} for {sid} while engaged in {held}",
+                        ev.get("id"),
+                    )
+                )
             current[agent] = sid
     return out
 
@@ -129,22 +155,32 @@ def _one_agent_per_call(evs: list[dict]) -> list[Violation]:
         if kind == "reservation_accepted" and agent:
             held = current.get(sid)
             if held is not None and held != agent:
-                out.append(Violation("one_agent_per_call", f"call {sid} accepted by {agent} while bridged "
-                                     f"to {held}", ev.get("id")))
+                out.append(
+                    Violation(
+                        "one_agent_per_call",
+                        f"call {sid} accepted by {agent} while bridged to {held}",
+                        ev.get("id"),
+                    )
+                )
             current[sid] = agent
         elif kind == "caller_bridged" and agent:
             held = current.get(sid)
             if held is None or held != agent:
-                out.append(Violation("one_agent_per_call", f"call {sid} bridged to {agent}, accepted by "
-                                     f"{held or 'nobody'}", ev.get("id")))
+                out.append(
+                    Violation(
+                        "one_agent_per_call",
+                        f"call {sid} bridged to {agent}, accepted by {held or 'nobody'}",
+                        ev.get("id"),
+                    )
+                )
         elif kind in CONVERSATION_ENDS:
             current.pop(sid, None)
     return out
 
 
 def _wrapup_before_next(evs: list[dict]) -> list[Violation]:
-    busy: dict[str, str] = {}     # agent -> the call they are busy with (their last agent_state)
-    owed: dict[str, tuple] = {}   # agent -> (call, event id) whose wrap-up has not started
+    busy: dict[str, str] = {}  # agent -> the call they are busy with (their last agent_state)
+    owed: dict[str, tuple] = {}  # agent -> (call, event id) whose wrap-up has not started
     out = []
     for ev in evs:
         kind, agent, sid = ev.get("type"), ev.get("agent_id"), ev.get("call_sid")
@@ -163,14 +199,22 @@ def _wrapup_before_next(evs: list[dict]) -> list[Violation]:
                 owed.pop(agent)
         elif kind == "reserved" and agent in owed:
             call, _ = owed.pop(agent)
-            out.append(Violation("wrapup_before_next", f"agent {agent} was reserved for {sid} without a "
-                                 f"wrap-up after {call}", ev.get("id")))
+            out.append(
+                Violation(
+                    "wrapup_before_next",
+                    f"agent {agent} was reserved for {sid} without a wrap-up after {call}",
+                    ev.get("id"),
+                )
+            )
     return out
 
 
 def _call_ids(evs: list[dict]) -> list[Violation]:
-    return [Violation("call_id", f"{ev.get('type')} event without call_sid", ev.get("id"))
-            for ev in evs if ev.get("type") not in NOT_ABOUT_A_CALL and not ev.get("call_sid")]
+    return [
+        Violation("call_id", f"{ev.get('type')} event without call_sid", ev.get("id"))
+        for ev in evs
+        if ev.get("type") not in NOT_ABOUT_A_CALL and not ev.get("call_sid")
+    ]
 
 
 def _documented(evs: list[dict]) -> list[Violation]:
@@ -181,8 +225,10 @@ def _documented(evs: list[dict]) -> list[Violation]:
         t = ev.get("type")
         if t not in TYPES:
             unknown.setdefault(str(t), ev.get("id"))
-    return [Violation("documented", f"event type {t!r} is not listed in hotline.events.TYPES", i)
-            for t, i in unknown.items()]
+    return [
+        Violation("documented", f"event type {t!r} is not listed in hotline.events.TYPES", i)
+        for t, i in unknown.items()
+    ]
 
 
 def main() -> int:

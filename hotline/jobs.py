@@ -89,7 +89,11 @@ def reconcile(sid: str):
 
 def _summary(res):
     # Job results are stored by RQ: keep them plain.
-    return None if res is None else {"call_sid": res.call_sid, "agent_id": res.agent_id, "skill": res.skill}
+    return (
+        None
+        if res is None
+        else {"call_sid": res.call_sid, "agent_id": res.agent_id, "skill": res.skill}
+    )
 
 
 # Agent and callback legs (hotline/legs/, hotline/routing/callbacks.py) ---------------
@@ -162,7 +166,9 @@ def legs_sweep():
 
     svc = current()
     out = conversation.repair(svc)
-    out["callbacks_requeued"] = sum(callbacks.retry(svc, s) == "requeued" for s in callbacks.due(svc))
+    out["callbacks_requeued"] = sum(
+        callbacks.retry(svc, s) == "requeued" for s in callbacks.due(svc)
+    )
     return out
 
 

@@ -28,7 +28,15 @@ HORIZON_S = 6 * 3600  # Twilio ends a call after 4 h (timeLimit): older calls ar
 # How long each state may go without a sign from the carrier before we ask.
 QUIET_S = {"ivr": 120.0, "selfhelp": 120.0, "waiting": 180.0, "reserved": 180.0, "bridged": 600.0}
 LIVE = frozenset(QUIET_S)
-_TIMES = ("created_at", "seen_at", "enqueued_at", "reserved_at", "answered_at", "bridged_at", "reconcile_at")
+_TIMES = (
+    "created_at",
+    "seen_at",
+    "enqueued_at",
+    "reserved_at",
+    "answered_at",
+    "bridged_at",
+    "reconcile_at",
+)
 
 
 def _last_signal(h: dict) -> float:
@@ -78,8 +86,11 @@ def sweep(svc, now: float) -> dict:
     for sid in sids:
         svc.rq_queue.enqueue(JOB, sid, retry=_retry())
     if everything:
-        log.warning("reconciling %d live calls with the carrier after %s", len(sids),
-                    "a Redis restart" if restarted else "a Redis outage")
+        log.warning(
+            "reconciling %d live calls with the carrier after %s",
+            len(sids),
+            "a Redis restart" if restarted else "a Redis outage",
+        )
     return {"reconcile_jobs": len(sids), "after_outage": int(everything)}
 
 
@@ -98,7 +109,8 @@ def call(svc, sid: str, *, last_attempt: bool = True) -> str:
 
     r, k = svc.redis, svc.keys
     state, agent, agent_leg, customer_leg, kind, bridged_at = r.hmget(
-        k.call(sid), "state", "agent", "agent_leg", "customer_leg", "leg_kind", "bridged_at")
+        k.call(sid), "state", "agent", "agent_leg", "customer_leg", "leg_kind", "bridged_at"
+    )
     if state not in LIVE:
         return "not_live"
     tel = svc.telephony
@@ -123,8 +135,9 @@ def call(svc, sid: str, *, last_attempt: bool = True) -> str:
             elif state == "reserved" and agent and agent_leg:
                 leg = fetch(agent_leg)
                 if leg is None or leg.ended:
-                    done = "offer_" + offers.leg_status(svc, sid, agent, agent_leg,
-                                                        "no-answer" if leg is None else leg.status)
+                    done = "offer_" + offers.leg_status(
+                        svc, sid, agent, agent_leg, "no-answer" if leg is None else leg.status
+                    )
         elif state == "bridged" and agent:
             leg = fetch(agent_leg) if agent_leg else None
             agent_over = agent_leg is not None and agent_leg != "" and (leg is None or leg.ended)
@@ -139,7 +152,8 @@ def call(svc, sid: str, *, last_attempt: bool = True) -> str:
                 cust = fetch(customer_leg)
                 if cust is None or cust.ended:
                     done = "customer_" + callbacks.customer_status(
-                        svc, sid, customer_leg, "no-answer" if cust is None else cust.status)
+                        svc, sid, customer_leg, "no-answer" if cust is None else cust.status
+                    )
             elif kind != "callback" and not bridged_at and caller is not None:
                 # Both legs alive, the caller never brought in: the bridge job was lost.
                 svc.rq_queue.enqueue("hotline.jobs.bridge", sid)
@@ -148,9 +162,14 @@ def call(svc, sid: str, *, last_attempt: bool = True) -> str:
         log.warning("could not reconcile %s with the carrier: %s", sid, e)
         return "carrier_error"
     if done and done not in ("not_bridged", "offer_ignored", "customer_ignored"):
-        svc.events.append("call_reconciled", call_sid=sid, agent_id=agent or None, state_before=state,
-                          carrier_status=caller_status if caller is not None or kind != "callback" else None,
-                          action=done)
+        svc.events.append(
+            "call_reconciled",
+            call_sid=sid,
+            agent_id=agent or None,
+            state_before=state,
+            carrier_status=caller_status if caller is not None or kind != "callback" else None,
+            action=done,
+        )
         return done
     return "unchanged"
 

@@ -42,8 +42,9 @@ from datetime import datetime
 
 SERVICE_LEVEL_S = 60.0
 # Events that put a call in its final state; each call gets exactly one (invariants.py).
-FINAL_TYPES = frozenset({"call_completed", "callback_completed", "abandoned", "selfhelp_resolved",
-                         "call_failed"})
+FINAL_TYPES = frozenset(
+    {"call_completed", "callback_completed", "abandoned", "selfhelp_resolved", "call_failed"}
+)
 MISSED_RELEASE_REASONS = frozenset({"missed", "offer_failed"})
 
 
@@ -123,11 +124,17 @@ def summary(events: Iterable, *, service_level_s: float = SERVICE_LEVEL_S) -> di
             wait_end.setdefault(sid, t)
         elif kind == "reserved":
             open_res[sid] = ev.get("agent_id", "")
-        elif kind in ("reservation_expired", "reservation_missed", "reservation_released",
-                      "reservation_accepted"):
+        elif kind in (
+            "reservation_expired",
+            "reservation_missed",
+            "reservation_released",
+            "reservation_accepted",
+        ):
             ended = open_res.pop(sid, None) is not None
-            if ended and (kind in ("reservation_expired", "reservation_missed") or (
-                    kind == "reservation_released" and ev.get("reason") in MISSED_RELEASE_REASONS)):
+            if ended and (
+                kind in ("reservation_expired", "reservation_missed")
+                or (kind == "reservation_released" and ev.get("reason") in MISSED_RELEASE_REASONS)
+            ):
                 missed += 1
         elif kind == "call_ended" and ev.get("state") == "left_ivr":
             left_ivr.add(sid)
@@ -171,9 +178,20 @@ def summary(events: Iterable, *, service_level_s: float = SERVICE_LEVEL_S) -> di
 
 def unfinished_calls(events: Iterable) -> list[str]:
     evs = normalize(events)
-    created = list(dict.fromkeys(e["call_sid"] for e in evs if e.get("type") == "call_created" and e.get("call_sid")))
-    done = {e["call_sid"] for e in evs if e.get("call_sid") and (
-        e.get("type") in FINAL_TYPES or (e.get("type") == "call_ended" and e.get("state") == "left_ivr"))}
+    created = list(
+        dict.fromkeys(
+            e["call_sid"] for e in evs if e.get("type") == "call_created" and e.get("call_sid")
+        )
+    )
+    done = {
+        e["call_sid"]
+        for e in evs
+        if e.get("call_sid")
+        and (
+            e.get("type") in FINAL_TYPES
+            or (e.get("type") == "call_ended" and e.get("state") == "left_ivr")
+        )
+    }
     return [s for s in created if s not in done]
 
 

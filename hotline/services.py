@@ -20,9 +20,15 @@ from .store.scripts import Scripts
 
 
 class Services:
-    def __init__(self, settings: Settings, *, clock: Clock | None = None,
-                 client: redis.Redis | None = None, rq_client: redis.Redis | None = None,
-                 telephony=None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        client: redis.Redis | None = None,
+        rq_client: redis.Redis | None = None,
+        telephony=None,
+    ):
         self.settings = settings
         self.clock = clock or clock_from_spec(settings.clock)
         self._client = client
@@ -44,9 +50,12 @@ class Services:
         if self._rq_client is not None:
             return self._rq_client
         kw = self.redis.connection_pool.connection_kwargs
-        return redis.Redis(connection_pool=redis.ConnectionPool(
-            connection_class=self.redis.connection_pool.connection_class,
-            **{**kw, "decode_responses": False}))
+        return redis.Redis(
+            connection_pool=redis.ConnectionPool(
+                connection_class=self.redis.connection_pool.connection_class,
+                **{**kw, "decode_responses": False},
+            )
+        )
 
     @cached_property
     def keys(self) -> Keys:

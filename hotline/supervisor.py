@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from .errors import StoreUnavailable
 
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)
-STEADY_S = 60.0      # a child that ran this long has its backoff reset
+STEADY_S = 60.0  # a child that ran this long has its backoff reset
 POLL_S = 0.1
 GRACE_S = 15.0
 
@@ -51,8 +51,10 @@ class Child:
             ran = now - self.started_at
             self.failures = 0 if ran >= STEADY_S else self.failures + 1
             delay = BACKOFF_S[min(max(self.failures - 1, 0), len(BACKOFF_S) - 1)]
-            log(f"{self.name} (pid {self.proc.pid}) exited with code {self.proc.returncode} after {ran:.1f} s; "
-                f"restarting in {delay:g} s")
+            log(
+                f"{self.name} (pid {self.proc.pid}) exited with code {self.proc.returncode} after {ran:.1f} s; "
+                f"restarting in {delay:g} s"
+            )
             self.restart_at = now + delay
         if self.restart_at is not None and now >= self.restart_at:
             self.start()
@@ -97,7 +99,9 @@ class Supervisor:
             time.sleep(0.5)
             return
         self.redis_restarts += 1
-        log(f"embedded Redis exited (code {code}); restarted from its AOF in {time.monotonic() - t0:.2f} s")
+        log(
+            f"embedded Redis exited (code {code}); restarted from its AOF in {time.monotonic() - t0:.2f} s"
+        )
 
     def run(self) -> int:
         def handler(signum, frame):

@@ -45,8 +45,8 @@ import redis
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 30.0          # a claim older than this (real seconds) is taken back
-BATCH = 200             # timers claimed per Lua call
+LEASE_S = 30.0  # a claim older than this (real seconds) is taken back
+BATCH = 200  # timers claimed per Lua call
 
 
 def schedule(svc, at: float, func: str, *args) -> None:
@@ -77,8 +77,10 @@ def release_due(svc, now: float | None = None, *, limit: int = BATCH) -> int:
     released = 0
     while True:
         real = time.time()
-        claimed = svc.scripts.timers_claim(keys=[k.timers, k.timers_claimed],
-                                           args=[repr(now), repr(real), repr(real + LEASE_S), limit])
+        claimed = svc.scripts.timers_claim(
+            keys=[k.timers, k.timers_claimed],
+            args=[repr(now), repr(real), repr(real + LEASE_S), limit],
+        )
         if not claimed:
             break
         for m in claimed:
@@ -110,8 +112,10 @@ def _release_rq_delayed(svc) -> int:
     with conn.pipeline() as p:
         try:
             p.watch(reg.key)
-            ids = [i.decode() if isinstance(i, bytes) else i
-                   for i in p.zrangebyscore(reg.key, 0, due_at, start=0, num=BATCH)]
+            ids = [
+                i.decode() if isinstance(i, bytes) else i
+                for i in p.zrangebyscore(reg.key, 0, due_at, start=0, num=BATCH)
+            ]
             if not ids:
                 return 0
             found = Job.fetch_many(ids, connection=conn, serializer=q.serializer)
@@ -171,7 +175,9 @@ class TimerPump(threading.Thread):
                     engine.ensure_timers(self.svc)
                     next_chains = time.monotonic() + self.chains_every
                 if down_since is not None:
-                    log.warning("timers: Redis answers again after %.1f s", time.time() - down_since)
+                    log.warning(
+                        "timers: Redis answers again after %.1f s", time.time() - down_since
+                    )
                     outage.record(self.svc, down_since)
                     down_since = None
                 self.passes += 1

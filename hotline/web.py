@@ -65,8 +65,14 @@ LIMIT_REQUEST_FIELDS = 50
 LIMIT_REQUEST_FIELD_SIZE = 4096
 
 
-def gunicorn_options(host: str = "127.0.0.1", port: int = 5000, workers: int | None = None, *,
-                     worker_class: str = WORKER_CLASS, access_log: bool = False) -> dict:
+def gunicorn_options(
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    workers: int | None = None,
+    *,
+    worker_class: str = WORKER_CLASS,
+    access_log: bool = False,
+) -> dict:
     """gunicorn settings by their config-file names (`bind`, `workers`, ...).
 
     `workers` defaults to hotline.config.web_workers(): WEB_CONCURRENCY, else cores + 1.
@@ -91,19 +97,33 @@ def gunicorn_options(host: str = "127.0.0.1", port: int = 5000, workers: int | N
     return opts
 
 
-def gunicorn_argv(host: str = "127.0.0.1", port: int = 5000, workers: int | None = None, *,
-                  app: str = APP, worker_class: str = WORKER_CLASS, access_log: bool = False,
-                  python: str | None = None, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
+def gunicorn_argv(
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    workers: int | None = None,
+    *,
+    app: str = APP,
+    worker_class: str = WORKER_CLASS,
+    access_log: bool = False,
+    python: str | None = None,
+    extra: tuple[str, ...] | list[str] = (),
+) -> list[str]:
     """The command line that starts gunicorn with gunicorn_options(), for subprocess.Popen:
     [python, "-m", "gunicorn", "--bind", "HOST:PORT", "--workers", "N", "--worker-class",
     "gevent", ..., "--no-control-socket", *extra, app].
 
     Every setting is given as a flag, so a gunicorn.conf.py that gunicorn finds in the
     current directory (it looks there by default) cannot change them."""
-    return [python or sys.executable, "-m", "gunicorn",
-            *options_to_flags(gunicorn_options(host, port, workers, worker_class=worker_class,
-                                               access_log=access_log)),
-            *extra, app]
+    return [
+        python or sys.executable,
+        "-m",
+        "gunicorn",
+        *options_to_flags(
+            gunicorn_options(host, port, workers, worker_class=worker_class, access_log=access_log)
+        ),
+        *extra,
+        app,
+    ]
 
 
 def options_to_flags(opts: dict) -> list[str]:

@@ -78,6 +78,7 @@ def run(svc, *, burst: bool = False, logging_level: str = "WARNING") -> int:
 
 def _sleep_unless_stopped(stop: threading.Event, seconds: float) -> None:
     """Between two `Worker.work()` runs RQ's signal handlers are not installed: ours are."""
+
     def handler(signum, frame):
         stop.set()
 

@@ -135,7 +135,7 @@ class TwilioTestClient:
     def post(self, url: str, data: dict | None = None, *, signature: str | None = None, **kw):
         """`url` may be absolute (as found in TwiML) or a path."""
         data = dict(data or {})
-        path = url[len(self.public_url):] if url.startswith(self.public_url) else url
+        path = url[len(self.public_url) :] if url.startswith(self.public_url) else url
         full = self.public_url + path
         sig = sign(full, data, self.token) if signature is None else signature
         headers = kw.pop("headers", {})
@@ -183,4 +183,13 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line(line)
 
 
-__all__ = ["sign", "call_params", "urlencode", "TwilioTestClient", "ACCOUNT_SID", "AUTH_TOKEN", "PUBLIC_URL", "T0"]
+__all__ = [
+    "sign",
+    "call_params",
+    "urlencode",
+    "TwilioTestClient",
+    "ACCOUNT_SID",
+    "AUTH_TOKEN",
+    "PUBLIC_URL",
+    "T0",
+]

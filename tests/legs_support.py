@@ -26,7 +26,9 @@ class RecordingTelephony:
         self.requests: list[tuple[str, dict]] = []
         self.fail: dict[str, list[Exception]] = {}
         self.on_place = None  # callable(kwargs) run inside place_call (to race the offer)
-        self.statuses: dict[str, str] = {}  # what fetch_call answers: sid -> status (else in-progress)
+        self.statuses: dict[
+            str, str
+        ] = {}  # what fetch_call answers: sid -> status (else in-progress)
 
     def _record(self, method: str, **kw):
         errors = self.fail.get(method)
@@ -35,7 +37,14 @@ class RecordingTelephony:
         self.requests.append((method, kw))
 
     def place_call(self, *, to, from_, url, status_callback, timeout=20) -> str:
-        self._record("place_call", to=to, from_=from_, url=url, status_callback=status_callback, timeout=timeout)
+        self._record(
+            "place_call",
+            to=to,
+            from_=from_,
+            url=url,
+            status_callback=status_callback,
+            timeout=timeout,
+        )
         sid = "CA%032x" % (0xA6E000 + next(_seq))
         self.requests[-1][1]["sid"] = sid  # what the carrier answered: the tests drive this leg
         if self.on_place:
@@ -97,7 +106,10 @@ def scheduled(svc) -> list[str]:
 
     from rq.registry import ScheduledJobRegistry
 
-    names = [svc.rq_queue.fetch_job(j).func_name for j in ScheduledJobRegistry(queue=svc.rq_queue).get_job_ids()]
+    names = [
+        svc.rq_queue.fetch_job(j).func_name
+        for j in ScheduledJobRegistry(queue=svc.rq_queue).get_job_ids()
+    ]
     return names + [json.loads(m)[0] for m in svc.redis.zrange(svc.keys.timers, 0, -1)]
 
 

@@ -16,12 +16,18 @@ TESTS = Path(__file__).parent
 
 
 def worker_env(settings, **extra) -> dict:
-    env = {**os.environ, "REDIS_URL": settings.redis_url, "HOTLINE_MODE": "test",
-           "TWILIO_ACCOUNT_SID": settings.twilio_account_sid, "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
-           "HOTLINE_PUBLIC_URL": settings.public_url, "HOTLINE_KEY_PREFIX": settings.key_prefix,
-           "HOTLINE_DATA_DIR": str(settings.data_dir),
-           # the probe jobs of the tests live in tests/
-           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.redis_url,
+        "HOTLINE_MODE": "test",
+        "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
+        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "HOTLINE_PUBLIC_URL": settings.public_url,
+        "HOTLINE_KEY_PREFIX": settings.key_prefix,
+        "HOTLINE_DATA_DIR": str(settings.data_dir),
+        # the probe jobs of the tests live in tests/
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    }
     env.pop("HOTLINE_RQ_QUEUE", None)
     env.pop("HOTLINE_CLOCK", None)
     env.update({k: str(v) for k, v in extra.items()})
@@ -30,8 +36,13 @@ def worker_env(settings, **extra) -> dict:
 
 def start_worker(env: dict, log: Path) -> subprocess.Popen:
     # Its own session and process group: killpg reaches the work horse it forks too.
-    return subprocess.Popen([str(HOTLINE), "worker"], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [str(HOTLINE), "worker"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:

@@ -13,8 +13,14 @@ from hotline.routing.roster import AgentSpec
 
 
 def spec(agent_id, skills, langs=("fr",), phone=None):
-    return AgentSpec(id=agent_id, name=agent_id.title(), phone=phone or "+33600000000",
-                     client_identity=None, skills=dict(skills), languages=tuple(langs))
+    return AgentSpec(
+        id=agent_id,
+        name=agent_id.title(),
+        phone=phone or "+33600000000",
+        client_identity=None,
+        skills=dict(skills),
+        languages=tuple(langs),
+    )
 
 
 def load_agents(svc, specs, on_shift=(), on_call=()):
@@ -40,7 +46,9 @@ def make_available(svc, *ids):
 def waiting_call(svc, sid, skill="connection", lang="fr", priority=0, category=None):
     svc.calls.arrive(sid, "+3361234%04d" % (abs(hash(sid)) % 10000), "+33100000000", lang)
     if priority:
-        svc.redis.hset(svc.keys.call(sid), "priority", priority)  # the call's own field sets the boost
+        svc.redis.hset(
+            svc.keys.call(sid), "priority", priority
+        )  # the call's own field sets the boost
     res = svc.waiting.enqueue(sid, skill, category=category or skill)
     assert res.status == "enqueued", res
     return res.effective_at
@@ -74,9 +82,14 @@ def chaos_worker(settings, seed, agent_ids, call_ids, steps, now):
         for _ in range(steps):
             roll = rng.random()
             if roll < 0.35:
-                done["match"] += svc.matcher.match_agent(rng.choice(agent_ids), schedule_expiry=False) is not None
+                done["match"] += (
+                    svc.matcher.match_agent(rng.choice(agent_ids), schedule_expiry=False)
+                    is not None
+                )
             elif roll < 0.5:
-                done["match"] += svc.matcher.match_call(rng.choice(call_ids), schedule_expiry=False) is not None
+                done["match"] += (
+                    svc.matcher.match_call(rng.choice(call_ids), schedule_expiry=False) is not None
+                )
             else:
                 a = rng.choice(agent_ids)
                 state, call = svc.redis.hmget(svc.keys.agent(a), "state", "call_sid")
@@ -107,5 +120,7 @@ def pending_timers(svc):
     """The timers set under the manual clock (hotline/timers.py): [(func, args, at)], by time."""
     import json
 
-    return [tuple(json.loads(m)[:2]) + (at,) for m, at in
-            svc.redis.zrange(svc.keys.timers, 0, -1, withscores=True)]
+    return [
+        tuple(json.loads(m)[:2]) + (at,)
+        for m, at in svc.redis.zrange(svc.keys.timers, 0, -1, withscores=True)
+    ]

@@ -58,8 +58,10 @@ class Leg:
         self.sid = leg_sid or placed["sid"]
 
     def status(self, status, **extra):
-        return self.tw.post(self.placed["status_callback"],
-                            call_params(self.sid, CallStatus=status, Direction="outbound-api", **extra))
+        return self.tw.post(
+            self.placed["status_callback"],
+            call_params(self.sid, CallStatus=status, Direction="outbound-api", **extra),
+        )
 
     def answer(self):
         return self.tw.post(self.placed["url"], call_params(self.sid, Direction="outbound-api"))
@@ -147,7 +149,9 @@ def test_an_offer_withdrawn_while_the_phone_starts_ringing_is_cancelled(lsvc, te
 def test_the_agent_hears_a_short_whisper_in_french_then_press_1(lsvc, tel, tw, clock):
     setup_team(lsvc)
     _, placed = reserve(lsvc, tel, clock=clock, wait_s=185)
-    lsvc.redis.hset(lsvc.keys.call(CALLER), "repeat", "1")  # a repeat caller (intake sets it on arrival)
+    lsvc.redis.hset(
+        lsvc.keys.call(CALLER), "repeat", "1"
+    )  # a repeat caller (intake sets it on arrival)
     root = xml(Leg(tw, placed).answer())
     gather = root.find("Gather")
     assert gather.get("numDigits") == "1"
@@ -165,7 +169,10 @@ def test_an_english_speaking_agent_hears_the_whisper_in_english(lsvc, tel, tw, c
     make_available(lsvc, "sam")
     _, placed = reserve(lsvc, tel, clock=clock, wait_s=70)
     text = said(xml(Leg(tw, placed).answer()))
-    assert "Connection problem, French, waiting 1 minute." in text and "Press 1 to take the call." in text
+    assert (
+        "Connection problem, French, waiting 1 minute." in text
+        and "Press 1 to take the call." in text
+    )
 
 
 def test_answering_extends_the_reservation_so_the_whisper_is_not_cut_short(lsvc, tel, tw, clock):
@@ -177,10 +184,14 @@ def test_answering_extends_the_reservation_so_the_whisper_is_not_cut_short(lsvc,
     after = float(lsvc.redis.hget(lsvc.keys.reservation(CALLER), "expires_at"))
     assert after == pytest.approx(clock.now() + offers.ANSWER_GRACE_S) and after > before
     assert lsvc.redis.zscore(lsvc.keys.reservations, CALLER) == pytest.approx(after)
-    assert scheduled(lsvc).count("hotline.jobs.reservation_due") == 2  # the matcher's, and one at the new expiry
+    assert (
+        scheduled(lsvc).count("hotline.jobs.reservation_due") == 2
+    )  # the matcher's, and one at the new expiry
 
 
-def test_pressing_1_puts_the_agent_first_into_the_conference_named_after_the_caller(lsvc, tel, tw, clock):
+def test_pressing_1_puts_the_agent_first_into_the_conference_named_after_the_caller(
+    lsvc, tel, tw, clock
+):
     setup_team(lsvc)
     _, placed = reserve(lsvc, tel, clock=clock, wait_s=30)
     leg = Leg(tw, placed)
@@ -188,7 +199,9 @@ def test_pressing_1_puts_the_agent_first_into_the_conference_named_after_the_cal
     root = xml(leg.press("1"))
     conf = root.find("Dial/Conference")
     assert conf.text == CALLER
-    assert conf.get("startConferenceOnEnter") == "true" and conf.get("endConferenceOnExit") == "true"
+    assert (
+        conf.get("startConferenceOnEnter") == "true" and conf.get("endConferenceOnExit") == "true"
+    )
     assert conf.get("beep") == "false" and conf.get("waitUrl") == ""
     assert query(root.find("Dial").get("action")) == {"call": CALLER, "agent": "ana"}
     assert lsvc.agents.get("ana").state == "busy"
@@ -232,7 +245,9 @@ def test_repeating_the_accept_request_does_not_accept_twice(lsvc, tel, tw, clock
 
 # Missed offers ------------------------------------------------------------------------
 @pytest.mark.parametrize("status", ["no-answer", "busy", "failed", "canceled"])
-def test_an_unanswered_offer_puts_the_call_back_at_its_place_and_the_agent_away(lsvc, tel, tw, status):
+def test_an_unanswered_offer_puts_the_call_back_at_its_place_and_the_agent_away(
+    lsvc, tel, tw, status
+):
     setup_team(lsvc)
     _, placed = reserve(lsvc, tel)
     place_score = None
@@ -255,8 +270,11 @@ def test_an_unanswered_offer_puts_the_call_back_at_its_place_and_the_agent_away(
 
 
 def test_a_missed_offer_goes_to_the_next_agent(lsvc, tel, tw):
-    setup_team(lsvc, spec("ana", {"connection": 3}, phone="+33611111111"),
-               spec("bob", {"connection": 3}, phone="+33622222222"))
+    setup_team(
+        lsvc,
+        spec("ana", {"connection": 3}, phone="+33611111111"),
+        spec("bob", {"connection": 3}, phone="+33622222222"),
+    )
     first, placed = reserve(lsvc, tel)
     Leg(tw, placed).status("no-answer")
     work(lsvc)  # rematch -> offer
@@ -266,7 +284,9 @@ def test_a_missed_offer_goes_to_the_next_agent(lsvc, tel, tw):
     assert query(second["url"]) == {"call": CALLER, "agent": other}
 
 
-@pytest.mark.parametrize("digits, reason", [("2", "declined"), ("*", "declined"), (None, "no_input")])
+@pytest.mark.parametrize(
+    "digits, reason", [("2", "declined"), ("*", "declined"), (None, "no_input")]
+)
 def test_any_other_key_or_silence_declines(lsvc, tel, tw, digits, reason):
     setup_team(lsvc)
     _, placed = reserve(lsvc, tel)
@@ -350,11 +370,15 @@ def test_a_transient_error_is_retried_by_rq_with_the_reservation_kept(lsvc, tel)
     waiting_call(lsvc, CALLER, "connection")
     lsvc.matcher.match_call(CALLER)
     work(lsvc)
-    retries = [lsvc.rq_queue.fetch_job(j) for j in ScheduledJobRegistry(queue=lsvc.rq_queue).get_job_ids()]
+    retries = [
+        lsvc.rq_queue.fetch_job(j) for j in ScheduledJobRegistry(queue=lsvc.rq_queue).get_job_ids()
+    ]
     (job,) = [j for j in retries if j.func_name == "hotline.jobs.offer"]
     assert job.retries_left == 2
     assert call_hash(lsvc, CALLER)["state"] == "reserved"
-    assert offers.place(lsvc, CALLER, "ana", token=job.id, last_attempt=False) == "placed"  # RQ's retry
+    assert (
+        offers.place(lsvc, CALLER, "ana", token=job.id, last_attempt=False) == "placed"
+    )  # RQ's retry
 
 
 def test_retries_exhausted_release_the_reservation(lsvc, tel):
@@ -380,7 +404,9 @@ def test_a_permanent_error_releases_at_once(lsvc, tel):
     assert call_hash(lsvc, CALLER)["state"] == "waiting"
 
 
-def test_a_caller_gone_from_the_queue_at_bridge_time_frees_and_tells_the_agent(lsvc, tel, tw, clock):
+def test_a_caller_gone_from_the_queue_at_bridge_time_frees_and_tells_the_agent(
+    lsvc, tel, tw, clock
+):
     setup_team(lsvc)
     tel.fail["dequeue_member"] = [PermanentTelephonyError("20404 not in queue")]
     tel.fail["redirect_call"] = [PermanentTelephonyError("21220 Call is not in-progress")]  # gone
@@ -393,7 +419,10 @@ def test_a_caller_gone_from_the_queue_at_bridge_time_frees_and_tells_the_agent(l
     assert h["state"] == "abandoned" and h["abandoned_via"] == "bridge"
     assert lsvc.agents.get("ana").state == "available"
     (red,) = tel.of("redirect_call")
-    assert red["call_sid"] == h["agent_leg"] and query(red["url"]) == {"what": "caller_gone", "lang": "fr"}
+    assert red["call_sid"] == h["agent_leg"] and query(red["url"]) == {
+        "what": "caller_gone",
+        "lang": "fr",
+    }
     root = xml(tw.post(red["url"], call_params(h["agent_leg"])))
     assert "L'appelant a raccroché" in said(root)
     (ev,) = events(lsvc, "abandoned")
@@ -401,7 +430,9 @@ def test_a_caller_gone_from_the_queue_at_bridge_time_frees_and_tells_the_agent(l
     invariants.assert_holds(lsvc.events.read())
 
 
-def test_a_caller_no_longer_in_the_queue_but_on_the_line_is_moved_by_calls_update(lsvc, tel, tw, clock):
+def test_a_caller_no_longer_in_the_queue_but_on_the_line_is_moved_by_calls_update(
+    lsvc, tel, tw, clock
+):
     """Queue Members update says "not in this queue" (a repeated bridge, a caller between
     two <Enqueue>s): the caller is still there, so Calls update brings them in."""
     setup_team(lsvc)
@@ -421,7 +452,12 @@ def test_call_end_stores_durations_and_starts_the_skills_wrap_up(lsvc, tel, tw, 
     _agent, leg = accepted_call(lsvc, tel, tw, clock)
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))  # caller joins
     clock.advance(240)
-    root = xml(tw.post(leg.placed["url"].replace("/answer?", "/ended?"), call_params(leg.sid, DialCallStatus="completed")))
+    root = xml(
+        tw.post(
+            leg.placed["url"].replace("/answer?", "/ended?"),
+            call_params(leg.sid, DialCallStatus="completed"),
+        )
+    )
     assert "Appel terminé." in said(root)
     h = call_hash(lsvc, CALLER)
     assert h["state"] == "completed"
@@ -432,7 +468,11 @@ def test_call_end_stores_durations_and_starts_the_skills_wrap_up(lsvc, tel, tw, 
     assert float(h["wrapup_s"]) == wrapup.seconds_for(lsvc, "connection") == 60
     assert lsvc.estimates.handle_times("connection") == [300.0]
     (done,) = events(lsvc, "call_completed")
-    assert done.call_sid == CALLER and done.agent_id == "ana" and done.fields["ended_by"] == "conference"
+    assert (
+        done.call_sid == CALLER
+        and done.agent_id == "ana"
+        and done.fields["ended_by"] == "conference"
+    )
     (w,) = events(lsvc, "wrapup_started")
     assert w.call_sid == CALLER and float(w.fields["until"]) == pytest.approx(clock.now() + 60)
     # the agent leg's own completed callback arrives after: nothing more
@@ -511,21 +551,40 @@ def test_a_zero_wrap_up_makes_the_agent_available_at_once(lsvc, tel, tw, clock, 
 
 
 # Webhook safety ------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["answer", "accept", "status", "ended", "join", "customer", "customer-status", "notice"])
+@pytest.mark.parametrize(
+    "path", ["answer", "accept", "status", "ended", "join", "customer", "customer-status", "notice"]
+)
 def test_unsigned_agent_webhooks_are_refused_with_nothing_written(lsvc, tw, path):
     n = len(lsvc.events)
-    r = tw.post(f"/webhooks/agent/{path}?call={CALLER}&agent=ana", call_params("CA" + "e" * 32), signature="bad")
+    r = tw.post(
+        f"/webhooks/agent/{path}?call={CALLER}&agent=ana",
+        call_params("CA" + "e" * 32),
+        signature="bad",
+    )
     assert r.status_code == 403 and len(lsvc.events) == n
 
 
-@pytest.mark.parametrize("path", ["answer", "accept", "status", "ended", "join", "customer", "customer-status",
-                                  "notice?what=nonsense&lang=xx"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "answer",
+        "accept",
+        "status",
+        "ended",
+        "join",
+        "customer",
+        "customer-status",
+        "notice?what=nonsense&lang=xx",
+    ],
+)
 def test_agent_webhooks_with_unknown_or_missing_ids_answer_valid_twiml(lsvc, tw, path):
     for params in ({}, call_params("CA" + "e" * 32)):
         r = tw.post(f"/webhooks/agent/{path}", params)
         xml(r)
-    r = tw.post(f"/webhooks/agent/{path}" + ("&" if "?" in path else "?") + f"call={sid(99)}&agent=nobody",
-                call_params("CA" + "e" * 32, CallStatus="no-answer"))
+    r = tw.post(
+        f"/webhooks/agent/{path}" + ("&" if "?" in path else "?") + f"call={sid(99)}&agent=nobody",
+        call_params("CA" + "e" * 32, CallStatus="no-answer"),
+    )
     xml(r)
 
 
@@ -534,8 +593,15 @@ def test_every_leg_event_names_its_call(lsvc, tel, tw, clock):
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
     leg.status("completed")
     wrapup.done(lsvc, "ana", CALLER)
-    mine = {"agent_offered", "agent_answered", "offer_accepted", "caller_bridged", "call_completed",
-            "wrapup_started", "wrapup_ended"}
+    mine = {
+        "agent_offered",
+        "agent_answered",
+        "offer_accepted",
+        "caller_bridged",
+        "call_completed",
+        "wrapup_started",
+        "wrapup_ended",
+    }
     seen = [e for e in lsvc.events.read() if e.type in mine]
     assert {e.type for e in seen} == mine
     assert all(e.call_sid == CALLER and e.agent_id == "ana" for e in seen)
@@ -570,11 +636,16 @@ def test_a_caller_who_hangs_up_between_accept_and_joining_is_abandoned_once(lsvc
     invariants.assert_holds(lsvc.events.read())
 
 
-def test_the_event_log_of_a_missed_then_answered_call_satisfies_the_invariants(lsvc, tel, tw, clock):
+def test_the_event_log_of_a_missed_then_answered_call_satisfies_the_invariants(
+    lsvc, tel, tw, clock
+):
     from hotline import reports
 
-    setup_team(lsvc, spec("ana", {"connection": 3}, phone="+33611111111"),
-               spec("bob", {"connection": 3}, phone="+33622222222"))
+    setup_team(
+        lsvc,
+        spec("ana", {"connection": 3}, phone="+33611111111"),
+        spec("bob", {"connection": 3}, phone="+33622222222"),
+    )
     first, placed = reserve(lsvc, tel)
     Leg(tw, placed).status("no-answer")
     work(lsvc)  # rematch -> the other agent is rung
@@ -598,7 +669,9 @@ def test_the_voice_status_callback_of_a_bridged_caller_ends_the_conversation(lsv
     _agent, _leg = accepted_call(lsvc, tel, tw, clock)
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
     clock.advance(45)
-    tw.post("/webhooks/voice/status", call_params(CALLER, CallStatus="completed", CallDuration="120"))
+    tw.post(
+        "/webhooks/voice/status", call_params(CALLER, CallStatus="completed", CallDuration="120")
+    )
     work(lsvc)  # the caller_ended job
     (done,) = events(lsvc, "call_completed")
     assert done.fields["ended_by"] == "caller_leg"
@@ -622,7 +695,9 @@ def test_the_sweep_gives_a_wrap_up_without_an_end_the_default_one(lsvc, tel, tw,
     assert lsvc.agents.get("ana").state == "available"
 
 
-def test_the_agent_hanging_up_before_the_caller_joined_puts_the_caller_back_at_their_place(lsvc, tel, tw, clock):
+def test_the_agent_hanging_up_before_the_caller_joined_puts_the_caller_back_at_their_place(
+    lsvc, tel, tw, clock
+):
     """The agent's <Dial action> after accept but before the caller was brought in: the
     caller still waits in the carrier's queue, so the call goes back to its place (not
     abandoned), the agent is away like after a missed offer, and a late bridge or join
@@ -633,7 +708,10 @@ def test_the_agent_hanging_up_before_the_caller_joined_puts_the_caller_back_at_t
     leg = Leg(tw, placed)
     leg.answer()
     leg.press("1")  # the bridge job has not run yet
-    tw.post(placed["url"].replace("/answer?", "/ended?"), call_params(leg.sid, DialCallStatus="completed"))
+    tw.post(
+        placed["url"].replace("/answer?", "/ended?"),
+        call_params(leg.sid, DialCallStatus="completed"),
+    )
     leg.status("completed")
     h = call_hash(lsvc, CALLER)
     assert h["state"] == "waiting" and h["agent"] == ""

@@ -11,14 +11,23 @@ from hotline.routing.agents import STATES, TRANSITIONS
 
 @pytest.fixture
 def team(svc):
-    load_agents(svc, [spec("alice", {"connection": 3, "general": 2}, ("fr", "en")),
-                      spec("bob", {"software": 4}, ("fr",))], on_shift=("alice", "bob"))
+    load_agents(
+        svc,
+        [
+            spec("alice", {"connection": 3, "general": 2}, ("fr", "en")),
+            spec("bob", {"software": 4}, ("fr",)),
+        ],
+        on_shift=("alice", "bob"),
+    )
     return svc
 
 
 def pools(svc, agent_id):
-    return sorted(k.removeprefix(svc.keys.prefix) for k in svc.redis.keys(svc.keys.prefix + "idle*")
-                  if svc.redis.zscore(k, agent_id) is not None)
+    return sorted(
+        k.removeprefix(svc.keys.prefix)
+        for k in svc.redis.keys(svc.keys.prefix + "idle*")
+        if svc.redis.zscore(k, agent_id) is not None
+    )
 
 
 def test_sync_from_roster_creates_offline_agents_with_profile(team):
@@ -41,8 +50,14 @@ def test_available_agent_on_shift_is_in_every_pool_of_their_skills_and_languages
     make_available(team, "alice")
     a = team.agents.get("alice")
     assert a.state == "available" and a.since == clock.now() and a.idle_since == clock.now()
-    assert pools(team, "alice") == ["idle:connection", "idle:connection:en", "idle:connection:fr",
-                                    "idle:general", "idle:general:en", "idle:general:fr"]
+    assert pools(team, "alice") == [
+        "idle:connection",
+        "idle:connection:en",
+        "idle:connection:fr",
+        "idle:general",
+        "idle:general:en",
+        "idle:general:fr",
+    ]
 
 
 def test_leaving_available_empties_the_pools(team):
@@ -58,8 +73,13 @@ def test_leaving_available_empties_the_pools(team):
 def test_every_transition_follows_the_table(svc, src, dst):
     """Lua enforces the same table the Python side documents and reports."""
     load_agents(svc, [spec("carol", {"general": 1})], on_shift=("carol",))
-    path = {"offline": [], "available": ["available"], "away": ["away"],
-            "busy": None, "wrapup": None}[src]
+    path = {
+        "offline": [],
+        "available": ["available"],
+        "away": ["away"],
+        "busy": None,
+        "wrapup": None,
+    }[src]
     if path is None:
         # busy and wrapup are reached through an accepted reservation: set the hash like one did.
         svc.redis.hset(svc.keys.agent("carol"), mapping={"state": src})
@@ -93,7 +113,10 @@ def test_each_transition_is_an_event_with_from_to_reason_and_who(team, clock):
     clock.advance(30)
     team.agents.set_state("alice", "away", reason="training", by="cli:manager")
     evs = [e for e in team.events.read(types={"agent_state"}) if e.agent_id == "alice"]
-    assert [(e.fields["from"], e.fields["to"]) for e in evs] == [("offline", "available"), ("available", "away")]
+    assert [(e.fields["from"], e.fields["to"]) for e in evs] == [
+        ("offline", "available"),
+        ("available", "away"),
+    ]
     assert evs[1].fields["reason"] == "training" and evs[1].fields["by"] == "cli:manager"
     assert evs[1].ts == clock.now()
 
@@ -116,8 +139,16 @@ def test_on_call_agent_is_only_in_the_on_call_pools(svc):
 
 
 def test_staffed_count_counts_logged_in_agents_on_shift_with_the_skill(svc):
-    load_agents(svc, [spec("a1", {"general": 1}), spec("a2", {"general": 3}), spec("a3", {"software": 2}),
-                      spec("a4", {"general": 2})], on_shift=("a1", "a2", "a3"))
+    load_agents(
+        svc,
+        [
+            spec("a1", {"general": 1}),
+            spec("a2", {"general": 3}),
+            spec("a3", {"software": 2}),
+            spec("a4", {"general": 2}),
+        ],
+        on_shift=("a1", "a2", "a3"),
+    )
     make_available(svc, "a1", "a3", "a4")
     svc.agents.set_state("a2", "away", notify=False)
     assert svc.agents.staffed_count("general") == 2  # a1 available, a2 away; a4 is off shift
@@ -127,8 +158,11 @@ def test_staffed_count_counts_logged_in_agents_on_shift_with_the_skill(svc):
 
 def test_resync_keeps_state_and_moves_pools_to_the_new_skills(team):
     make_available(team, "alice")
-    load_agents(team, [spec("alice", {"software": 5}, ("en",)), spec("bob", {"software": 4})],
-                on_shift=("alice", "bob"))
+    load_agents(
+        team,
+        [spec("alice", {"software": 5}, ("en",)), spec("bob", {"software": 4})],
+        on_shift=("alice", "bob"),
+    )
     assert team.agents.get("alice").state == "available"
     assert pools(team, "alice") == ["idle:software", "idle:software:en"]
 

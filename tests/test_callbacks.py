@@ -32,7 +32,11 @@ def agent_leg(tel, tw):
     leg = placed["sid"]
 
     def post(kind, **params):
-        url = placed["status_callback"] if kind == "status" else placed["url"].replace("/answer?", f"/{kind}?")
+        url = (
+            placed["status_callback"]
+            if kind == "status"
+            else placed["url"].replace("/answer?", f"/{kind}?")
+        )
         return tw.post(url, call_params(leg, Direction="outbound-api", **params))
 
     return placed, post
@@ -55,8 +59,9 @@ def customer_leg(tel):
 
 
 def test_the_agent_is_rung_first_and_hears_what_the_callback_is_about(lsvc, tel, tw, clock):
-    placed, _post, answer, conf = agent_takes_the_callback(lsvc, tel, tw, clock, transcription="Ma box ne marche plus",
-                                                          age_s=3 * 3600)
+    placed, _post, answer, conf = agent_takes_the_callback(
+        lsvc, tel, tw, clock, transcription="Ma box ne marche plus", age_s=3 * 3600
+    )
     assert placed["to"] == "+33611111111"
     text = said(answer)
     assert "Rappel demandé, Problème de connexion, en français, il y a 3 heures." in text
@@ -71,9 +76,15 @@ def test_then_the_customer_is_called_into_the_agents_conference(lsvc, tel, tw, c
     agent_takes_the_callback(lsvc, tel, tw, clock)
     cust = customer_leg(tel)
     assert cust["from_"] == lsvc.settings.hotline_number
-    assert query(cust["url"]) == {"call": CALLER} and query(cust["status_callback"]) == {"call": CALLER}
+    assert query(cust["url"]) == {"call": CALLER} and query(cust["status_callback"]) == {
+        "call": CALLER
+    }
     (dialing,) = events(lsvc, "callback_dialing")
-    assert dialing.call_sid == CALLER and dialing.agent_id == "ana" and dialing.fields["attempt"] == "1"
+    assert (
+        dialing.call_sid == CALLER
+        and dialing.agent_id == "ana"
+        and dialing.fields["attempt"] == "1"
+    )
     root = xml(tw.post(cust["url"], call_params(cust["sid"], Direction="outbound-api")))
     assert "suite à votre demande de rappel" in said(root)
     assert root.find("Dial/Conference").text == CALLER
@@ -86,7 +97,10 @@ def test_an_answered_callback_completes_and_the_agent_wraps_up(lsvc, tel, tw, cl
     cust = customer_leg(tel)
     tw.post(cust["url"], call_params(cust["sid"], Direction="outbound-api"))
     clock.advance(180)
-    tw.post(cust["status_callback"], call_params(cust["sid"], CallStatus="completed", CallDuration="180"))
+    tw.post(
+        cust["status_callback"],
+        call_params(cust["sid"], CallStatus="completed", CallDuration="180"),
+    )
     (done,) = events(lsvc, "callback_completed")
     assert done.call_sid == CALLER and float(done.fields["talk_s"]) == pytest.approx(180)
     assert call_hash(lsvc, CALLER)["state"] == "completed"
@@ -102,14 +116,20 @@ def test_an_unanswered_customer_is_tried_again_later_at_the_same_place(lsvc, tel
     cust = customer_leg(tel)
     place = call_hash(lsvc, CALLER)["effective_at"]
     tw.post(cust["status_callback"], call_params(cust["sid"], CallStatus="no-answer"))
-    tw.post(cust["status_callback"], call_params(cust["sid"], CallStatus="no-answer"))  # repeated: once
+    tw.post(
+        cust["status_callback"], call_params(cust["sid"], CallStatus="no-answer")
+    )  # repeated: once
     (miss,) = events(lsvc, "callback_no_answer")
     assert miss.fields["attempt"] == "1" and miss.fields["status"] == "no-answer"
     assert call_hash(lsvc, CALLER)["state"] == "callback_wait"
     work(lsvc)  # agent_notice: tell the agent, hang up their leg
     (notice,) = tel.of("redirect_call")
-    assert notice["call_sid"] == placed["sid"] and query(notice["url"])["what"] == "customer_no_answer"
-    assert "Le client ne répond pas" in said(xml(tw.post(notice["url"], call_params(placed["sid"]))))
+    assert (
+        notice["call_sid"] == placed["sid"] and query(notice["url"])["what"] == "customer_no_answer"
+    )
+    assert "Le client ne répond pas" in said(
+        xml(tw.post(notice["url"], call_params(placed["sid"])))
+    )
     post("status", CallStatus="completed")
     assert lsvc.agents.get("ana").state == "available"
     # spacing not yet over: nothing
@@ -139,7 +159,9 @@ def test_after_the_last_attempt_the_callback_fails_with_its_reason(lsvc, tel, tw
 
 def test_a_callback_without_a_number_fails_the_attempt_without_dialling(lsvc, tel, tw, clock):
     request_callback(lsvc, clock)
-    lsvc.redis.hset(lsvc.keys.call(CALLER), mapping={"callback_number": "anonymous", "from_number": "anonymous"})
+    lsvc.redis.hset(
+        lsvc.keys.call(CALLER), mapping={"callback_number": "anonymous", "from_number": "anonymous"}
+    )
     make_available(lsvc, "ana")
     lsvc.rq_queue.enqueue("hotline.jobs.agent_available", "ana")
     work(lsvc)

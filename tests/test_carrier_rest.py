@@ -45,8 +45,9 @@ class Hotline:
 
         @app.post("/<path:path>")
         def route(path):
-            if not validator.validate(request.url, request.form.to_dict(),
-                                      request.headers.get("X-Twilio-Signature", "")):
+            if not validator.validate(
+                request.url, request.form.to_dict(), request.headers.get("X-Twilio-Signature", "")
+            ):
                 return Response("bad signature", status=403)
             form = request.form.to_dict()
             self.requests.append((self.clock.now() if self.clock else 0.0, "/" + path, form))
@@ -84,8 +85,12 @@ def network():
 
 @pytest.fixture
 def carrier(app, clock, network):
-    cfg = CarrierConfig(account_sid=ACCOUNT, auth_token=TOKEN, incoming_url=app.url + "/incoming",
-                        status_callback_url=app.url + "/status")
+    cfg = CarrierConfig(
+        account_sid=ACCOUNT,
+        auth_token=TOKEN,
+        incoming_url=app.url + "/incoming",
+        status_callback_url=app.url + "/status",
+    )
     c = Carrier(cfg, VirtualTimeline(clock), network=network)
     yield c
     c.close()
@@ -99,7 +104,9 @@ def sim(carrier):
 
 @pytest.fixture
 def telephony(sim, app):
-    settings = Settings(twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN, public_url=app.url, mode="test")
+    settings = Settings(
+        twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN, public_url=app.url, mode="test"
+    )
     return TwilioTelephony.from_settings(settings, sim.url)
 
 
@@ -145,22 +152,34 @@ def wire_agent_legs(app, telephony, *, caller_end_on_exit=True):
             state["queue"] = form["QueueSid"]
             # A real app does this in an RQ job; the test app may do it right here.
             state["agent_leg"] = telephony.place_call(
-                to=AGENT, from_="+33100000000", url=app.url + "/agent",
-                status_callback=app.url + "/agent-status", timeout=20)
+                to=AGENT,
+                from_="+33100000000",
+                url=app.url + "/agent",
+                status_callback=app.url + "/agent-status",
+                timeout=20,
+            )
         return doc(Pause(length=20))
 
     def accept(form):
         if form.get("Digits") != "1":
             return doc(Say("Bien noté."))
         telephony.dequeue_member(state["queue"], state["caller"], app.url + "/join-caller")
-        return conference(state["caller"], start_conference_on_enter=True, end_conference_on_exit=True)
+        return conference(
+            state["caller"], start_conference_on_enter=True, end_conference_on_exit=True
+        )
 
-    app.routes.update({
-        "/incoming": incoming, "/wait": wait, "/agent": lambda f: whisper_then(app.url + "/accept"),
-        "/accept": accept,
-        "/join-caller": lambda f: doc(_dial_conf(state["caller"], caller_end_on_exit), Hangup()),
-        "/dequeued": VoiceResponse(),
-    })
+    app.routes.update(
+        {
+            "/incoming": incoming,
+            "/wait": wait,
+            "/agent": lambda f: whisper_then(app.url + "/accept"),
+            "/accept": accept,
+            "/join-caller": lambda f: doc(
+                _dial_conf(state["caller"], caller_end_on_exit), Hangup()
+            ),
+            "/dequeued": VoiceResponse(),
+        }
+    )
     return state
 
 
@@ -180,27 +199,42 @@ def test_rest_requires_basic_auth_with_the_account_sid_and_token(sim):
     body = requests.get(url, auth=auth(token="wrong")).json()
     assert body["code"] == 20003
     other = "AC" + "ef" * 16
-    assert requests.get(f"{sim.url}/2010-04-01/Accounts/{other}/Calls.json",
-                        auth=(ACCOUNT, TOKEN)).status_code == 404
+    assert (
+        requests.get(
+            f"{sim.url}/2010-04-01/Accounts/{other}/Calls.json", auth=(ACCOUNT, TOKEN)
+        ).status_code
+        == 404
+    )
     assert requests.get(url, auth=auth()).status_code == 200
 
 
 def test_outbound_call_with_a_bad_number_is_refused_at_once(telephony, carrier):
     with pytest.raises(PermanentTelephonyError):
-        telephony.place_call(to="0612", from_="+33100000000", url="http://x.invalid/a",
-                             status_callback="http://x.invalid/s")
+        telephony.place_call(
+            to="0612",
+            from_="+33100000000",
+            url="http://x.invalid/a",
+            status_callback="http://x.invalid/s",
+        )
     assert carrier.sessions == {}
 
 
 # Outbound calls: ring, answer, status callbacks ------------------------------------------
 
 
-def test_answered_outbound_call_reports_each_status_with_sequence_numbers(app, telephony, carrier, network, clock):
+def test_answered_outbound_call_reports_each_status_with_sequence_numbers(
+    app, telephony, carrier, network, clock
+):
     network.add(AgentPhone("camille", AGENT, answer_after=4, talk_seconds=30))
     text = "Bonjour, ceci est un appel de la hotline informatique."
     app.routes["/agent"] = doc(Say(text))
-    sid = telephony.place_call(to=AGENT, from_="+33100000000", url=app.url + "/agent",
-                               status_callback=app.url + "/agent-status", timeout=20)
+    sid = telephony.place_call(
+        to=AGENT,
+        from_="+33100000000",
+        url=app.url + "/agent",
+        status_callback=app.url + "/agent-status",
+        timeout=20,
+    )
     carrier.run()
     cbs = app.got("/agent-status")
     assert [c["CallStatus"] for c in cbs] == ["initiated", "ringing", "in-progress", "completed"]
@@ -209,14 +243,25 @@ def test_answered_outbound_call_reports_each_status_with_sequence_numbers(app, t
     assert all(c["CallbackSource"] == "call-progress-events" and c["Timestamp"] for c in cbs)
     assert app.at("/agent") == [T0 + 4]  # TwiML fetched on answer, after the ring
     first = app.got("/agent")[0]
-    assert first["CallStatus"] == "in-progress" and first["To"] == AGENT and first["From"] == "+33100000000"
+    assert (
+        first["CallStatus"] == "in-progress"
+        and first["To"] == AGENT
+        and first["From"] == "+33100000000"
+    )
     assert cbs[-1]["CallDuration"] == str(round(say_seconds(text)))  # from the answer, not the ring
 
 
-def test_unanswered_offer_ends_no_answer_at_the_timeout_without_fetching_twiml(app, telephony, carrier, network, clock):
+def test_unanswered_offer_ends_no_answer_at_the_timeout_without_fetching_twiml(
+    app, telephony, carrier, network, clock
+):
     network.add(AgentPhone("camille", AGENT, offers=["miss"]))
-    sid = telephony.place_call(to=AGENT, from_="+33100000000", url=app.url + "/agent",
-                               status_callback=app.url + "/agent-status", timeout=20)
+    sid = telephony.place_call(
+        to=AGENT,
+        from_="+33100000000",
+        url=app.url + "/agent",
+        status_callback=app.url + "/agent-status",
+        timeout=20,
+    )
     carrier.run()
     cbs = app.got("/agent-status")
     assert [c["CallStatus"] for c in cbs] == ["initiated", "ringing", "no-answer"]
@@ -229,16 +274,25 @@ def test_unanswered_offer_ends_no_answer_at_the_timeout_without_fetching_twiml(a
 @pytest.mark.parametrize("kind,status", [("busy", "busy"), ("fail", "failed")])
 def test_busy_and_failed_endpoints(app, telephony, carrier, network, kind, status):
     network.add(AgentPhone("camille", AGENT, offers=[kind]))
-    telephony.place_call(to=AGENT, from_="+33100000000", url=app.url + "/agent",
-                         status_callback=app.url + "/agent-status")
+    telephony.place_call(
+        to=AGENT,
+        from_="+33100000000",
+        url=app.url + "/agent",
+        status_callback=app.url + "/agent-status",
+    )
     carrier.run()
     assert app.got("/agent-status")[-1]["CallStatus"] == status
     assert app.got("/agent") == []
 
 
 def test_a_client_identity_nobody_has_open_rings_out(app, telephony, carrier):
-    telephony.place_call(to="client:nobody", from_="+33100000000", url=app.url + "/agent",
-                         status_callback=app.url + "/agent-status", timeout=15)
+    telephony.place_call(
+        to="client:nobody",
+        from_="+33100000000",
+        url=app.url + "/agent",
+        status_callback=app.url + "/agent-status",
+        timeout=15,
+    )
     carrier.run()
     assert app.got("/agent-status")[-1]["CallStatus"] == "no-answer"
 
@@ -246,8 +300,13 @@ def test_a_client_identity_nobody_has_open_rings_out(app, telephony, carrier):
 def test_canceling_a_ringing_call_reports_canceled(app, telephony, carrier, network, clock):
     network.add(AgentPhone("camille", AGENT, answer_after=10))
     app.routes["/agent"] = doc(Say("Bonjour"))
-    sid = telephony.place_call(to=AGENT, from_="+33100000000", url=app.url + "/agent",
-                               status_callback=app.url + "/agent-status", timeout=20)
+    sid = telephony.place_call(
+        to=AGENT,
+        from_="+33100000000",
+        url=app.url + "/agent",
+        status_callback=app.url + "/agent-status",
+        timeout=20,
+    )
 
     def cancel_at_3s():
         carrier.timeline.sleep(3)
@@ -260,11 +319,17 @@ def test_canceling_a_ringing_call_reports_canceled(app, telephony, carrier, netw
     assert app.got("/agent") == []
 
 
-def test_redirecting_a_ringing_call_changes_the_twiml_fetched_on_answer(app, telephony, carrier, network):
+def test_redirecting_a_ringing_call_changes_the_twiml_fetched_on_answer(
+    app, telephony, carrier, network
+):
     network.add(AgentPhone("camille", AGENT, answer_after=6))
     app.routes["/gone"] = doc(Say("L'appelant a raccroché."))
-    sid = telephony.place_call(to=AGENT, from_="+33100000000", url=app.url + "/agent",
-                               status_callback=app.url + "/agent-status")
+    sid = telephony.place_call(
+        to=AGENT,
+        from_="+33100000000",
+        url=app.url + "/agent",
+        status_callback=app.url + "/agent-status",
+    )
 
     def redirect_at_2s():
         carrier.timeline.sleep(2)
@@ -273,13 +338,19 @@ def test_redirecting_a_ringing_call_changes_the_twiml_fetched_on_answer(app, tel
     carrier.timeline.spawn(redirect_at_2s)
     carrier.run()
     assert app.got("/agent") == [] and len(app.got("/gone")) == 1
-    assert [x.text for x in carrier.sessions[sid].result.transcript if x.verb == "Say"] == ["L'appelant a raccroché."]
+    assert [x.text for x in carrier.sessions[sid].result.transcript if x.verb == "Say"] == [
+        "L'appelant a raccroché."
+    ]
 
 
 def test_updating_a_call_that_has_ended_is_refused(app, telephony, carrier, network):
     network.add(AgentPhone("camille", AGENT, offers=["miss"]))
-    sid = telephony.place_call(to=AGENT, from_="+33100000000", url=app.url + "/agent",
-                               status_callback=app.url + "/agent-status")
+    sid = telephony.place_call(
+        to=AGENT,
+        from_="+33100000000",
+        url=app.url + "/agent",
+        status_callback=app.url + "/agent-status",
+    )
     carrier.run()
     with pytest.raises(PermanentTelephonyError, match="21220|not in-progress"):
         telephony.redirect_call(sid, app.url + "/agent")
@@ -295,7 +366,9 @@ def test_queue_member_update_for_a_call_not_in_that_queue_is_404(telephony):
 # The hotline's dance: offer, whisper, accept, conference -----------------------------------
 
 
-def test_offer_whisper_accept_and_conference_bridge_the_exact_caller(app, telephony, carrier, network, clock):
+def test_offer_whisper_accept_and_conference_bridge_the_exact_caller(
+    app, telephony, carrier, network, clock
+):
     network.add(AgentPhone("camille", AGENT, answer_after=4, talk_seconds=120))
     state = wire_agent_legs(app, telephony)
     other = carrier.spawn(Party(patience=600, name="other caller"), from_="+33611000002", at=T0)
@@ -305,8 +378,11 @@ def test_offer_whisper_accept_and_conference_bridge_the_exact_caller(app, teleph
 
     def incoming_only_first(form):
         r = VoiceResponse()
-        r.enqueue("support", wait_url=app.url + ("/wait" if form["From"] == "+33611000001" else "/hold"),
-                  action=app.url + "/dequeued")
+        r.enqueue(
+            "support",
+            wait_url=app.url + ("/wait" if form["From"] == "+33611000001" else "/hold"),
+            action=app.url + "/dequeued",
+        )
         return r
 
     app.routes["/incoming"] = incoming_only_first
@@ -323,8 +399,11 @@ def test_offer_whisper_accept_and_conference_bridge_the_exact_caller(app, teleph
     rooms = [c for c in carrier.conferences.all if c.name == caller.spec.sid]
     assert len(rooms) == 1 and rooms[0].ever == [agent_leg.spec.sid, caller.spec.sid]
     assert rooms[0].end_reason == "participant-with-end-conference-on-exit-left"
-    caller_in = next(t for t, ev, room, sid in carrier.conferences.history
-                     if ev == "join" and sid == caller.spec.sid)
+    caller_in = next(
+        t
+        for t, ev, room, sid in carrier.conferences.history
+        if ev == "join" and sid == caller.spec.sid
+    )
     assert agent_leg.result.ended_at - caller_in == pytest.approx(120)
     assert other.result.status == "in-progress" or other.result.queue_result == "hangup"
     lines = [x.label() for x in agent_leg.result.transcript]
@@ -355,10 +434,14 @@ def test_an_agent_hanging_up_during_the_whisper_ends_the_leg(app, telephony, car
     assert leg.result.status == "completed" and leg.result.duration <= 6
 
 
-def test_the_caller_hanging_up_first_ends_the_conference_for_the_agent(app, telephony, carrier, network):
+def test_the_caller_hanging_up_first_ends_the_conference_for_the_agent(
+    app, telephony, carrier, network
+):
     network.add(AgentPhone("camille", AGENT, talk_seconds=300))
     state = wire_agent_legs(app, telephony)
-    caller = carrier.spawn(Party(patience=600, talk_seconds=45, name="caller"), from_="+33611000001")
+    caller = carrier.spawn(
+        Party(patience=600, talk_seconds=45, name="caller"), from_="+33611000001"
+    )
     carrier.run()
     leg = carrier.sessions[state["agent_leg"]]
     room = carrier.conferences.all[0]
@@ -367,10 +450,14 @@ def test_the_caller_hanging_up_first_ends_the_conference_for_the_agent(app, tele
     assert any("Caller hangs up" in x.label() for x in caller.result.transcript)
 
 
-def test_the_room_does_not_end_when_a_participant_without_end_on_exit_leaves(app, telephony, carrier, network):
+def test_the_room_does_not_end_when_a_participant_without_end_on_exit_leaves(
+    app, telephony, carrier, network
+):
     network.add(AgentPhone("camille", AGENT, talk_seconds=60))
     state = wire_agent_legs(app, telephony, caller_end_on_exit=False)
-    caller = carrier.spawn(Party(patience=600, talk_seconds=20, name="caller"), from_="+33611000001")
+    caller = carrier.spawn(
+        Party(patience=600, talk_seconds=20, name="caller"), from_="+33611000001"
+    )
     carrier.run()
     leg = carrier.sessions[state["agent_leg"]]
     # The caller leaves after 20 s; the agent (alone, end-on-exit) hangs up at 60 s.
@@ -383,7 +470,9 @@ def test_conferences_and_participants_are_listed(app, telephony, carrier, networ
     carrier.spawn(Party(patience=600), from_="+33611000001")
     carrier.run()
     url = f"{sim.url}/2010-04-01/Accounts/{ACCOUNT}/Conferences.json"
-    confs = requests.get(url, params={"FriendlyName": state["caller"]}, auth=auth()).json()["conferences"]
+    confs = requests.get(url, params={"FriendlyName": state["caller"]}, auth=auth()).json()[
+        "conferences"
+    ]
     assert len(confs) == 1 and confs[0]["status"] == "completed"
     # Through the real client library too.
     listed = telephony.client.conferences.list(friendly_name=state["caller"])

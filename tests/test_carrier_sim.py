@@ -43,7 +43,9 @@ class TinyApp:
         @app.route("/<path:path>", methods=["GET", "POST"])
         def any_route(path):
             params = request.form.to_dict() if request.method == "POST" else {}
-            if not validator.validate(request.url, params, request.headers.get("X-Twilio-Signature", "")):
+            if not validator.validate(
+                request.url, params, request.headers.get("X-Twilio-Signature", "")
+            ):
                 return Response("bad signature", status=403)
             got = request.form.to_dict() if request.method == "POST" else request.args.to_dict()
             self.requests.append((request.method, "/" + path, got))
@@ -78,8 +80,12 @@ def clock():
 
 @pytest.fixture
 def carrier(tiny, clock):
-    cfg = CarrierConfig(account_sid=ACCOUNT, auth_token=TOKEN, incoming_url=tiny.url + "/incoming",
-                        status_callback_url=tiny.url + "/status")
+    cfg = CarrierConfig(
+        account_sid=ACCOUNT,
+        auth_token=TOKEN,
+        incoming_url=tiny.url + "/incoming",
+        status_callback_url=tiny.url + "/status",
+    )
     c = Carrier(cfg, VirtualTimeline(clock))
     yield c
     c.close()
@@ -102,7 +108,10 @@ def test_say_and_pause_are_heard_and_take_virtual_time(tiny, carrier, clock):
     r.pause(length=10)
     tiny.routes["/incoming"] = r
     result = carrier.call(Party(), from_="+33612345678")
-    assert lines(result) == ["[Say fr-FR] Bonjour, vous êtes bien au support informatique.", "[Pause 10s]"]
+    assert lines(result) == [
+        "[Say fr-FR] Bonjour, vous êtes bien au support informatique.",
+        "[Pause 10s]",
+    ]
     spoken = say_seconds("Bonjour, vous êtes bien au support informatique.")
     assert clock.now() == pytest.approx(T0 + spoken + 10)
     assert result.status == "completed"
@@ -115,7 +124,11 @@ def test_first_request_carries_twilios_parameters_and_status_callback_ends_the_c
     first, status = tiny.requests[0][2], tiny.requests[1][2]
     assert first["CallSid"] == result.sid and first["CallSid"].startswith("CA")
     assert first["AccountSid"] == ACCOUNT
-    assert (first["From"], first["To"], first["Direction"]) == ("+33612345678", "+33100000000", "inbound")
+    assert (first["From"], first["To"], first["Direction"]) == (
+        "+33612345678",
+        "+33100000000",
+        "inbound",
+    )
     assert first["CallStatus"] == "ringing" and first["ApiVersion"] == "2010-04-01"
     assert first["FromCountry"] == "FR"
     assert status["CallStatus"] == "completed"
@@ -135,13 +148,18 @@ def test_gather_answered_by_keys_posts_digits_to_the_action_and_skips_later_verb
     result = carrier.call(Party([Press("1")]))
     assert tiny.params("/menu")[0]["Digits"] == "1"
     assert "CallSid" in tiny.params("/menu")[0]
-    assert lines(result) == ["[Say fr-FR] Tapez 1 pour un problème de connexion.", "[Gather] pressed 1",
-                             "[Say fr-FR] Connexion."]
+    assert lines(result) == [
+        "[Say fr-FR] Tapez 1 pour un problème de connexion.",
+        "[Gather] pressed 1",
+        "[Say fr-FR] Connexion.",
+    ]
 
 
 def test_gather_digits_end_at_finish_on_key(tiny, carrier):
     r = VoiceResponse()
-    r.gather(action="/code", finish_on_key="#", timeout=5)  # relative URL: resolved like Twilio does
+    r.gather(
+        action="/code", finish_on_key="#", timeout=5
+    )  # relative URL: resolved like Twilio does
     tiny.routes["/incoming"] = r
     carrier.call(Party([Press("8007#")]))
     assert tiny.params("/code")[0]["Digits"] == "8007"
@@ -170,14 +188,19 @@ def test_speech_answer_waits_for_a_gather_that_listens_to_speech(tiny, carrier):
     assert lines(result)[0] == "[Gather] no input (3s)"
 
 
-def test_gather_without_input_falls_through_to_the_next_verb_after_its_timeout(tiny, carrier, clock):
+def test_gather_without_input_falls_through_to_the_next_verb_after_its_timeout(
+    tiny, carrier, clock
+):
     r = VoiceResponse()
     r.gather(action="/menu", timeout=7)
     r.say("Nous n'avons pas reçu votre choix.", language="fr-FR")
     tiny.routes["/incoming"] = r
     result = carrier.call(Party([Silence(), Press("1")]))
     assert "/menu" not in tiny.paths()
-    assert lines(result) == ["[Gather] no input (7s)", "[Say fr-FR] Nous n'avons pas reçu votre choix."]
+    assert lines(result) == [
+        "[Gather] no input (7s)",
+        "[Say fr-FR] Nous n'avons pas reçu votre choix.",
+    ]
 
 
 def test_action_on_empty_result_posts_the_action_without_input(tiny, carrier):
@@ -234,7 +257,9 @@ def test_enqueue_requests_wait_url_again_each_time_the_wait_twiml_ends(tiny, car
     assert {"AvgQueueTime", "CallSid", "From"} <= set(waits[0])
 
 
-def test_caller_hanging_up_while_enqueued_posts_action_with_hangup_then_status(tiny, carrier, clock):
+def test_caller_hanging_up_while_enqueued_posts_action_with_hangup_then_status(
+    tiny, carrier, clock
+):
     enqueue_app(tiny)
     result = carrier.call(Party(patience=45))
     assert tiny.paths()[-2:] == ["/queue-action", "/status"]
@@ -315,14 +340,20 @@ def test_redirect_by_the_carrier_dequeues_with_queue_result_redirected(tiny, car
 def test_record_posts_recording_to_action_and_transcription_after_the_call(tiny, carrier):
     r = VoiceResponse()
     r.say("Laissez un message après le bip.")
-    r.record(action=tiny.url + "/recorded", max_length=60, finish_on_key="#",
-             transcribe_callback=tiny.url + "/transcribed")
+    r.record(
+        action=tiny.url + "/recorded",
+        max_length=60,
+        finish_on_key="#",
+        transcribe_callback=tiny.url + "/transcribed",
+    )
     tiny.routes["/incoming"] = r
     tiny.routes["/recorded"] = twiml("hangup")
     result = carrier.call(Party(message=Message(seconds=12, text="Mon imprimante ne répond plus")))
     rec = tiny.params("/recorded")[0]
     assert rec["RecordingDuration"] == "12" and rec["Digits"] == "#"
-    assert rec["RecordingSid"].startswith("RE") and rec["RecordingUrl"].endswith(rec["RecordingSid"])
+    assert rec["RecordingSid"].startswith("RE") and rec["RecordingUrl"].endswith(
+        rec["RecordingSid"]
+    )
     assert tiny.paths()[-2:] == ["/status", "/transcribed"]
     tr = tiny.params("/transcribed")[0]
     assert tr["TranscriptionText"] == "Mon imprimante ne répond plus"
@@ -347,8 +378,12 @@ def test_every_request_is_signed_and_the_app_accepted_it(tiny, carrier):
 
 
 def test_simulator_fails_loudly_when_the_app_answers_403(tiny, clock):
-    cfg = CarrierConfig(account_sid=ACCOUNT, auth_token="not-the-apps-token",
-                        incoming_url=tiny.url + "/incoming", status_callback_url=tiny.url + "/status")
+    cfg = CarrierConfig(
+        account_sid=ACCOUNT,
+        auth_token="not-the-apps-token",
+        incoming_url=tiny.url + "/incoming",
+        status_callback_url=tiny.url + "/status",
+    )
     carrier = Carrier(cfg, VirtualTimeline(clock))
     result = carrier.call(Party())
     assert result.status == "failed"
@@ -372,7 +407,11 @@ def test_a_redirect_loop_is_stopped(tiny, carrier):
 def test_press_option_syntax():
     assert parse_press("9,2,8007#") == [Press("9"), Press("2"), Press("8007#")]
     assert parse_press("9,,1") == [Press("9"), Silence(), Press("1")]
-    assert script(lang="en", say="my wifi drops", press="1") == [Press("9"), Speak("my wifi drops"), Press("1")]
+    assert script(lang="en", say="my wifi drops", press="1") == [
+        Press("9"),
+        Speak("my wifi drops"),
+        Press("1"),
+    ]
     with pytest.raises(HotlineError, match="phone keys"):
         parse_press("1,a")
 
@@ -380,23 +419,32 @@ def test_press_option_syntax():
 def test_rest_api_places_a_call_and_lists_it(tiny, clock):
     from hotline.carrier.server import SimulatorServer
 
-    cfg = CarrierConfig(account_sid=ACCOUNT, auth_token=TOKEN, incoming_url=tiny.url + "/incoming",
-                        status_callback_url=tiny.url + "/status")
+    cfg = CarrierConfig(
+        account_sid=ACCOUNT,
+        auth_token=TOKEN,
+        incoming_url=tiny.url + "/incoming",
+        status_callback_url=tiny.url + "/status",
+    )
     tiny.routes["/incoming"] = twiml("say", "Bonjour")
     with SimulatorServer(Carrier(cfg, VirtualTimeline(clock))) as sim:
         base = f"{sim.url}/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
         auth = "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
         assert requests.post(base, data={"From": "+33612345678"}).status_code == 401
-        created = requests.post(base, data={"From": "+33612345678", "To": "+33100000000", "SimPress": "1"},
-                                headers={"Authorization": auth})
+        created = requests.post(
+            base,
+            data={"From": "+33612345678", "To": "+33100000000", "SimPress": "1"},
+            headers={"Authorization": auth},
+        )
         assert created.status_code == 201
         sid = created.json()["sid"]
         sim.wait_idle()
         listed = requests.get(base, headers={"Authorization": auth}).json()["calls"]
         assert [c["sid"] for c in listed] == [sid]
         assert listed[0]["status"] == "completed" and listed[0]["direction"] == "inbound"
-        one = requests.get(f"{sim.url}/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
-                           headers={"Authorization": auth}).json()
+        one = requests.get(
+            f"{sim.url}/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json",
+            headers={"Authorization": auth},
+        ).json()
         assert one["transcript"][0]["text"] == "Bonjour"
 
 
@@ -452,6 +500,11 @@ def test_enqueue_without_wait_url_plays_music_until_the_caller_gives_up(tiny, ca
     r.enqueue("general", action="/queue-action")
     tiny.routes["/incoming"] = r
     result = carrier.call(Party(patience=75))
-    assert lines(result) == ["[Enqueue general]", "[Play music]", "[Play music]", "[Play music]",
-                             "[Caller hangs up after 75s in queue]"]
+    assert lines(result) == [
+        "[Enqueue general]",
+        "[Play music]",
+        "[Play music]",
+        "[Play music]",
+        "[Caller hangs up after 75s in queue]",
+    ]
     assert tiny.params("/queue-action")[0]["QueueResult"] == "hangup"

@@ -86,8 +86,10 @@ def test_accuracy_on_hand_labelled_utterances(lang, part, report_figure):
         f"confident {len(confident)}/{len(rows)}, of which right {confident_accuracy:.1%}"
     )
     for text, want, got in wrong:
-        report_figure(f"  [{lang}] misclassified: {text!r}: want {want}, got {got.category} "
-                      f"({got.confidence}, {', '.join(got.matched) or 'nothing matched'})")
+        report_figure(
+            f"  [{lang}] misclassified: {text!r}: want {want}, got {got.category} "
+            f"({got.confidence}, {', '.join(got.matched) or 'nothing matched'})"
+        )
 
     detail = "\n".join(f"{t!r}: want {w}, got {c}" for t, w, c in wrong)
     assert accuracy >= MIN_ACCURACY, detail

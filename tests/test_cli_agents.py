@@ -25,7 +25,9 @@ def test_state_then_list_json(cli, svc):
     assert res.exit_code == 0, res.output
     assert "ana: away (training)" in res.output
     doc = json.loads(cli("agents", "list", "--json").output)
-    assert [(a["id"], a["state"], a["reason"], a["on_shift"]) for a in doc] == [("ana", "away", "training", True)]
+    assert [(a["id"], a["state"], a["reason"], a["on_shift"]) for a in doc] == [
+        ("ana", "away", "training", True)
+    ]
     (ev,) = svc.events.read(types={"agent_state"})
     assert ev.fields["by"].startswith("cli:")
 

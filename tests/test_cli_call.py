@@ -19,9 +19,16 @@ from hotline.cli import main
 
 @pytest.fixture
 def env(redis_url, tmp_path):
-    return {"REDIS_URL": redis_url, "HOTLINE_MODE": "test", "HOTLINE_DATA_DIR": str(tmp_path / "d"),
-            "TWILIO_ACCOUNT_SID": None, "TWILIO_AUTH_TOKEN": None, "HOTLINE_PUBLIC_URL": None,
-            "HOTLINE_CLOCK": None, "HOTLINE_KEY_PREFIX": None}
+    return {
+        "REDIS_URL": redis_url,
+        "HOTLINE_MODE": "test",
+        "HOTLINE_DATA_DIR": str(tmp_path / "d"),
+        "TWILIO_ACCOUNT_SID": None,
+        "TWILIO_AUTH_TOKEN": None,
+        "HOTLINE_PUBLIC_URL": None,
+        "HOTLINE_CLOCK": None,
+        "HOTLINE_KEY_PREFIX": None,
+    }
 
 
 def run(env, *args):
@@ -67,7 +74,9 @@ def test_call_json_has_the_transcript_and_every_request_was_accepted(svc, env):
 
 
 def test_call_in_english_by_speech(svc, env):
-    result = run(env, "call", "--lang", "en", "--say", "Excel crashes when I open it", "--hangup-after", "30")
+    result = run(
+        env, "call", "--lang", "en", "--say", "Excel crashes when I open it", "--hangup-after", "30"
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "[Gather] pressed 9" in out
@@ -90,9 +99,13 @@ def test_call_url_goes_to_a_running_app_with_signed_requests(svc, env):
         svc.settings = svc.settings.with_(public_url=http.url)
         http.mount(create_app(svc))
         # Real time on the caller's side, sped up 1000x so the Says take milliseconds.
-        env = {**env, "HOTLINE_MODE": "test", "TWILIO_ACCOUNT_SID": svc.settings.twilio_account_sid,
-               "TWILIO_AUTH_TOKEN": svc.settings.twilio_auth_token,
-               "HOTLINE_CLOCK": f"scaled:{time.time()}:{time.time()}:1000"}
+        env = {
+            **env,
+            "HOTLINE_MODE": "test",
+            "TWILIO_ACCOUNT_SID": svc.settings.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": svc.settings.twilio_auth_token,
+            "HOTLINE_CLOCK": f"scaled:{time.time()}:{time.time()}:1000",
+        }
         result = run(env, "call", "--url", http.url, "--press", "2,1")
     assert result.exit_code == 0, result.output
     assert "[Gather] pressed 1" in result.stdout
@@ -105,7 +118,11 @@ def test_call_url_with_the_wrong_token_fails_loudly(svc, env):
     with LoopbackServer() as http:
         svc.settings = svc.settings.with_(public_url=http.url)
         http.mount(create_app(svc))
-        env = {**env, "TWILIO_ACCOUNT_SID": svc.settings.twilio_account_sid, "TWILIO_AUTH_TOKEN": "wrong"}
+        env = {
+            **env,
+            "TWILIO_ACCOUNT_SID": svc.settings.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": "wrong",
+        }
         result = run(env, "call", "--url", http.url, "--press", "1")
     assert result.exit_code == 1
     assert "403" in result.output

@@ -25,6 +25,7 @@ def cli(svc, monkeypatch, redis_url, settings):
         if ok:
             assert res.exit_code == 0, res.output
         return res
+
     return run
 
 
@@ -34,7 +35,9 @@ def test_validate_ok(cli):
 
 def test_validate_lists_every_problem_with_file_and_line(cli, tmp_path):
     text = open(EXAMPLE, encoding="utf-8").read()
-    bad = text.replace("'+33612345602'", "'0612345602'").replace("timezone: America/Toronto", "timezone: Canada/Montreal-Nord")
+    bad = text.replace("'+33612345602'", "'0612345602'").replace(
+        "timezone: America/Toronto", "timezone: Canada/Montreal-Nord"
+    )
     f = tmp_path / "bad.yaml"
     f.write_text(bad, encoding="utf-8")
     res = cli("roster", "validate", str(f), ok=False)
@@ -51,7 +54,9 @@ def test_import_export_round_trip(cli, svc, tmp_path):
     assert "imported" in cli("roster", "import", EXAMPLE, "--by", "marie").output
     out = tmp_path / "out.yaml"
     cli("roster", "export", str(out))
-    assert load_text(out.read_text(encoding="utf-8")) == load_text(open(EXAMPLE, encoding="utf-8").read())
+    assert load_text(out.read_text(encoding="utf-8")) == load_text(
+        open(EXAMPLE, encoding="utf-8").read()
+    )
     assert load_text(cli("roster", "export").output) == svc.roster.load()
     assert svc.events.read(types={"roster_imported"})[0].fields["by"] == "marie"
 
@@ -69,13 +74,25 @@ def test_who_json_at_an_instant(cli):
     res = cli("roster", "who", "--at", "2026-06-04T01:00:00+02:00", "--json")
     data = json.loads(res.output)
     got = {(a["agent_id"], a["shift_id"], a["on_call"]) for a in data["agents"]}
-    assert got == {("gabriel.tremblay", "gabriel-night", False), ("julie.simon", "julie-astreinte", True)}
+    assert got == {
+        ("gabriel.tremblay", "gabriel-night", False),
+        ("julie.simon", "julie-astreinte", True),
+    }
     gabriel = next(a for a in data["agents"] if a["agent_id"] == "gabriel.tremblay")
     assert gabriel["start"] == "2026-06-03T16:00:00-04:00"  # his own time zone
 
 
 def test_who_with_skill_and_text_output(cli):
-    res = cli("roster", "who", "--file", EXAMPLE, "--at", "2026-06-03T12:00:00+02:00", "--skill", "error_message")
+    res = cli(
+        "roster",
+        "who",
+        "--file",
+        EXAMPLE,
+        "--at",
+        "2026-06-03T12:00:00+02:00",
+        "--skill",
+        "error_message",
+    )
     assert "chloe.robert" in res.output and "manon.dubois" in res.output
     assert "camille.martin" not in res.output
 
@@ -103,7 +120,9 @@ def test_coverage_json_over_both_dst_weeks(cli):
         data = json.loads(cli("roster", "coverage", "--week", week, "--json").output)
         assert data["hours_in_week"] == hours == len(data["hours"])
         assert all(g["on_call"] for g in data["gaps"])  # 24/7: every gap has someone on call
-    data = json.loads(cli("roster", "coverage", "--week", "2026-W23", "--skill", "connection", "--json").output)
+    data = json.loads(
+        cli("roster", "coverage", "--week", "2026-W23", "--skill", "connection", "--json").output
+    )
     assert data["skills"] == ["connection"]
     assert data["hours"][10]["on_shift"] == {"connection": 1}  # Monday 10:00: Camille
     text = cli("roster", "coverage", "--week", "2026-W23").output
@@ -117,24 +136,98 @@ def test_coverage_bad_week(cli):
 
 def test_edit_commands(cli, svc):
     cli("roster", "import", EXAMPLE, "--by", "marie")
-    cli("roster", "edit", "add-shift", "nathan.richard", "--days", "sun", "--start", "08:00", "--end", "16:00",
-        "--id", "nathan-sunday", "--by", "paul")
-    cli("roster", "edit", "add-shift", "lucas.bernard", "--date", "2026-06-06", "--start", "09:00",
-        "--end", "12:00", "--by", "paul")
-    cli("roster", "edit", "leave", "hugo.thomas", "--from", "2026-07-01", "--to", "2026-07-03",
-        "--reason", "formation", "--by", "paul")
-    cli("roster", "edit", "swap", "hugo.thomas", "chloe.robert", "--date", "2026-07-06", "--by", "paul")
+    cli(
+        "roster",
+        "edit",
+        "add-shift",
+        "nathan.richard",
+        "--days",
+        "sun",
+        "--start",
+        "08:00",
+        "--end",
+        "16:00",
+        "--id",
+        "nathan-sunday",
+        "--by",
+        "paul",
+    )
+    cli(
+        "roster",
+        "edit",
+        "add-shift",
+        "lucas.bernard",
+        "--date",
+        "2026-06-06",
+        "--start",
+        "09:00",
+        "--end",
+        "12:00",
+        "--by",
+        "paul",
+    )
+    cli(
+        "roster",
+        "edit",
+        "leave",
+        "hugo.thomas",
+        "--from",
+        "2026-07-01",
+        "--to",
+        "2026-07-03",
+        "--reason",
+        "formation",
+        "--by",
+        "paul",
+    )
+    cli(
+        "roster",
+        "edit",
+        "swap",
+        "hugo.thomas",
+        "chloe.robert",
+        "--date",
+        "2026-07-06",
+        "--by",
+        "paul",
+    )
     cli("roster", "edit", "remove-shift", "nathan-sunday", "--by", "anne")
     edits = svc.events.read(types={"roster_edited"})
     assert [(e.fields["op"], e.fields["by"]) for e in edits] == [
-        ("add_shift", "paul"), ("add_shift", "paul"), ("leave", "paul"), ("swap", "paul"), ("remove_shift", "anne")]
+        ("add_shift", "paul"),
+        ("add_shift", "paul"),
+        ("leave", "paul"),
+        ("swap", "paul"),
+        ("remove_shift", "anne"),
+    ]
     r = svc.roster.load()
     assert r.extras[-1].agent == "lucas.bernard" and r.swaps[-1].other == "chloe.robert"
 
-    res = cli("roster", "edit", "add-shift", "camille.martin", "--days", "mon", "--start", "14:00", "--end", "18:00",
-              ok=False)
+    res = cli(
+        "roster",
+        "edit",
+        "add-shift",
+        "camille.martin",
+        "--days",
+        "mon",
+        "--start",
+        "14:00",
+        "--end",
+        "18:00",
+        ok=False,
+    )
     assert res.exit_code == 1 and "overlaps" in res.output and "nothing changed" in res.output
-    res = cli("roster", "edit", "add-shift", "camille.martin", "--start", "14:00", "--end", "18:00", ok=False)
+    res = cli(
+        "roster",
+        "edit",
+        "add-shift",
+        "camille.martin",
+        "--start",
+        "14:00",
+        "--end",
+        "18:00",
+        ok=False,
+    )
     assert res.exit_code == 2 and "exactly one of --days" in res.output
     assert len(svc.events.read(types={"roster_edited"})) == 5
 

@@ -20,9 +20,16 @@ from hotline.errors import HotlineError
 
 @pytest.fixture
 def env(redis_url, tmp_path):
-    return {"REDIS_URL": redis_url, "HOTLINE_MODE": "test", "HOTLINE_DATA_DIR": str(tmp_path / "d"),
-            "TWILIO_ACCOUNT_SID": None, "TWILIO_AUTH_TOKEN": None, "HOTLINE_PUBLIC_URL": None,
-            "HOTLINE_CLOCK": None, "HOTLINE_KEY_PREFIX": None}
+    return {
+        "REDIS_URL": redis_url,
+        "HOTLINE_MODE": "test",
+        "HOTLINE_DATA_DIR": str(tmp_path / "d"),
+        "TWILIO_ACCOUNT_SID": None,
+        "TWILIO_AUTH_TOKEN": None,
+        "HOTLINE_PUBLIC_URL": None,
+        "HOTLINE_CLOCK": None,
+        "HOTLINE_KEY_PREFIX": None,
+    }
 
 
 def run(env, *args):
@@ -35,18 +42,32 @@ def test_headless_json_prints_one_summary_object_with_nothing_unfinished(svc, en
     lines = [x for x in result.stdout.splitlines() if x.strip()]
     assert len(lines) == 1
     s = json.loads(lines[0])
-    for key in ("offered", "answered", "abandoned", "self_service_resolved", "callbacks_requested",
-                "callbacks_completed", "missed_offers", "service_level", "average_speed_of_answer_s",
-                "max_wait_s", "unfinished"):
+    for key in (
+        "offered",
+        "answered",
+        "abandoned",
+        "self_service_resolved",
+        "callbacks_requested",
+        "callbacks_completed",
+        "missed_offers",
+        "service_level",
+        "average_speed_of_answer_s",
+        "max_wait_s",
+        "unfinished",
+    ):
         assert key in s
     assert s["unfinished"] == 0 and s["calls"] == 12
-    assert s["missed_offers"] >= 1  # the scenario has Camille miss her third offer (seeded: she gets one)
+    assert (
+        s["missed_offers"] >= 1
+    )  # the scenario has Camille miss her third offer (seeded: she gets one)
     # `hotline events --json` afterwards: the whole morning, and the same figures from it.
     ev = run(env, "events", "--json")
     log = [json.loads(x) for x in ev.stdout.splitlines()]
     assert reports.summary(log) == s
     invariants.assert_holds(log)
-    assert {"roster_imported", "shift_started", "call_completed", "wrapup_started"} <= {e["type"] for e in log}
+    assert {"roster_imported", "shift_started", "call_completed", "wrapup_started"} <= {
+        e["type"] for e in log
+    }
 
 
 def test_the_default_scenario_is_a_weekday_morning_with_five_agents_and_sixty_calls():

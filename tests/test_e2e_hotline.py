@@ -50,7 +50,9 @@ class World:
         self.t0 = hotline.clock.now()
 
     def agent(self, agent_id: str, address: str, **behaviour) -> AgentPhone:
-        phone = AgentPhone(agent_id, address, **{"answer_after": 4, "talk_seconds": 120, **behaviour})
+        phone = AgentPhone(
+            agent_id, address, **{"answer_after": 4, "talk_seconds": 120, **behaviour}
+        )
         self.net.add(phone)
         return phone
 
@@ -64,8 +66,17 @@ class World:
         else:
             self.h.timeline.spawn(go, at=at)
 
-    def caller(self, press: str = "1", *, at: float = 0.0, number: str = "+33611000001", patience: float = 600,
-               talk: float | None = None, extra=(), message: Message | None = None):
+    def caller(
+        self,
+        press: str = "1",
+        *,
+        at: float = 0.0,
+        number: str = "+33611000001",
+        patience: float = 600,
+        talk: float | None = None,
+        extra=(),
+        message: Message | None = None,
+    ):
         """A caller: `press` answers the menu, then stays silent at the self-help tip (queue)."""
         answers = [Press(k) for k in press.split(",")] + [Silence(), *extra]
         party = Party(answers, patience=patience, talk_seconds=talk, message=message, name=number)
@@ -79,8 +90,11 @@ class World:
         return reports.read_log(self.svc)
 
     def events(self, sid: str | None = None, *types: str) -> list[dict]:
-        return [e for e in self.log() if (sid is None or e.get("call_sid") == sid)
-                and (not types or e["type"] in types)]
+        return [
+            e
+            for e in self.log()
+            if (sid is None or e.get("call_sid") == sid) and (not types or e["type"] in types)
+        ]
 
     def check(self) -> dict:
         log = self.log()
@@ -123,8 +137,10 @@ def test_happy_path_offer_whisper_accept_talk_wrapup(world):
     assert room is not None and set(room.ever) == {leg.spec.sid, sid}
     # Wrap-up for the skill, then available again.
     world.h.run(until=world.h.clock.now() + 90)
-    assert [e["type"] for e in world.events(None, "wrapup_started", "wrapup_ended")] == ["wrapup_started",
-                                                                                        "wrapup_ended"]
+    assert [e["type"] for e in world.events(None, "wrapup_started", "wrapup_ended")] == [
+        "wrapup_started",
+        "wrapup_ended",
+    ]
     assert world.state("ana")[0] == "available"
     s = world.check()
     assert (s["offered"], s["answered"], s["abandoned"], s["missed_offers"]) == (1, 1, 0, 0)
@@ -228,11 +244,15 @@ def test_shift_ends_during_a_call(world):
     world.agent("ana", ANA, talk_seconds=60)
     world.agent("cleo", CLEO, talk_seconds=600)
     world.login("ana", "cleo")
-    during = world.caller("2", at=5 * 60, number="+33611000001")      # 09:05, software: Cléo
-    after = world.caller("2", at=12 * 60, number="+33611000002", patience=1200)  # 09:12: Cléo is off
+    during = world.caller("2", at=5 * 60, number="+33611000001")  # 09:05, software: Cléo
+    after = world.caller(
+        "2", at=12 * 60, number="+33611000002", patience=1200
+    )  # 09:12: Cléo is off
     world.run(2400)
     d = world.events(during.spec.sid, "call_completed")[0]
-    assert d["agent_id"] == "cleo" and d["ts"] > T9 + 10 * 60  # finished after her shift ended at 09:10
+    assert (
+        d["agent_id"] == "cleo" and d["ts"] > T9 + 10 * 60
+    )  # finished after her shift ended at 09:10
     assert any(e["agent_id"] == "cleo" for e in world.events(None, "shift_ended"))
     assert all(e["agent_id"] != "cleo" for e in world.events(after.spec.sid, "reserved"))
     # Nobody else has the software skill: the call overflows to the general line (Ana).
@@ -252,11 +272,15 @@ def _busy_ana_and_a_waiting_caller(world, customer: CustomerPhone | None):
 
 
 def test_callback_from_the_queue_answered(world):
-    waiting = _busy_ana_and_a_waiting_caller(world, CustomerPhone("+33611000002", answer_after=6, talk_seconds=90))
+    waiting = _busy_ana_and_a_waiting_caller(
+        world, CustomerPhone("+33611000002", answer_after=6, talk_seconds=90)
+    )
     world.run(4 * 3600)
     sid = waiting.spec.sid
     assert len(world.events(sid, "callback_requested")) == 1
-    assert waiting.result.queue_result == "leave"  # the caller left the Twilio queue, kept their place
+    assert (
+        waiting.result.queue_result == "leave"
+    )  # the caller left the Twilio queue, kept their place
     done = world.events(sid, "callback_completed")
     assert len(done) == 1 and done[0]["agent_id"] == "ana"
     customer_leg = [s for s in world.leg_to("+33611000002") if s.spec.direction == "outbound-api"]
@@ -286,13 +310,19 @@ def test_voicemail_after_hours_then_callback_at_shift_start(world):
     world.agent("ana", ANA, talk_seconds=120)
     world.login("ana", at=datetime(2026, 12, 1, 8, 0, tzinfo=PARIS).timestamp())
     world.net.add(CustomerPhone("+33611000009", answer_after=5, talk_seconds=60))
-    call = world.caller("1", number="+33611000009",
-                        message=Message(12, "Bonjour, ma connexion coupe sans arrêt, rappelez-moi"))
+    call = world.caller(
+        "1",
+        number="+33611000009",
+        message=Message(12, "Bonjour, ma connexion coupe sans arrêt, rappelez-moi"),
+    )
     world.run(2 * 3600)
     sid = call.spec.sid
     assert world.events(sid, "after_hours_offered")
     req = world.events(sid, "callback_requested")
-    assert len(req) == 1 and float(req[0]["ts"]) < datetime(2026, 12, 1, 8, 0, tzinfo=PARIS).timestamp()
+    assert (
+        len(req) == 1
+        and float(req[0]["ts"]) < datetime(2026, 12, 1, 8, 0, tzinfo=PARIS).timestamp()
+    )
     offered = world.events(sid, "reserved")
     assert offered and offered[0]["ts"] >= datetime(2026, 12, 1, 8, 0, tzinfo=PARIS).timestamp()
     assert len(world.events(sid, "callback_completed")) == 1
@@ -304,44 +334,73 @@ def test_voicemail_after_hours_then_callback_at_shift_start(world):
 
 
 @pytest.mark.slow
-def test_a_burst_of_200_simultaneous_calls_with_10_agents(settings, rclient, tmp_path, report_figure):
+def test_a_burst_of_200_simultaneous_calls_with_10_agents(
+    settings, rclient, tmp_path, report_figure
+):
     import time
 
     agents = [f"a{i:02d}" for i in range(10)]
-    roster = ["timezone: Europe/Paris", "skills: [connection, software, error_message, general]", "agents:"]
+    roster = [
+        "timezone: Europe/Paris",
+        "skills: [connection, software, error_message, general]",
+        "agents:",
+    ]
     for i, a in enumerate(agents):
-        roster.append(f"  - {{id: {a}, name: Agent {i}, phone: '+3361000{i:04d}', "
-                      f"skills: {{connection: 4, software: 4, error_message: 4, general: 4}}, languages: [fr, en]}}")
+        roster.append(
+            f"  - {{id: {a}, name: Agent {i}, phone: '+3361000{i:04d}', "
+            f"skills: {{connection: 4, software: 4, error_message: 4, general: 4}}, languages: [fr, en]}}"
+        )
     roster.append("shifts:")
     for a in agents:
-        roster.append(f"  - {{id: {a}-day, agent: {a}, days: mon-fri, start: '08:00', end: '18:00'}}")
+        roster.append(
+            f"  - {{id: {a}-day, agent: {a}, days: mon-fri, start: '08:00', end: '18:00'}}"
+        )
     wrap = tmp_path / "wrapup.yaml"
     wrap.write_text("default: 0\n")  # no wrap-up: the burst is about accounting, not pacing
-    svc = Services(settings.with_(extra={"wrapup_file": str(wrap)}), clock=SimulatedClock(T9), client=rclient)
+    svc = Services(
+        settings.with_(extra={"wrapup_file": str(wrap)}), clock=SimulatedClock(T9), client=rclient
+    )
     t = time.monotonic()
     with LocalHotline(services=svc, network=Network()) as h:
         svc.roster.import_text("\n".join(roster), "burst.yaml", by="test")
         h._start_app_timers()
         w = World(h)
         for i, a in enumerate(agents):
-            w.agent(a, f"+3361000{i:04d}", answer_after=1, talk_seconds=(5, 20), seed=i,
-                    miss_probability=0.05)
+            w.agent(
+                a,
+                f"+3361000{i:04d}",
+                answer_after=1,
+                talk_seconds=(5, 20),
+                seed=i,
+                miss_probability=0.05,
+            )
         w.login(*agents)
         for i in range(200):
             # Everyone at once; patience spread so that some give up and most wait it out.
-            w.caller("1234"[i % 4] if i % 4 != 3 else "0", number=f"+3370{i:07d}",
-                     patience=120 + (i * 37) % 1500, talk=None)
+            w.caller(
+                "1234"[i % 4] if i % 4 != 3 else "0",
+                number=f"+3370{i:07d}",
+                patience=120 + (i * 37) % 1500,
+                talk=None,
+            )
         w.run(3 * 3600)
         log = w.log()
         invariants.assert_holds(log)
         s = reports.summary(log)
         created = {e["call_sid"] for e in log if e["type"] == "call_created"}
         assert len(created) == 200 and s["unfinished"] == 0
-        assert s["answered"] + s["abandoned"] + s["self_service_resolved"] + s["callbacks_completed"] \
-            + s["failed"] == 200
+        assert (
+            s["answered"]
+            + s["abandoned"]
+            + s["self_service_resolved"]
+            + s["callbacks_completed"]
+            + s["failed"]
+            == 200
+        )
         callers = [x for x in h.carrier.sessions.values() if x.spec.direction == "inbound"]
         assert len(callers) == 200 and all(x.result.status == "completed" for x in callers)
-    report_figure(f"e2e burst: 200 calls / 10 agents in {time.monotonic() - t:.1f} s real: "
-                  f"answered {s['answered']}, abandoned {s['abandoned']}, ASA {s['average_speed_of_answer_s']} s, "
-                  f"max wait {s['max_wait_s']} s, missed offers {s['missed_offers']}")
-
+    report_figure(
+        f"e2e burst: 200 calls / 10 agents in {time.monotonic() - t:.1f} s real: "
+        f"answered {s['answered']}, abandoned {s['abandoned']}, ASA {s['average_speed_of_answer_s']} s, "
+        f"max wait {s['max_wait_s']} s, missed offers {s['missed_offers']}"
+    )

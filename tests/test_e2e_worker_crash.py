@@ -43,8 +43,13 @@ HOTLINE = Path(sys.executable).with_name("hotline")
 
 def _worker(env: dict, log: Path) -> subprocess.Popen:
     # Its own session: everything it forks is found (and killed) by process group.
-    return subprocess.Popen([str(HOTLINE), "worker"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [str(HOTLINE), "worker"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -56,25 +61,41 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_worker_killed_and_restarted_mid_run_loses_no_call(settings, rclient, tmp_path, report_figure):
+def test_worker_killed_and_restarted_mid_run_loses_no_call(
+    settings, rclient, tmp_path, report_figure
+):
     spec = f"scaled:{time.time()!r}:{T9!r}:{SPEED!r}"
     clock = clock_from_spec(spec)
     app_http = LoopbackServer()
     network = Network()
-    carrier = Carrier(CarrierConfig(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
-                                    incoming_url=app_http.url + "/webhooks/voice/incoming",
-                                    status_callback_url=app_http.url + "/webhooks/voice/status"),
-                      RealTimeline(clock), network=network)
+    carrier = Carrier(
+        CarrierConfig(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            incoming_url=app_http.url + "/webhooks/voice/incoming",
+            status_callback_url=app_http.url + "/webhooks/voice/status",
+        ),
+        RealTimeline(clock),
+        network=network,
+    )
     sim = SimulatorServer(carrier)
     s = settings.with_(public_url=app_http.url, simulator_url=sim.url, clock=spec)
     svc = Services(s, clock=clock, client=rclient)
     from hotline.app import create_app
 
     app_http.mount(create_app(svc))
-    env = {**os.environ, "REDIS_URL": s.redis_url, "HOTLINE_MODE": "test", "HOTLINE_CLOCK": spec,
-           "TWILIO_ACCOUNT_SID": s.twilio_account_sid, "TWILIO_AUTH_TOKEN": s.twilio_auth_token,
-           "HOTLINE_PUBLIC_URL": app_http.url, "HOTLINE_SIMULATOR_URL": sim.url,
-           "HOTLINE_KEY_PREFIX": s.key_prefix, "HOTLINE_DATA_DIR": str(tmp_path / "data")}
+    env = {
+        **os.environ,
+        "REDIS_URL": s.redis_url,
+        "HOTLINE_MODE": "test",
+        "HOTLINE_CLOCK": spec,
+        "TWILIO_ACCOUNT_SID": s.twilio_account_sid,
+        "TWILIO_AUTH_TOKEN": s.twilio_auth_token,
+        "HOTLINE_PUBLIC_URL": app_http.url,
+        "HOTLINE_SIMULATOR_URL": sim.url,
+        "HOTLINE_KEY_PREFIX": s.key_prefix,
+        "HOTLINE_DATA_DIR": str(tmp_path / "data"),
+    }
     env.pop("HOTLINE_RQ_QUEUE", None)
     wrapup = tmp_path / "wrapup.yaml"
     wrapup.write_text("default: 5\n")  # short wrap-ups: the test is about the crash, not pacing
@@ -88,8 +109,13 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(settings, rclient, tm
         for a in ("ana", "ben"):
             svc.agents.set_state(a, "available", by="test")
         workers.append(_worker(env, log))
-        callers = [carrier.new_call(Party([Press("1"), Silence()], patience=1800, name=f"c{i}"),
-                                    from_=f"+3361100{i:04d}") for i in range(CALLS)]
+        callers = [
+            carrier.new_call(
+                Party([Press("1"), Silence()], patience=1800, name=f"c{i}"),
+                from_=f"+3361100{i:04d}",
+            )
+            for i in range(CALLS)
+        ]
         for c in callers:
             carrier._start(c)
             time.sleep(8 / SPEED)
@@ -109,12 +135,16 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(settings, rclient, tm
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            for a in ("ana", "ben"):  # an agent whose phone rang for a lost offer makes herself available again
+            for a in (
+                "ana",
+                "ben",
+            ):  # an agent whose phone rang for a lost offer makes herself available again
                 agent = svc.agents.get(a)
                 if agent.state == "away" and clock.now() - agent.since > 20:
                     svc.agents.set_state(a, "available", by="test")
-            if all(c.ended for c in list(carrier.sessions.values())) and \
-                    not reports.unfinished_calls(reports.read_log(svc)):
+            if all(
+                c.ended for c in list(carrier.sessions.values())
+            ) and not reports.unfinished_calls(reports.read_log(svc)):
                 break
         log_ = reports.read_log(svc)
         invariants.assert_holds(log_)
@@ -127,9 +157,11 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(settings, rclient, tm
         # Nothing is left half-done: no reservation, no agent stuck reserved or busy.
         assert svc.redis.zcard(svc.keys.reservations) == 0
         assert {svc.agents.get(a).state for a in ("ana", "ben")} <= {"available", "wrapup", "away"}
-        report_figure(f"worker SIGKILL + restart (x{SPEED:g} scaled clock): {summary['answered']} answered, "
-                      f"{summary['abandoned']} abandoned, {summary['missed_offers']} offers lost/expired, "
-                      f"sweeps after the restart: {sum(e['type'] == 'routing_swept' for e in after)}")
+        report_figure(
+            f"worker SIGKILL + restart (x{SPEED:g} scaled clock): {summary['answered']} answered, "
+            f"{summary['abandoned']} abandoned, {summary['missed_offers']} offers lost/expired, "
+            f"sweeps after the restart: {sum(e['type'] == 'routing_swept' for e in after)}"
+        )
     finally:
         for w in workers:
             _stop(w)

@@ -37,7 +37,9 @@ def served(lsvc):
 
 
 def _post(session, url, params):
-    return session.post(url, data=params, headers={"X-Twilio-Signature": sign(url, params, AUTH_TOKEN)}, timeout=10)
+    return session.post(
+        url, data=params, headers={"X-Twilio-Signature": sign(url, params, AUTH_TOKEN)}, timeout=10
+    )
 
 
 def _bridged_call(lsvc, tel, tw_url, session, n, clock):
@@ -75,8 +77,9 @@ def _fire(signals):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how_many", [2, 3])
-def test_end_signals_at_the_same_instant_give_one_end_and_one_wrap_up(lsvc, tel, served, clock, how_many,
-                                                                       report_figure):
+def test_end_signals_at_the_same_instant_give_one_end_and_one_wrap_up(
+    lsvc, tel, served, clock, how_many, report_figure
+):
     setup_team(lsvc)
     session = requests.Session()
     url = served.url
@@ -84,15 +87,26 @@ def test_end_signals_at_the_same_instant_give_one_end_and_one_wrap_up(lsvc, tel,
         call, placed = _bridged_call(lsvc, tel, url, session, n, clock)
         leg = placed["sid"]
         signals = [
-            lambda: _post(session, placed["status_callback"],
-                          call_params(leg, CallStatus="completed", Direction="outbound-api", CallDuration="95")),
-            lambda: _post(session, f"{url}/webhooks/agent/ended?call={call}&agent=ana",
-                          call_params(leg, Direction="outbound-api", DialCallStatus="completed")),
+            lambda: _post(
+                session,
+                placed["status_callback"],
+                call_params(
+                    leg, CallStatus="completed", Direction="outbound-api", CallDuration="95"
+                ),
+            ),
+            lambda: _post(
+                session,
+                f"{url}/webhooks/agent/ended?call={call}&agent=ana",
+                call_params(leg, Direction="outbound-api", DialCallStatus="completed"),
+            ),
         ]
         if how_many == 3:
             signals += [
-                lambda: _post(session, f"{url}/webhooks/voice/status",
-                              call_params(call, CallStatus="completed", CallDuration="120")),
+                lambda: _post(
+                    session,
+                    f"{url}/webhooks/voice/status",
+                    call_params(call, CallStatus="completed", CallDuration="120"),
+                ),
                 lambda: conversation.caller_leg_ended(lsvc, call),  # the caller_ended job, at once
             ]
         _fire([lambda f=f: f() for f in signals])
@@ -106,5 +120,7 @@ def test_end_signals_at_the_same_instant_give_one_end_and_one_wrap_up(lsvc, tel,
         assert wrapup.done(lsvc, "ana", call) == "ended"  # ready for the next round
         work(lsvc)
     invariants.assert_holds(reports.read_log(lsvc))
-    report_figure(f"{how_many} end signals at once, {ROUNDS} rounds over real HTTP: "
-                  f"{ROUNDS} call_completed, {ROUNDS} wrapup_started, agent in wrap-up every time")
+    report_figure(
+        f"{how_many} end signals at once, {ROUNDS} rounds over real HTTP: "
+        f"{ROUNDS} call_completed, {ROUNDS} wrapup_started, agent in wrap-up every time"
+    )

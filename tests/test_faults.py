@@ -42,7 +42,7 @@ from hotline.web import gunicorn_argv
 
 SPEED = 60.0
 START = datetime.fromisoformat("2026-12-01T10:30:00+01:00").timestamp()
-FAULT_AT_S = 24.0        # real seconds after the simulator starts: about 10:55, the peak
+FAULT_AT_S = 24.0  # real seconds after the simulator starts: about 10:55, the peak
 ROSTER = Path(__file__).parent.parent / "examples" / "roster.yaml"
 ACCOUNT, TOKEN = "AC" + "f" * 32, "fault-test-auth-token"
 
@@ -69,16 +69,29 @@ class Morning:
 
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_"))}
-        env.update({"HOTLINE_MODE": "test", "REDIS_URL": self.redis.url, "HOTLINE_CLOCK": self.clock_spec,
-                    "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
-                    "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{self.web_port}",
-                    "HOTLINE_SIMULATOR_URL": f"http://127.0.0.1:{self.sim_port}",
-                    "HOTLINE_DATA_DIR": str(self.dir / "data"), "WEB_CONCURRENCY": "2"})
+        env.update(
+            {
+                "HOTLINE_MODE": "test",
+                "REDIS_URL": self.redis.url,
+                "HOTLINE_CLOCK": self.clock_spec,
+                "TWILIO_ACCOUNT_SID": ACCOUNT,
+                "TWILIO_AUTH_TOKEN": TOKEN,
+                "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{self.web_port}",
+                "HOTLINE_SIMULATOR_URL": f"http://127.0.0.1:{self.sim_port}",
+                "HOTLINE_DATA_DIR": str(self.dir / "data"),
+                "WEB_CONCURRENCY": "2",
+            }
+        )
         return env
 
     def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
-        p = subprocess.Popen(argv, env=self.env(), stdout=(self.logs / f"{name}.log").open("ab"),
-                             stderr=subprocess.STDOUT, start_new_session=True)
+        p = subprocess.Popen(
+            argv,
+            env=self.env(),
+            stdout=(self.logs / f"{name}.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs[name] = p
         return p
 
@@ -87,10 +100,16 @@ class Morning:
 
     def up(self) -> None:
         self.redis.ensure()
-        subprocess.run([str(HOTLINE), "roster", "import", str(ROSTER)], env=self.env(), check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(HOTLINE), "roster", "import", str(ROSTER)],
+            env=self.env(),
+            check=True,
+            capture_output=True,
+        )
         if self.serve:
-            self._start("serve", [str(HOTLINE), "serve", "--port", str(self.web_port), "--web-workers", "2"])
+            self._start(
+                "serve", [str(HOTLINE), "serve", "--port", str(self.web_port), "--web-workers", "2"]
+            )
         else:
             self._start("web", gunicorn_argv("127.0.0.1", self.web_port, 2))
             self.start_worker()
@@ -106,10 +125,28 @@ class Morning:
 
     def play(self, fault=None) -> dict:
         sim = subprocess.Popen(
-            [str(HOTLINE), "simulator", "--port", str(self.sim_port), "--url", f"http://127.0.0.1:{self.web_port}",
-             "--calls", "60", "--agents", "5", "--exit-when-done", "--deadline-s", "420", "--json"],
-            env=self.env(), stdout=subprocess.PIPE, stderr=(self.logs / "simulator.log").open("ab"), text=True,
-            start_new_session=True)
+            [
+                str(HOTLINE),
+                "simulator",
+                "--port",
+                str(self.sim_port),
+                "--url",
+                f"http://127.0.0.1:{self.web_port}",
+                "--calls",
+                "60",
+                "--agents",
+                "5",
+                "--exit-when-done",
+                "--deadline-s",
+                "420",
+                "--json",
+            ],
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=(self.logs / "simulator.log").open("ab"),
+            text=True,
+            start_new_session=True,
+        )
         self.procs["simulator"] = sim
         if fault is not None:
             time.sleep(FAULT_AT_S)
@@ -161,14 +198,21 @@ class Morning:
         try:
             self.settle(svc)
             log = reports.read_log(svc)
-            return {"summary": reports.summary(log), "violations": [str(v) for v in invariants.check(log)],
-                    "unfinished": reports.unfinished_calls(log), "live": self.live_calls(svc),
-                    "stuck": self.stuck_agents(svc), "simulator": self.summary}
+            return {
+                "summary": reports.summary(log),
+                "violations": [str(v) for v in invariants.check(log)],
+                "unfinished": reports.unfinished_calls(log),
+                "live": self.live_calls(svc),
+                "stuck": self.stuck_agents(svc),
+                "simulator": self.summary,
+            }
         finally:
             svc.close()
 
     def log_tail(self) -> str:
-        return "\n".join(f"--- {f.name}\n" + f.read_text()[-3000:] for f in sorted(self.logs.iterdir()))
+        return "\n".join(
+            f"--- {f.name}\n" + f.read_text()[-3000:] for f in sorted(self.logs.iterdir())
+        )
 
     def down(self) -> None:
         for p in self.procs.values():
@@ -232,11 +276,13 @@ def baseline():
 
 def _check(out: dict, name: str, report_figure, baseline: dict | None = None) -> None:
     s = out["summary"]
-    figure = (f"morning with {name}: {s['answered']} answered, {s['abandoned']} abandoned of {s['offered']} "
-              f"offered; {len(out['unfinished'])} unfinished, {len(out['live'])} calls live, "
-              f"{len(out['stuck'])} agents stuck, {len(out['violations'])} invariant violations; "
-              f"simulator: {out['simulator'].get('heard_apology')} heard the apology, "
-              f"{out['simulator'].get('failed_webhooks')} failed webhooks")
+    figure = (
+        f"morning with {name}: {s['answered']} answered, {s['abandoned']} abandoned of {s['offered']} "
+        f"offered; {len(out['unfinished'])} unfinished, {len(out['live'])} calls live, "
+        f"{len(out['stuck'])} agents stuck, {len(out['violations'])} invariant violations; "
+        f"simulator: {out['simulator'].get('heard_apology')} heard the apology, "
+        f"{out['simulator'].get('failed_webhooks')} failed webhooks"
+    )
     if baseline is not None:
         figure += f"; baseline answered {baseline['summary']['answered']}"
     report_figure(figure)
@@ -276,5 +322,3 @@ def test_the_morning_with_serves_worker_killed(baseline, report_figure):
     out = run_morning("serve-worker", kill_serves_worker, serve=True)
     _check(out, "hotline serve's worker SIGKILLed", report_figure, baseline)
     assert out["summary"]["answered"] >= 0.9 * baseline["summary"]["answered"]
-
-

@@ -13,24 +13,30 @@ from hotline.store.embedded import EmbeddedRedis
 
 
 def env(**kw):
-    base = {"TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": "tok",
-            "HOTLINE_PUBLIC_URL": "https://hotline.example.org"}
+    base = {
+        "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+        "TWILIO_AUTH_TOKEN": "tok",
+        "HOTLINE_PUBLIC_URL": "https://hotline.example.org",
+    }
     base.update(kw)
     return {k: v for k, v in base.items() if v is not None}
 
 
-@pytest.mark.parametrize("var,value,needle", [
-    ("TWILIO_ACCOUNT_SID", None, "TWILIO_ACCOUNT_SID"),
-    ("TWILIO_ACCOUNT_SID", "XX123", "TWILIO_ACCOUNT_SID"),
-    ("TWILIO_AUTH_TOKEN", None, "TWILIO_AUTH_TOKEN"),
-    ("HOTLINE_PUBLIC_URL", None, "HOTLINE_PUBLIC_URL"),
-    ("HOTLINE_PUBLIC_URL", "ftp://x", "HOTLINE_PUBLIC_URL"),
-    ("HOTLINE_TIMEZONE", "Mars/Olympus", "HOTLINE_TIMEZONE"),
-    ("HOTLINE_LANGUAGES", "french", "HOTLINE_LANGUAGES"),
-    ("REDIS_URL", "http://localhost", "REDIS_URL"),
-    ("HOTLINE_MODE", "yolo", "HOTLINE_MODE"),
-    ("HOTLINE_FALLBACK_NUMBER", "0612345678", "HOTLINE_FALLBACK_NUMBER"),
-])
+@pytest.mark.parametrize(
+    "var,value,needle",
+    [
+        ("TWILIO_ACCOUNT_SID", None, "TWILIO_ACCOUNT_SID"),
+        ("TWILIO_ACCOUNT_SID", "XX123", "TWILIO_ACCOUNT_SID"),
+        ("TWILIO_AUTH_TOKEN", None, "TWILIO_AUTH_TOKEN"),
+        ("HOTLINE_PUBLIC_URL", None, "HOTLINE_PUBLIC_URL"),
+        ("HOTLINE_PUBLIC_URL", "ftp://x", "HOTLINE_PUBLIC_URL"),
+        ("HOTLINE_TIMEZONE", "Mars/Olympus", "HOTLINE_TIMEZONE"),
+        ("HOTLINE_LANGUAGES", "french", "HOTLINE_LANGUAGES"),
+        ("REDIS_URL", "http://localhost", "REDIS_URL"),
+        ("HOTLINE_MODE", "yolo", "HOTLINE_MODE"),
+        ("HOTLINE_FALLBACK_NUMBER", "0612345678", "HOTLINE_FALLBACK_NUMBER"),
+    ],
+)
 def test_each_bad_setting_is_named(var, value, needle):
     with pytest.raises(ConfigError, match=needle):
         Settings.from_env(env(**{var: value}))
@@ -41,7 +47,9 @@ def test_production_defaults():
     assert s.timezone == "Europe/Paris"
     assert s.languages == ("fr-FR", "en-US")
     assert s.redis_url is None
-    assert s.url("/webhooks/voice/incoming") == "https://hotline.example.org/webhooks/voice/incoming"
+    assert (
+        s.url("/webhooks/voice/incoming") == "https://hotline.example.org/webhooks/voice/incoming"
+    )
 
 
 def test_demo_mode_generates_shared_simulator_credentials(tmp_path):
@@ -49,7 +57,10 @@ def test_demo_mode_generates_shared_simulator_credentials(tmp_path):
     a = Settings.from_env(e)
     b = Settings.from_env(e)
     assert a.twilio_account_sid.startswith("AC") and len(a.twilio_account_sid) == 34
-    assert (a.twilio_account_sid, a.twilio_auth_token) == (b.twilio_account_sid, b.twilio_auth_token)
+    assert (a.twilio_account_sid, a.twilio_auth_token) == (
+        b.twilio_account_sid,
+        b.twilio_auth_token,
+    )
 
 
 def test_clocks():

@@ -22,14 +22,23 @@ from hotline.routing.eligibility import AgentView, CallView, eligible, eligible_
 
 def snapshot(svc):
     r = svc.redis
-    return {k: (r.type(k), r.dump(k)) for k in r.keys(svc.keys.prefix + "*") if not k.endswith("events")}
+    return {
+        k: (r.type(k), r.dump(k)) for k in r.keys(svc.keys.prefix + "*") if not k.endswith("events")
+    }
 
 
 @pytest.fixture
 def team(svc):
-    load_agents(svc, [spec("ana", {"connection": 2, "general": 1}), spec("ben", {"connection": 4}),
-                      spec("cat", {"software": 3}, ("fr", "en")), spec("dev", {"general": 3}, ("en",))],
-                on_shift=("ana", "ben", "cat", "dev"))
+    load_agents(
+        svc,
+        [
+            spec("ana", {"connection": 2, "general": 1}),
+            spec("ben", {"connection": 4}),
+            spec("cat", {"software": 3}, ("fr", "en")),
+            spec("dev", {"general": 3}, ("en",)),
+        ],
+        on_shift=("ana", "ben", "cat", "dev"),
+    )
     return svc
 
 
@@ -40,12 +49,16 @@ def test_a_match_moves_call_and_agent_together(team, clock):
     res = team.matcher.match_call(sid(1))
     assert (res.agent_id, res.skill) == ("ben", "connection")
     assert team.redis.zscore(team.keys.waiting("connection"), sid(1)) is None
-    assert call_hash(team, sid(1))["state"] == "reserved" and call_hash(team, sid(1))["agent"] == "ben"
+    assert (
+        call_hash(team, sid(1))["state"] == "reserved" and call_hash(team, sid(1))["agent"] == "ben"
+    )
     ben = team.agents.get("ben")
     assert ben.state == "reserved" and ben.call_sid == sid(1)
     assert team.redis.zcard(team.keys.idle_pool("connection")) == 0
     r = reservations.get(team, sid(1))
-    assert r["agent"] == "ben" and float(r["expires_at"]) == clock.now() + team.matcher.offer_timeout
+    assert (
+        r["agent"] == "ben" and float(r["expires_at"]) == clock.now() + team.matcher.offer_timeout
+    )
     assert team.redis.zscore(team.keys.reservations, sid(1)) == pytest.approx(res.expires_at)
     (ev,) = team.events.read(types={"reserved"})
     assert (ev.call_sid, ev.agent_id, ev.fields["wait_s"]) == (sid(1), "ben", "42.000")
@@ -71,16 +84,22 @@ def test_a_call_is_never_matched_twice(team):
 def test_longest_idle_wins_and_level_breaks_ties(team, clock):
     waiting_call(team, sid(1), "connection")
     waiting_call(team, sid(2), "connection")
-    make_available(team, "ben")          # both idle since the same instant:
-    make_available(team, "ana")          # ben (level 4) before ana (level 2)
+    make_available(team, "ben")  # both idle since the same instant:
+    make_available(team, "ana")  # ben (level 4) before ana (level 2)
     assert team.matcher.match_call(sid(1)).agent_id == "ben"
     team.agents.set_state("ana", "away", notify=False)
     make_available(team, "ana")
     clock.advance(5)
-    load_agents(team, [spec("eli", {"connection": 5})] + [spec(i, s) for i, s in
-                [("ana", {"connection": 2, "general": 1}), ("ben", {"connection": 4})]],
-                on_shift=("ana", "ben", "eli"))
-    make_available(team, "eli")          # higher level but idle for less time
+    load_agents(
+        team,
+        [spec("eli", {"connection": 5})]
+        + [
+            spec(i, s)
+            for i, s in [("ana", {"connection": 2, "general": 1}), ("ben", {"connection": 4})]
+        ],
+        on_shift=("ana", "ben", "eli"),
+    )
+    make_available(team, "eli")  # higher level but idle for less time
     assert team.matcher.match_call(sid(2)).agent_id == "ana"
 
 
@@ -117,9 +136,9 @@ def test_language_rule_skips_callers_the_agent_cannot_understand(team, clock):
     waiting_call(team, sid(1), "general", lang="en")
     clock.advance(1)
     waiting_call(team, sid(2), "general", lang="fr")
-    make_available(team, "ana")                 # French only
+    make_available(team, "ana")  # French only
     assert team.matcher.match_agent("ana").call_sid == sid(2)
-    make_available(team, "dev")                 # English
+    make_available(team, "dev")  # English
     assert team.matcher.match_agent("dev").call_sid == sid(1)
 
 
@@ -147,8 +166,8 @@ def test_shift_ending_while_busy_finishes_the_call_then_nothing_more(team, clock
     team.matcher.match_call(sid(1))
     assert reservations.accept(team, sid(1), "ben") == "accepted"
     assert team.agents.get("ben").state == "busy"
-    set_shifts(team, on_shift=("ana", "cat", "dev"))   # ben's shift ends mid-call
-    assert team.agents.get("ben").state == "busy"      # nobody cuts his call
+    set_shifts(team, on_shift=("ana", "cat", "dev"))  # ben's shift ends mid-call
+    assert team.agents.get("ben").state == "busy"  # nobody cuts his call
     waiting_call(team, sid(2), "connection")
     clock.advance(300)
     team.agents.set_state("ben", "wrapup", notify=False)
@@ -184,12 +203,15 @@ def test_eligibility_rule_and_lua_agree_on_random_populations(svc, clock, strate
         for s in specs:
             if rng.random() < 0.6:
                 make_available(svc, s.id)
-                clock.advance(rng.choice([0, 0, 1, 3]))   # idle times differ, and sometimes tie
+                clock.advance(rng.choice([0, 0, 1, 3]))  # idle times differ, and sometimes tie
         for n in range(10):
             c = sid(round_ * 100 + n)
             waiting_call(svc, c, rng.choice(skills), lang=rng.choice(["fr", "en"]))
-            extra = {"min_level": rng.randint(1, 4), "ovf_oncall": rng.choice(["0", "1"]),
-                     "lang_any": rng.choice(["0", "0", "1"])}
+            extra = {
+                "min_level": rng.randint(1, 4),
+                "ovf_oncall": rng.choice(["0", "1"]),
+                "lang_any": rng.choice(["0", "0", "1"]),
+            }
             if rng.random() < 0.3:
                 other = rng.choice(skills)
                 h = call_hash(svc, c)
@@ -199,15 +221,23 @@ def test_eligibility_rule_and_lua_agree_on_random_populations(svc, clock, strate
             svc.redis.hset(svc.keys.call(c), mapping=extra)
             view = CallView.from_hash(call_hash(svc, c))
             agents = {a.id: a for a in svc.agents.list()}
-            ok = {i for i, a in agents.items()
-                  if eligible(AgentView(a.state, a.skills, a.languages, a.on_shift, a.on_call), view)}
+            ok = {
+                i
+                for i, a in agents.items()
+                if eligible(AgentView(a.state, a.skills, a.languages, a.on_shift, a.on_call), view)
+            }
             res = svc.matcher.match_call(c, schedule_expiry=False)
             if ok:
                 # one with the lowest pool score over the lines it may take the call by
                 def score(i):
                     a = agents[i]
-                    lines = eligible_skills(AgentView(a.state, a.skills, a.languages, a.on_shift, a.on_call), view)
-                    return min(pool_score(a.idle_since, a.skills[s], svc.settings.routing_strategy) for s in lines)
+                    lines = eligible_skills(
+                        AgentView(a.state, a.skills, a.languages, a.on_shift, a.on_call), view
+                    )
+                    return min(
+                        pool_score(a.idle_since, a.skills[s], svc.settings.routing_strategy)
+                        for s in lines
+                    )
 
                 assert res is not None and res.agent_id in ok, (ok, res, view)
                 assert score(res.agent_id) == min(score(i) for i in ok)
@@ -220,7 +250,9 @@ def test_why_not_explains(svc):
     a = AgentView("available", {"general": 2}, ("fr",), on_shift=False, on_call=True)
     assert "has not overflowed to on-call" in why_not(a, CallView(("general",)))
     assert why_not(a, CallView(("general",), on_call_allowed=True)) is None
-    assert "does not speak en" in why_not(a, CallView(("general",), lang="en", on_call_allowed=True))
+    assert "does not speak en" in why_not(
+        a, CallView(("general",), lang="en", on_call_allowed=True)
+    )
     assert "level 3" in why_not(a, CallView(("general",), min_level=3, on_call_allowed=True))
     assert decode_skills("a:1,b:5") == {"a": 1, "b": 5}
 
@@ -231,23 +263,39 @@ def test_freed_agent_choice_agrees_with_the_rule_on_random_populations(svc, cloc
     checked = 0
     for round_ in range(5):
         svc.redis.flushdb()
-        specs = [spec(f"h{i}", {s: rng.randint(1, 5) for s in rng.sample(skills, rng.randint(1, 2))},
-                      rng.choice([("fr",), ("en",), ("fr", "en")])) for i in range(8)]
+        specs = [
+            spec(
+                f"h{i}",
+                {s: rng.randint(1, 5) for s in rng.sample(skills, rng.randint(1, 2))},
+                rng.choice([("fr",), ("en",), ("fr", "en")]),
+            )
+            for i in range(8)
+        ]
         shift = [s.id for s in specs if rng.random() < 0.7]
         load_agents(svc, specs, on_shift=shift, on_call=[s.id for s in specs if s.id not in shift])
         for n in range(25):
             c = sid(round_ * 100 + n)
-            waiting_call(svc, c, rng.choice(skills), lang=rng.choice(["fr", "en"]), priority=rng.choice([0, 0, 1]))
-            svc.redis.hset(svc.keys.call(c), mapping={"min_level": rng.randint(1, 4),
-                                                      "ovf_oncall": rng.choice(["0", "1"])})
+            waiting_call(
+                svc,
+                c,
+                rng.choice(skills),
+                lang=rng.choice(["fr", "en"]),
+                priority=rng.choice([0, 0, 1]),
+            )
+            svc.redis.hset(
+                svc.keys.call(c),
+                mapping={"min_level": rng.randint(1, 4), "ovf_oncall": rng.choice(["0", "1"])},
+            )
             clock.advance(rng.choice([0, 1, 7]))
         for s in specs:
             make_available(svc, s.id)
             a = svc.agents.get(s.id)
             view = AgentView(a.state, a.skills, a.languages, a.on_shift, a.on_call)
-            waiting = [(float(h["effective_at"]), h["sid"]) for h in
-                       (call_hash(svc, sid(round_ * 100 + n)) for n in range(25))
-                       if eligible(view, CallView.from_hash(h))]
+            waiting = [
+                (float(h["effective_at"]), h["sid"])
+                for h in (call_hash(svc, sid(round_ * 100 + n)) for n in range(25))
+                if eligible(view, CallView.from_hash(h))
+            ]
             res = svc.matcher.match_agent(s.id, schedule_expiry=False)
             if waiting:
                 assert res is not None and res.call_sid == min(waiting)[1]

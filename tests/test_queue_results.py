@@ -12,10 +12,30 @@ import pytest
 from conftest import call_params
 from routing_support import load_agents, make_available, spec, waiting_call
 
-RESULTS = ["bridged", "bridging-in-process", "queue-full", "error", "system-error", "hangup",
-           "redirected", "leave", "something-new", ""]
-STATES = ["unknown", "ivr", "selfhelp", "waiting", "reserved", "bridged", "joined", "callback_requested",
-          "completed", "abandoned"]
+RESULTS = [
+    "bridged",
+    "bridging-in-process",
+    "queue-full",
+    "error",
+    "system-error",
+    "hangup",
+    "redirected",
+    "leave",
+    "something-new",
+    "",
+]
+STATES = [
+    "unknown",
+    "ivr",
+    "selfhelp",
+    "waiting",
+    "reserved",
+    "bridged",
+    "joined",
+    "callback_requested",
+    "completed",
+    "abandoned",
+]
 SID = "CA" + "5" * 32
 V = "/webhooks/voice"
 
@@ -27,7 +47,9 @@ def _put_call_in(svc, state):
     if state == "ivr":
         return
     if state == "selfhelp":
-        svc.calls.step(SID, {"state": "selfhelp", "ivr_stage": "selfhelp", "category": "connection"})
+        svc.calls.step(
+            SID, {"state": "selfhelp", "ivr_stage": "selfhelp", "category": "connection"}
+        )
         return
     waiting_call_in_place(svc)
     if state == "waiting":
@@ -69,12 +91,17 @@ def verbs(root):
 
 @pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("result", RESULTS)
-def test_every_queue_result_in_every_state_gets_the_answer_the_state_calls_for(twilio, svc, result, state):
+def test_every_queue_result_in_every_state_gets_the_answer_the_state_calls_for(
+    twilio, svc, result, state
+):
     from xml.etree import ElementTree
 
     _put_call_in(svc, state)
     before = svc.redis.hget(svc.keys.call(SID), "state")
-    res = twilio.post(f"{V}/dequeued?lang=fr&skill=connection", call_params(SID, QueueResult=result, QueueTime="30"))
+    res = twilio.post(
+        f"{V}/dequeued?lang=fr&skill=connection",
+        call_params(SID, QueueResult=result, QueueTime="30"),
+    )
     assert res.status_code == 200
     root = ElementTree.fromstring(res.data)
     got = verbs(root)
@@ -90,7 +117,9 @@ def test_every_queue_result_in_every_state_gets_the_answer_the_state_calls_for(t
         assert got == [] and after == before
         return
     if state in ("waiting", "reserved") and result == "queue-full":
-        assert got[-1] in ("Hangup", "Dial") and after == "failed"  # the fallback: say so, hand over
+        assert (
+            got[-1] in ("Hangup", "Dial") and after == "failed"
+        )  # the fallback: say so, hand over
         return
     if state in ("waiting", "reserved") and result in ("error", "system-error"):
         assert "Enqueue" in got and after == before
@@ -100,13 +129,13 @@ def test_every_queue_result_in_every_state_gets_the_answer_the_state_calls_for(t
         assert got == [] and after == "bridged"  # a bridge under way is left alone
         return
     expected = {
-        "unknown": ["Redirect"],                    # back to /incoming, which creates the call
-        "ivr": ["Gather", "Redirect"],              # the menu, at the call's turn
-        "selfhelp": ["Gather", "Redirect"],         # the tip again
-        "waiting": ["Say", "Enqueue"],              # back in the queue, at its place in Redis
+        "unknown": ["Redirect"],  # back to /incoming, which creates the call
+        "ivr": ["Gather", "Redirect"],  # the menu, at the call's turn
+        "selfhelp": ["Gather", "Redirect"],  # the tip again
+        "waiting": ["Say", "Enqueue"],  # back in the queue, at its place in Redis
         "reserved": ["Say", "Enqueue"],
-        "bridged": ["Say", "Dial"],                 # into the agent's conference
-        "joined": ["Hangup"],                       # the conversation took place: over
+        "bridged": ["Say", "Dial"],  # into the agent's conference
+        "joined": ["Hangup"],  # the conversation took place: over
         "callback_requested": ["Say", "Hangup"],
         "completed": ["Say", "Hangup"],
         "abandoned": ["Say", "Hangup"],
@@ -115,4 +144,6 @@ def test_every_queue_result_in_every_state_gets_the_answer_the_state_calls_for(t
     if state == "bridged":
         assert root.find("Dial/Conference").text == SID
     if state in ("waiting", "reserved"):
-        assert svc.redis.zscore(svc.keys.waiting("connection"), SID) is not None or state == "reserved"
+        assert (
+            svc.redis.zscore(svc.keys.waiting("connection"), SID) is not None or state == "reserved"
+        )

@@ -49,20 +49,28 @@ def _before_reservation_end(monkeypatch, competing, mode=None):
     monkeypatch.setattr(reservations, "end", wrapped)
 
 
-def test_a_no_answer_racing_the_callers_hang_up_tells_the_agent_the_caller_left(lsvc, tel, tw, monkeypatch):
+def test_a_no_answer_racing_the_callers_hang_up_tells_the_agent_the_caller_left(
+    lsvc, tel, tw, monkeypatch
+):
     """The caller hangs up between the leg's no-answer and the end of the reservation: the
     step sees the call gone, so the agent is free (not away) and nobody re-offers it."""
     setup_team(lsvc)
     _, placed = reserve(lsvc, tel)
-    _before_reservation_end(monkeypatch, lambda: lsvc.waiting.abandon(CALLER, via="status", status="completed"))
+    _before_reservation_end(
+        monkeypatch, lambda: lsvc.waiting.abandon(CALLER, via="status", status="completed")
+    )
     Leg(tw, placed).status("no-answer")
-    assert [e.type for e in events(lsvc, "offer_caller_gone", "offer_missed")] == ["offer_caller_gone"]
+    assert [e.type for e in events(lsvc, "offer_caller_gone", "offer_missed")] == [
+        "offer_caller_gone"
+    ]
     assert lsvc.agents.get("ana").state == "available"
     assert call_hash(lsvc, CALLER)["state"] == "abandoned"
     invariants.assert_holds(lsvc.events.read())
 
 
-def test_a_no_answer_just_before_the_accept_step_wins_and_the_accept_takes_nothing(lsvc, tel, tw, monkeypatch):
+def test_a_no_answer_just_before_the_accept_step_wins_and_the_accept_takes_nothing(
+    lsvc, tel, tw, monkeypatch
+):
     setup_team(lsvc)
     _, placed = reserve(lsvc, tel)
     leg = Leg(tw, placed)
@@ -115,7 +123,9 @@ def test_accept_and_no_answer_at_the_same_instant_end_one_way(lsvc, tel, tw):
 
 def test_a_transcription_delivered_twice_at_once_is_kept_once(lsvc):
     lsvc.calls.arrive(CALLER, "+33612345678", "+33100000000", "fr")
-    out = _at_once(*[lambda i=i: afterhours.add_transcription(lsvc, CALLER, f"message {i}") for i in range(8)])
+    out = _at_once(
+        *[lambda i=i: afterhours.add_transcription(lsvc, CALLER, f"message {i}") for i in range(8)]
+    )
     assert sum(out) == 1
     assert len(events(lsvc, "callback_transcribed")) == 1
     assert call_hash(lsvc, CALLER)["transcription"].startswith("message ")
@@ -158,8 +168,10 @@ def test_agent_webhooks_about_a_call_that_does_not_exist_write_nothing(lsvc, tw)
     n = len(lsvc.events)
     ghost = "CA" + "9" * 32
     for path in ("answer", "accept", "status", "ended"):
-        tw.post(f"/webhooks/agent/{path}?call={ghost}&agent=nobody",
-                call_params("CA" + "e" * 32, CallStatus="completed", Digits="1"))
+        tw.post(
+            f"/webhooks/agent/{path}?call={ghost}&agent=nobody",
+            call_params("CA" + "e" * 32, CallStatus="completed", Digits="1"),
+        )
     assert len(lsvc.events) == n
     assert set(lsvc.redis.keys("*")) == before
     assert lsvc.rq_queue.count == 0

@@ -26,7 +26,7 @@ def test_after_an_outage_a_caller_who_hung_up_while_waiting_is_abandoned(lsvc, t
     from routing_support import waiting_call
 
     waiting_call(lsvc, CALLER, "connection")
-    tel.statuses[CALLER] = "completed"      # hung up; the status callback was lost
+    tel.statuses[CALLER] = "completed"  # hung up; the status callback was lost
     outage.record(lsvc, since=1.0, until=2.0)
     out = sweep_and_work(lsvc)
     assert out["after_outage"] == 1 and out["reconcile_jobs"] == 1
@@ -57,7 +57,9 @@ def test_a_bridged_call_whose_end_was_lost_ends_and_the_agent_goes_to_wrap_up(ls
     invariants.assert_holds(lsvc.events.read())
 
 
-def test_a_quiet_conversation_is_looked_up_once_per_bound_and_left_alone_while_live(lsvc, tel, tw, clock):
+def test_a_quiet_conversation_is_looked_up_once_per_bound_and_left_alone_while_live(
+    lsvc, tel, tw, clock
+):
     _agent, leg = accepted_call(lsvc, tel, tw, clock)
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
     clock.advance(reconcile.QUIET_S["bridged"] - 10)
@@ -118,7 +120,9 @@ def test_a_call_the_carrier_does_not_know_is_over(lsvc, tel, clock):
     assert call_hash(lsvc, CALLER)["state"] == "abandoned"
 
 
-def test_both_legs_alive_but_the_caller_never_brought_in_runs_the_bridge_again(lsvc, tel, tw, clock):
+def test_both_legs_alive_but_the_caller_never_brought_in_runs_the_bridge_again(
+    lsvc, tel, tw, clock
+):
     setup_team(lsvc)
     _, placed = reserve(lsvc, tel)
     leg = Leg(tw, placed)

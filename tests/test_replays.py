@@ -53,7 +53,11 @@ def snapshot(svc) -> dict:
 
 
 def diff(a: dict, b: dict) -> list[str]:
-    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b), key=str) if a.get(k) != b.get(k)]
+    return [
+        f"{k}: {a.get(k)!r} -> {b.get(k)!r}"
+        for k in sorted(set(a) | set(b), key=str)
+        if a.get(k) != b.get(k)
+    ]
 
 
 class Recorder:
@@ -71,9 +75,15 @@ class Recorder:
         result = list(self.app(environ, start_response))
         path = environ.get("PATH_INFO", "")
         if path.startswith("/webhooks/"):
-            req = {"path": path, "query": environ.get("QUERY_STRING", ""), "body": body,
-                   "headers": {"X-Twilio-Signature": environ.get("HTTP_X_TWILIO_SIGNATURE", ""),
-                               "Content-Type": environ.get("CONTENT_TYPE", "")}}
+            req = {
+                "path": path,
+                "query": environ.get("QUERY_STRING", ""),
+                "body": body,
+                "headers": {
+                    "X-Twilio-Signature": environ.get("HTTP_X_TWILIO_SIGNATURE", ""),
+                    "Content-Type": environ.get("CONTENT_TYPE", ""),
+                },
+            }
             self.requests.append(req)
             self.replay(req, "at once")
         return result
@@ -149,42 +159,67 @@ def voicemail_after_hours(world):
     world.agent("ana", ANA, talk_seconds=120)
     world.login("ana", at=datetime(2026, 12, 1, 8, 0, tzinfo=PARIS).timestamp())
     world.net.add(CustomerPhone("+33611000009", answer_after=5, talk_seconds=60))
-    world.caller("1", number="+33611000009", message=Message(12, "Bonjour, ma connexion coupe, rappelez-moi"))
+    world.caller(
+        "1", number="+33611000009", message=Message(12, "Bonjour, ma connexion coupe, rappelez-moi")
+    )
     world.run(2 * 3600)
 
 
 @pytest.mark.slow
-def test_no_webhook_kind_changes_state_when_delivered_twice_or_replayed_later(settings, rclient, report_figure):
+def test_no_webhook_kind_changes_state_when_delivered_twice_or_replayed_later(
+    settings, rclient, report_figure
+):
     seen: set[str] = set()
     replays = 0
     changed = []
-    for scenario in (answered_calls, callback_not_answered, callback_answered, voicemail_after_hours):
+    for scenario in (
+        answered_calls,
+        callback_not_answered,
+        callback_answered,
+        voicemail_after_hours,
+    ):
         rec = play(settings, rclient, scenario)
         seen |= {r["path"] for r in rec.requests}
         replays += 2 * len(rec.requests)
         changed += rec.changed
     assert seen == KINDS, f"not exercised: {sorted(KINDS - seen)}"
     kinds_changed = sorted({url.split("?")[0] for _, url, _ in changed})
-    assert not changed, "\n".join(f"{when}: {url}\n    " + "\n    ".join(d[:6]) for when, url, d in changed[:15])
-    report_figure(f"replays: {len(kinds_changed)} of {len(KINDS)} webhook kinds changed state; "
-                  f"{replays} replays of {replays // 2} captured requests (each at once and after the end)")
+    assert not changed, "\n".join(
+        f"{when}: {url}\n    " + "\n    ".join(d[:6]) for when, url, d in changed[:15]
+    )
+    report_figure(
+        f"replays: {len(kinds_changed)} of {len(KINDS)} webhook kinds changed state; "
+        f"{replays} replays of {replays // 2} captured requests (each at once and after the end)"
+    )
 
 
-def test_a_retry_with_twilios_idempotency_token_gets_the_first_answer_and_changes_nothing(twilio, svc):
+def test_a_retry_with_twilios_idempotency_token_gets_the_first_answer_and_changes_nothing(
+    twilio, svc
+):
     """Twilio's own retry of a webhook (its connection overrides) carries the same
     I-Twilio-Idempotency-Token: the answer is the one the first delivery got, even though
     the call has moved on since, and the handler does not run again."""
     from conftest import call_params
 
     sid = "CA" + "4" * 32
-    first = twilio.post("/webhooks/voice/incoming", call_params(sid),
-                        headers={"I-Twilio-Idempotency-Token": "tok-incoming-0001"})
+    first = twilio.post(
+        "/webhooks/voice/incoming",
+        call_params(sid),
+        headers={"I-Twilio-Idempotency-Token": "tok-incoming-0001"},
+    )
     menu = "/webhooks/voice/menu?lang=fr&attempt=1&t=1"
-    answer = twilio.post(menu, call_params(sid, Digits="2"), headers={"I-Twilio-Idempotency-Token": "tok-menu-0001"})
+    answer = twilio.post(
+        menu, call_params(sid, Digits="2"), headers={"I-Twilio-Idempotency-Token": "tok-menu-0001"}
+    )
     before = snapshot(svc)
-    again = twilio.post(menu, call_params(sid, Digits="2"), headers={"I-Twilio-Idempotency-Token": "tok-menu-0001"})
+    again = twilio.post(
+        menu, call_params(sid, Digits="2"), headers={"I-Twilio-Idempotency-Token": "tok-menu-0001"}
+    )
     assert again.data == answer.data and snapshot(svc) == before
-    retried = twilio.post("/webhooks/voice/incoming", call_params(sid),
-                          headers={"I-Twilio-Idempotency-Token": "tok-incoming-0001"})
+    retried = twilio.post(
+        "/webhooks/voice/incoming",
+        call_params(sid),
+        headers={"I-Twilio-Idempotency-Token": "tok-incoming-0001"},
+    )
     assert retried.data == first.data  # the greeting, as first sent
     assert snapshot(svc) == before

@@ -19,7 +19,11 @@ T = 1_796_112_000.0  # 2026-12-01T08:00:00Z
 def ev(t: float, type_: str, call: str | None = None, agent: str | None = None, **fields) -> dict:
     from datetime import datetime
 
-    d = {"id": f"{int(t * 1000)}-0", "ts": datetime.fromtimestamp(T + t, UTC).isoformat(), "type": type_}
+    d = {
+        "id": f"{int(t * 1000)}-0",
+        "ts": datetime.fromtimestamp(T + t, UTC).isoformat(),
+        "type": type_,
+    }
     if call:
         d["call_sid"] = call
     if agent:
@@ -31,10 +35,14 @@ def ev(t: float, type_: str, call: str | None = None, agent: str | None = None, 
 def answered(call: str, agent: str, t0: float, wait: float, talk: float = 100) -> list[dict]:
     b = t0 + wait
     return [
-        ev(t0 - 30, "call_created", call), ev(t0, "enqueued", call, skill="connection"),
-        ev(b - 10, "reserved", call, agent), ev(b - 10, "agent_state", call, agent, to="reserved"),
-        ev(b, "agent_state", call, agent, to="busy"), ev(b, "reservation_accepted", call, agent),
-        ev(b, "offer_accepted", call, agent), ev(b, "caller_bridged", call, agent, who="caller"),
+        ev(t0 - 30, "call_created", call),
+        ev(t0, "enqueued", call, skill="connection"),
+        ev(b - 10, "reserved", call, agent),
+        ev(b - 10, "agent_state", call, agent, to="reserved"),
+        ev(b, "agent_state", call, agent, to="busy"),
+        ev(b, "reservation_accepted", call, agent),
+        ev(b, "offer_accepted", call, agent),
+        ev(b, "caller_bridged", call, agent, who="caller"),
         ev(b + talk, "call_completed", call, agent, talk_s=talk),
         ev(b + talk, "agent_state", None, agent, to="wrapup"),
         ev(b + talk, "wrapup_started", call, agent, wrapup_s=60),
@@ -43,20 +51,33 @@ def answered(call: str, agent: str, t0: float, wait: float, talk: float = 100) -
 
 
 def test_summary_of_a_small_morning():
-    log = (answered("CA1", "ana", 0, 20) + answered("CA2", "ben", 5, 95) + [
-        ev(10, "call_created", "CA3"), ev(40, "enqueued", "CA3"), ev(160, "abandoned", "CA3", wait_s=120),
-        ev(50, "call_created", "CA4"), ev(90, "selfhelp_resolved", "CA4"),
-        ev(60, "call_created", "CA5"), ev(70, "call_ended", "CA5", state="left_ivr"),
-        ev(61, "call_created", "CA6"), ev(90, "enqueued", "CA6"),
-        ev(91, "reserved", "CA6", "cleo"), ev(111, "reservation_missed", "CA6", "cleo", reason="no-answer"),
-        ev(112, "reserved", "CA6", "ana"), ev(113, "reservation_released", "CA6", "ana", reason="call_gone"),
-        ev(114, "abandoned", "CA6"),
-    ])
+    log = (
+        answered("CA1", "ana", 0, 20)
+        + answered("CA2", "ben", 5, 95)
+        + [
+            ev(10, "call_created", "CA3"),
+            ev(40, "enqueued", "CA3"),
+            ev(160, "abandoned", "CA3", wait_s=120),
+            ev(50, "call_created", "CA4"),
+            ev(90, "selfhelp_resolved", "CA4"),
+            ev(60, "call_created", "CA5"),
+            ev(70, "call_ended", "CA5", state="left_ivr"),
+            ev(61, "call_created", "CA6"),
+            ev(90, "enqueued", "CA6"),
+            ev(91, "reserved", "CA6", "cleo"),
+            ev(111, "reservation_missed", "CA6", "cleo", reason="no-answer"),
+            ev(112, "reserved", "CA6", "ana"),
+            ev(113, "reservation_released", "CA6", "ana", reason="call_gone"),
+            ev(114, "abandoned", "CA6"),
+        ]
+    )
     log.sort(key=lambda e: e["ts"])
     s = reports.summary(log)
     assert s["calls"] == 6 and s["offered"] == 4
     assert (s["answered"], s["abandoned"], s["self_service_resolved"]) == (2, 2, 1)
-    assert s["missed_offers"] == 1  # cleo's no-answer; ana's withdrawn offer (caller gone) is nobody's miss
+    assert (
+        s["missed_offers"] == 1
+    )  # cleo's no-answer; ana's withdrawn offer (caller gone) is nobody's miss
     assert s["service_level"] == 0.25  # 1 of the 4 who waited was answered within 60 s
     assert s["average_speed_of_answer_s"] == pytest.approx((20 + 95) / 2)
     assert s["max_wait_s"] == 120

@@ -10,7 +10,11 @@ from hotline.routing import reservations
 
 @pytest.fixture
 def offered(svc, clock):
-    load_agents(svc, [spec("ana", {"connection": 3}), spec("ben", {"connection": 2})], on_shift=("ana", "ben"))
+    load_agents(
+        svc,
+        [spec("ana", {"connection": 3}), spec("ben", {"connection": 2})],
+        on_shift=("ana", "ben"),
+    )
     waiting_call(svc, sid(1), "connection")
     clock.advance(5)
     waiting_call(svc, sid(2), "connection")
@@ -27,7 +31,9 @@ def test_expiry_puts_the_call_back_at_its_place_and_the_agent_away_missed(offere
     clock.advance(svc.matcher.offer_timeout)
     assert reservations.expire(svc, sid(1)) == "expired"
     assert svc.redis.zrange(svc.keys.waiting("connection"), 0, -1) == [sid(1), sid(2)]
-    assert svc.redis.zscore(svc.keys.waiting("connection"), sid(1)) == pytest.approx(place, abs=1e-6)
+    assert svc.redis.zscore(svc.keys.waiting("connection"), sid(1)) == pytest.approx(
+        place, abs=1e-6
+    )
     h = call_hash(svc, sid(1))
     assert (h["state"], h["lines"]) == ("waiting", "connection")
     ana = svc.agents.get("ana")
@@ -79,7 +85,7 @@ def test_caller_hanging_up_during_the_offer_frees_the_agent(offered, clock):
     assert call_hash(svc, sid(1))["state"] == "abandoned"
     clock.advance(60)
     assert reservations.expire(svc, sid(1)) == "expired"
-    assert svc.agents.get("ana").state == "available"   # not "missed": nobody was there
+    assert svc.agents.get("ana").state == "available"  # not "missed": nobody was there
     assert svc.redis.zscore(svc.keys.waiting("connection"), sid(1)) is None
     assert call_hash(svc, sid(1))["state"] == "abandoned"
 
@@ -96,15 +102,22 @@ def test_sweep_repairs_and_matches(offered, clock):
     r, k = svc.redis, svc.keys
     clock.advance(60)  # ana's offer has expired, its timer job was lost
     r.zrem(k.waiting("connection"), sid(2))  # a call lost from its line
-    load_agents(svc, [spec("ana", {"connection": 3}), spec("ben", {"connection": 2}), spec("cid", {"general": 1})],
-                on_shift=("ana", "ben", "cid"))
+    load_agents(
+        svc,
+        [
+            spec("ana", {"connection": 3}),
+            spec("ben", {"connection": 2}),
+            spec("cid", {"general": 1}),
+        ],
+        on_shift=("ana", "ben", "cid"),
+    )
     r.hset(k.agent("cid"), mapping={"state": "reserved", "call_sid": "CAgone"})  # stuck reserved
     make_available(svc, "ben")
     r.zrem(k.idle_pool("connection"), "ben")  # and missing from its pool
     rep = reservations.sweep(svc)
     assert (rep.expired, rep.requeued, rep.agents_fixed) == (1, 1, 1)
     assert rep.matched == 1
-    assert svc.agents.get("ben").call_sid == sid(1)       # the call back at the head went to ben
+    assert svc.agents.get("ben").call_sid == sid(1)  # the call back at the head went to ben
     assert r.zrange(k.waiting("connection"), 0, -1) == [sid(2)]
     assert svc.agents.get("cid").state == "available"
     assert svc.agents.get("ana").state == "away"
@@ -118,7 +131,9 @@ def test_miss_ends_the_offer_at_once_with_the_agent_away(offered):
     ana = svc.agents.get("ana")
     assert (ana.state, ana.reason) == ("away", "missed")
     assert svc.redis.zrange(svc.keys.waiting("connection"), 0, 0) == [sid(1)]
-    assert svc.redis.zscore(svc.keys.idle_pool("connection"), "ana") is None   # never offered in between
+    assert (
+        svc.redis.zscore(svc.keys.idle_pool("connection"), "ana") is None
+    )  # never offered in between
     assert reservations.miss(svc, sid(1), "no_answer", "ana") == "none"
     (ev,) = svc.events.read(types={"reservation_missed"})
     assert ev.fields["reason"] == "no_answer"

@@ -110,37 +110,78 @@ def test_days_shorthands():
         parse_days("weekdays")
 
 
-@pytest.mark.parametrize("old,new,words", [
-    ("    phone: +33612345678", "    phone: '06 12 34 56 78'", ["phone", "E.164"]),
-    ("    phone: +33612345678", "    phone: '+3361234'", ["phone", "E.164"]),
-    ("    skills: {connection: 4, general: 2}", "    skills: {connection: 4, printers: 2}", ["unknown skill", "printers"]),
-    ("    skills: {connection: 4, general: 2}", "    skills: {connection: 6, general: 2}", ["bad level", "6"]),
-    ("    skills: {connection: 4, general: 2}", "    skills: {connection: 0, general: 2}", ["bad level"]),
-    ("    skills: {connection: 4, general: 2}", "    skills: {connection: high, general: 2}", ["bad level"]),
-    ("    timezone: America/Toronto", "    timezone: America/Rennes", ["unknown time zone", "America/Rennes"]),
-    ("  - id: bob", "  - id: alice", ["duplicate id", "alice"]),
-    ("    start: 08:00", "    start: 8h00", ["bad time", "8h00"]),
-    ("    end: 16:00", "    end: 24:30", ["bad time"]),
-    ("    end: 16:00", "    end: 08:00", ["zero-length"]),
-    ("  - agent: bob", "  - agent: robert", ["unknown agent", "robert"]),
-    ("    days: mon-fri", "    days: weekdays", ["days", "weekdays"]),
-    ("    valid_until: 2026-12-31", "    valid_until: 2025-12-31", ["valid_until", "before"]),
-    ("    languages: [fr]", "    languages: [French]", ["bad language"]),
-    ("    on_call: true", "    on_call: yes please", ["true or false"]),
-    ("    - {agent: alice, from: 2026-08-03, to: 2026-08-14, reason: congés}",
-     "    - {agent: alice, from: 2026-08-14, to: 2026-08-03}", ["before"]),
-    ("    - {date: 2026-07-13, agent: alice, with: bob}", "    - {date: 2026-07-13, agent: alice, with: alice}",
-     ["themself"]),
-    ("    - {date: 2026-07-13, agent: alice, with: bob}", "    - {date: 2026-07-13, agent: alice, with: bob, shift: nope}",
-     ["unknown shift", "nope"]),
-    ("    - {agent: bob, date: 2026-12-26, start: '10:00', end: '12:00'}",
-     "    - {agent: bob, date: 2026-12-26, start: '10:00', end: '10:00'}", ["zero-length"]),
-    ("    - {agent: bob, date: 2026-12-26, start: '10:00', end: '12:00'}",
-     "    - {agent: bob, date: 2026-12-28, start: '10:00', end: '12:00'}", ["extra", "overlaps shift bob-1"]),
-    ("    - {agent: bob, date: 2026-12-26, start: '10:00', end: '12:00'}",
-     "    - {agent: bob, date: 2026-12-32, start: '10:00', end: '12:00'}", ["bad date"]),
-    ("    name: Alice Martin", "    nickname: Alice", ["unknown key", "nickname"]),
-])
+@pytest.mark.parametrize(
+    "old,new,words",
+    [
+        ("    phone: +33612345678", "    phone: '06 12 34 56 78'", ["phone", "E.164"]),
+        ("    phone: +33612345678", "    phone: '+3361234'", ["phone", "E.164"]),
+        (
+            "    skills: {connection: 4, general: 2}",
+            "    skills: {connection: 4, printers: 2}",
+            ["unknown skill", "printers"],
+        ),
+        (
+            "    skills: {connection: 4, general: 2}",
+            "    skills: {connection: 6, general: 2}",
+            ["bad level", "6"],
+        ),
+        (
+            "    skills: {connection: 4, general: 2}",
+            "    skills: {connection: 0, general: 2}",
+            ["bad level"],
+        ),
+        (
+            "    skills: {connection: 4, general: 2}",
+            "    skills: {connection: high, general: 2}",
+            ["bad level"],
+        ),
+        (
+            "    timezone: America/Toronto",
+            "    timezone: America/Rennes",
+            ["unknown time zone", "America/Rennes"],
+        ),
+        ("  - id: bob", "  - id: alice", ["duplicate id", "alice"]),
+        ("    start: 08:00", "    start: 8h00", ["bad time", "8h00"]),
+        ("    end: 16:00", "    end: 24:30", ["bad time"]),
+        ("    end: 16:00", "    end: 08:00", ["zero-length"]),
+        ("  - agent: bob", "  - agent: robert", ["unknown agent", "robert"]),
+        ("    days: mon-fri", "    days: weekdays", ["days", "weekdays"]),
+        ("    valid_until: 2026-12-31", "    valid_until: 2025-12-31", ["valid_until", "before"]),
+        ("    languages: [fr]", "    languages: [French]", ["bad language"]),
+        ("    on_call: true", "    on_call: yes please", ["true or false"]),
+        (
+            "    - {agent: alice, from: 2026-08-03, to: 2026-08-14, reason: congés}",
+            "    - {agent: alice, from: 2026-08-14, to: 2026-08-03}",
+            ["before"],
+        ),
+        (
+            "    - {date: 2026-07-13, agent: alice, with: bob}",
+            "    - {date: 2026-07-13, agent: alice, with: alice}",
+            ["themself"],
+        ),
+        (
+            "    - {date: 2026-07-13, agent: alice, with: bob}",
+            "    - {date: 2026-07-13, agent: alice, with: bob, shift: nope}",
+            ["unknown shift", "nope"],
+        ),
+        (
+            "    - {agent: bob, date: 2026-12-26, start: '10:00', end: '12:00'}",
+            "    - {agent: bob, date: 2026-12-26, start: '10:00', end: '10:00'}",
+            ["zero-length"],
+        ),
+        (
+            "    - {agent: bob, date: 2026-12-26, start: '10:00', end: '12:00'}",
+            "    - {agent: bob, date: 2026-12-28, start: '10:00', end: '12:00'}",
+            ["extra", "overlaps shift bob-1"],
+        ),
+        (
+            "    - {agent: bob, date: 2026-12-26, start: '10:00', end: '12:00'}",
+            "    - {agent: bob, date: 2026-12-32, start: '10:00', end: '12:00'}",
+            ["bad date"],
+        ),
+        ("    name: Alice Martin", "    nickname: Alice", ["unknown key", "nickname"]),
+    ],
+)
 def test_each_problem_is_reported_on_its_line(old, new, words):
     assert old in GOOD
     text = GOOD.replace(old, new, 1)
@@ -150,7 +191,9 @@ def test_each_problem_is_reported_on_its_line(old, new, words):
 
 
 def test_an_agent_has_a_phone_or_a_client_identity_not_both():
-    text = GOOD.replace("    client: bob.softphone", "    phone: '+33612345679'\n    client: bob.softphone")
+    text = GOOD.replace(
+        "    client: bob.softphone", "    phone: '+33612345679'\n    client: bob.softphone"
+    )
     assert has(problems(text), line_of(text, "- id: bob"), ["exactly one of phone"])
     text = GOOD.replace("    client: bob.softphone\n", "")
     assert has(problems(text), line_of(text, "- id: bob"), ["exactly one of phone"])
@@ -158,9 +201,13 @@ def test_an_agent_has_a_phone_or_a_client_identity_not_both():
 
 def test_a_swap_that_gives_someone_two_shifts_at_once():
     # on Monday 2026-07-13 alice takes bob's 09:30-17:30 while keeping her own 08:00-16:00
-    text = GOOD.replace("{date: 2026-07-13, agent: alice, with: bob}",
-                        "{date: 2026-07-13, agent: alice, with: bob, shift: bob-1}")
-    assert has(problems(text), line_of(text, "shift: bob-1"), ["alice would work", "at the same time"])
+    text = GOOD.replace(
+        "{date: 2026-07-13, agent: alice, with: bob}",
+        "{date: 2026-07-13, agent: alice, with: bob, shift: bob-1}",
+    )
+    assert has(
+        problems(text), line_of(text, "shift: bob-1"), ["alice would work", "at the same time"]
+    )
 
 
 def test_centre_zone_unknown_or_missing():
@@ -175,8 +222,13 @@ def test_unknown_holiday_country_and_day():
 
 
 def test_duplicate_shift_ids():
-    text = GOOD.replace("  - agent: bob\n    days: [lun, mar]", "  - id: alice-night\n    agent: bob\n    days: [lun, mar]")
-    assert has(problems(text), line_of(text, "- id: alice-night"), ["duplicate shift id 'alice-night'"])
+    text = GOOD.replace(
+        "  - agent: bob\n    days: [lun, mar]",
+        "  - id: alice-night\n    agent: bob\n    days: [lun, mar]",
+    )
+    assert has(
+        problems(text), line_of(text, "- id: alice-night"), ["duplicate shift id 'alice-night'"]
+    )
 
 
 OVERLAP = """\
@@ -190,12 +242,15 @@ shifts:
 """
 
 
-@pytest.mark.parametrize("first,second", [
-    (("[mon]", "08:00", "16:00"), ("[mon]", "15:00", "20:00")),  # same day
-    (("[mon]", "22:00", "06:00"), ("[tue]", "05:00", "09:00")),  # across midnight
-    (("[sun]", "22:00", "06:00"), ("[mon]", "05:30", "12:00")),  # across the week wrap
-    (("[mon]", "08:00", "16:00"), ("mon-fri", "08:00", "16:00")),  # same shift twice
-])
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        (("[mon]", "08:00", "16:00"), ("[mon]", "15:00", "20:00")),  # same day
+        (("[mon]", "22:00", "06:00"), ("[tue]", "05:00", "09:00")),  # across midnight
+        (("[sun]", "22:00", "06:00"), ("[mon]", "05:30", "12:00")),  # across the week wrap
+        (("[mon]", "08:00", "16:00"), ("mon-fri", "08:00", "16:00")),  # same shift twice
+    ],
+)
 def test_overlapping_shifts_of_one_agent(first, second):
     text = OVERLAP % (*first, *second)
     assert has(problems(text), 7, ["second", "overlaps shift first"])
@@ -204,14 +259,20 @@ def test_overlapping_shifts_of_one_agent(first, second):
 def test_touching_shifts_and_other_weeks_do_not_overlap():
     load_text(OVERLAP % ("[mon]", "22:00", "06:00", "[tue]", "06:00", "14:00"), "r.yaml")
     load_text(OVERLAP % ("[sun]", "22:00", "06:00", "[mon]", "06:00", "12:00"), "r.yaml")
-    text = OVERLAP.replace("end: '%s'}\n  - {id: second", "end: '%s', valid_until: 2026-03-01}\n  - {id: second")
+    text = OVERLAP.replace(
+        "end: '%s'}\n  - {id: second", "end: '%s', valid_until: 2026-03-01}\n  - {id: second"
+    )
     text = text.replace("'%s'}\n", "'%s', valid_from: 2026-03-03}\n")
     load_text(text % ("[mon]", "08:00", "16:00", "[mon]", "08:00", "16:00"), "r.yaml")
 
 
 def test_every_problem_is_listed_at_once():
-    text = GOOD.replace("+33612345678", "'12345'").replace("end: 16:00", "end: 99:00") \
-        .replace("  - agent: bob", "  - agent: bobby").replace("America/Toronto", "Mars/Olympus")
+    text = (
+        GOOD.replace("+33612345678", "'12345'")
+        .replace("end: 16:00", "end: 99:00")
+        .replace("  - agent: bob", "  - agent: bobby")
+        .replace("America/Toronto", "Mars/Olympus")
+    )
     probs = problems(text)
     assert len(probs) >= 4
     assert has(probs, 7, ["E.164"]) and has(probs, 20, ["bad time"])
@@ -225,4 +286,6 @@ def test_yaml_syntax_error_has_a_line():
 
 
 def test_not_a_mapping():
-    assert problems("- just\n- a list\n") == [(1, "the roster must be a mapping with timezone, skills, agents and shifts")]
+    assert problems("- just\n- a list\n") == [
+        (1, "the roster must be a mapping with timezone, skills, agents and shifts")
+    ]

@@ -20,8 +20,14 @@ def paris(text: str) -> float:
 
 
 def snapshot(r) -> dict:
-    read = {"hash": r.hgetall, "set": r.smembers, "string": r.get, "stream": r.xrange,
-            "zset": lambda k: r.zrange(k, 0, -1, withscores=True), "list": lambda k: r.lrange(k, 0, -1)}
+    read = {
+        "hash": r.hgetall,
+        "set": r.smembers,
+        "string": r.get,
+        "stream": r.xrange,
+        "zset": lambda k: r.zrange(k, 0, -1, withscores=True),
+        "list": lambda k: r.lrange(k, 0, -1),
+    }
     return {k: read[r.type(k)](k) for k in sorted(r.keys("*"))}
 
 
@@ -39,8 +45,14 @@ def test_import_stores_the_validated_roster(svc, clock):
     assert ev.fields["by"] == "marie" and ev.fields["file"] == "examples/roster.yaml"
     assert ev.fields["agents"] == "12"
     # the sets reflect Wednesday noon at once
-    assert svc.roster.on_shift_now() == {"camille.martin", "hugo.thomas", "chloe.robert",
-                                         "lucas.bernard", "manon.dubois", "nathan.richard"}
+    assert svc.roster.on_shift_now() == {
+        "camille.martin",
+        "hugo.thomas",
+        "chloe.robert",
+        "lucas.bernard",
+        "manon.dubois",
+        "nathan.richard",
+    }
     assert svc.roster.on_call_now() == set()
 
 
@@ -54,7 +66,9 @@ def test_a_fresh_store_reads_the_same_roster(svc):
 def test_rejected_import_changes_nothing(svc):
     svc.roster.import_text(EXAMPLE, "examples/roster.yaml", by="marie")
     before = snapshot(svc.redis)
-    bad = EXAMPLE.replace("'+33612345602'", "'0612345602'").replace("end: '19:00'}", "end: '11:00'}")
+    bad = EXAMPLE.replace("'+33612345602'", "'0612345602'").replace(
+        "end: '19:00'}", "end: '11:00'}"
+    )
     with pytest.raises(RosterInvalid) as e:
         svc.roster.import_text(bad, "bad.yaml", by="marie")
     assert len(e.value.problems) >= 2 and all(p.file == "bad.yaml" for p in e.value.problems)
@@ -72,9 +86,13 @@ def test_edits_are_validated_and_logged_with_who_made_them(svc, clock):
     svc.roster.import_text(EXAMPLE, "examples/roster.yaml", by="marie")
     r = svc.roster.add_shift(Shift("", "nathan.richard", (6,), time(8), time(16)), by="paul")
     assert r.shift("nathan.richard-1").days == (6,)
-    r = svc.roster.add_shift(ExtraShift("", "lucas.bernard", date(2026, 6, 6), time(9), time(12)), by="paul")
+    r = svc.roster.add_shift(
+        ExtraShift("", "lucas.bernard", date(2026, 6, 6), time(9), time(12)), by="paul"
+    )
     assert r.shift("lucas.bernard-x1").date == date(2026, 6, 6)
-    r = svc.roster.set_leave(Leave("hugo.thomas", date(2026, 7, 1), date(2026, 7, 3), "formation"), by="paul")
+    r = svc.roster.set_leave(
+        Leave("hugo.thomas", date(2026, 7, 1), date(2026, 7, 3), "formation"), by="paul"
+    )
     assert r.leaves[-1].reason == "formation"
     r = svc.roster.swap(Swap(date(2026, 7, 6), "hugo.thomas", "chloe.robert"), by="paul")
     r = svc.roster.remove_shift("nathan.richard-1", by="anne")
@@ -83,9 +101,15 @@ def test_edits_are_validated_and_logged_with_who_made_them(svc, clock):
     assert svc.roster.version() == 6 and svc.roster.load() == r
     edits = svc.events.read(types={"roster_edited"})
     assert [(e.fields["op"], e.fields["by"]) for e in edits] == [
-        ("add_shift", "paul"), ("add_shift", "paul"), ("leave", "paul"), ("swap", "paul"),
-        ("remove_shift", "anne")]
-    assert edits[2].fields["agent"] == "hugo.thomas" and edits[4].fields["shift"] == "nathan.richard-1"
+        ("add_shift", "paul"),
+        ("add_shift", "paul"),
+        ("leave", "paul"),
+        ("swap", "paul"),
+        ("remove_shift", "anne"),
+    ]
+    assert (
+        edits[2].fields["agent"] == "hugo.thomas" and edits[4].fields["shift"] == "nathan.richard-1"
+    )
 
 
 def test_an_edit_that_breaks_a_rule_changes_nothing(svc):
@@ -93,7 +117,9 @@ def test_an_edit_that_breaks_a_rule_changes_nothing(svc):
     before = snapshot(svc.redis)
     with pytest.raises(RosterInvalid, match="overlaps") as e:
         svc.roster.add_shift(Shift("", "camille.martin", (0,), time(14), time(18)), by="paul")
-    assert str(e.value.problems[0]).startswith("roster after add-shift: shift camille.martin-1: overlaps")
+    assert str(e.value.problems[0]).startswith(
+        "roster after add-shift: shift camille.martin-1: overlaps"
+    )
     with pytest.raises(RosterInvalid, match="unknown agent"):
         svc.roster.set_leave(Leave("nobody", date(2026, 7, 1), date(2026, 7, 3)), by="paul")
     with pytest.raises(RosterInvalid, match="no shift"):
@@ -118,7 +144,10 @@ def test_refresh_shift_sets_at_boundaries(svc, clock):
     assert sorted(started) == ["lea.petit", "theo.durand"]
     assert sorted(ended) == ["camille.martin", "chloe.robert", "hugo.thomas"]
     evs = svc.events.read(since=clock.now(), types={"shift_started", "shift_ended"})
-    assert {(e.type, e.agent_id) for e in evs} >= {("shift_started", "lea.petit"), ("shift_ended", "hugo.thomas")}
+    assert {(e.type, e.agent_id) for e in evs} >= {
+        ("shift_started", "lea.petit"),
+        ("shift_ended", "hugo.thomas"),
+    }
     lea = next(e for e in evs if e.agent_id == "lea.petit")
     assert lea.fields == {"shift": "lea-evening", "on_call": "0"} and lea.ts == clock.now()
 
@@ -134,8 +163,13 @@ def test_refresh_without_a_roster_empties_the_sets(svc):
     assert svc.redis.smembers(svc.keys.onshift) == set()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hotline.routing.agents") is None, reason="no agents module yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("hotline.routing.agents") is None, reason="no agents module yet"
+)
 def test_import_loads_agents_profiles(svc):
     svc.roster.import_text(EXAMPLE, "examples/roster.yaml", by="marie")
     agents = {a.id: a for a in svc.agents.list()}
-    assert len(agents) == 12 and agents["chloe.robert"].skills == {"error_message": 5, "software": 3}
+    assert len(agents) == 12 and agents["chloe.robert"].skills == {
+        "error_message": 5,
+        "software": 3,
+    }

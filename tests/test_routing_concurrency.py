@@ -14,14 +14,20 @@ PROCS, AGENTS, CALLS, STEPS = 4, 200, 2000, 2500
 
 def populate(svc):
     rng = random.Random(3)
-    specs = [spec(f"a{i:03d}", {s: rng.randint(1, 5) for s in rng.sample(SKILLS, rng.randint(1, 2))},
-                  rng.choice([("fr",), ("fr",), ("fr", "en"), ("en",)])) for i in range(AGENTS)]
+    specs = [
+        spec(
+            f"a{i:03d}",
+            {s: rng.randint(1, 5) for s in rng.sample(SKILLS, rng.randint(1, 2))},
+            rng.choice([("fr",), ("fr",), ("fr", "en"), ("en",)]),
+        )
+        for i in range(AGENTS)
+    ]
     load_agents(svc, specs, on_shift=[s.id for s in specs])
     k = svc.keys
     for n in range(CALLS):
         svc.calls.arrive(sid(n), "+336%08d" % n, "+33100000000", rng.choice(["fr", "fr", "en"]))
         svc.waiting.enqueue(sid(n), rng.choice(SKILLS))
-        if rng.random() < 0.2:   # some have overflowed to general already, keeping their place
+        if rng.random() < 0.2:  # some have overflowed to general already, keeping their place
             h = svc.redis.hmget(k.call(sid(n)), "lines", "effective_at")
             if "general" not in h[0]:
                 svc.redis.zadd(k.waiting("general"), {sid(n): float(h[1])})
@@ -33,17 +39,31 @@ def test_concurrent_matchers_never_double_assign_or_lose(svc, clock):
     agent_ids, call_ids = populate(svc)
     ctx = mp.get_context("spawn")
     with ctx.Pool(PROCS) as pool:
-        results = pool.starmap(chaos_worker, [(svc.settings, seed, agent_ids, call_ids, STEPS, clock.now())
-                                              for seed in range(PROCS)])
+        results = pool.starmap(
+            chaos_worker,
+            [
+                (svc.settings, seed, agent_ids, call_ids, STEPS, clock.now())
+                for seed in range(PROCS)
+            ],
+        )
     totals = Counter()
     for r in results:
         totals.update(r)
-    assert totals["match"] > CALLS // 4, totals   # the test did real work
+    assert totals["match"] > CALLS // 4, totals  # the test did real work
 
     r, k = svc.redis, svc.keys
-    events = [e for e in svc.events.read() if e.type in
-              ("reserved", "reservation_accepted", "reservation_released", "reservation_missed",
-               "reservation_expired")]
+    events = [
+        e
+        for e in svc.events.read()
+        if e.type
+        in (
+            "reserved",
+            "reservation_accepted",
+            "reservation_released",
+            "reservation_missed",
+            "reservation_expired",
+        )
+    ]
     # Replay the log in its (serial) order: a call or agent is never reserved twice at once.
     call_holder, agent_holds, accepted = {}, {}, Counter()
     for e in events:
@@ -61,9 +81,13 @@ def test_concurrent_matchers_never_double_assign_or_lose(svc, clock):
 
     # Counts balance: every offer ended one way or is still open.
     kinds = Counter(e.type for e in events)
-    assert kinds["reserved"] == (kinds["reservation_accepted"] + kinds["reservation_released"]
-                                 + kinds["reservation_missed"] + kinds["reservation_expired"]
-                                 + r.zcard(k.reservations))
+    assert kinds["reserved"] == (
+        kinds["reservation_accepted"]
+        + kinds["reservation_released"]
+        + kinds["reservation_missed"]
+        + kinds["reservation_expired"]
+        + r.zcard(k.reservations)
+    )
     assert kinds["reservation_missed"] == totals["missed"] > 0
     assert kinds["reservation_accepted"] == totals["accepted"]
 

@@ -142,13 +142,19 @@ def test_local_times_across_dst():
     assert local_kind(datetime(2026, 10, 25, 3, 30), PARIS) == "ok"
     # skipped: the transition instant; repeated: the first (summer time)
     assert localize(datetime(2026, 3, 29, 2, 30), PARIS) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
-    assert localize(datetime(2026, 10, 25, 2, 30), PARIS) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert localize(datetime(2026, 10, 25, 2, 30), PARIS) == datetime(
+        2026, 10, 25, 0, 30, tzinfo=UTC
+    )
 
 
 def test_night_shift_across_both_dst_changes(roster):
     def night(start_day):
-        return next(c for c in occurrences(roster, at(start_day + "T23:00"), at(start_day + "T23:01"))
-                    if c.shift_id == "astreinte")
+        return next(
+            c
+            for c in occurrences(roster, at(start_day + "T23:00"), at(start_day + "T23:01"))
+            if c.shift_id == "astreinte"
+        )
+
     spring, autumn = night("2026-03-28"), night("2026-10-24")  # Saturday nights
     assert spring.end - spring.start == timedelta(hours=8)
     assert autumn.end - autumn.start == timedelta(hours=10)
@@ -157,9 +163,17 @@ def test_night_shift_across_both_dst_changes(roster):
 
 
 def test_shift_starting_in_the_skipped_hour_starts_at_the_transition():
-    r = load_text(ROSTER.replace("{id: weekend, agent: weekend, days: [sat, sun], start: '09:00', end: '18:00'}",
-                                 "{id: weekend, agent: weekend, days: [sat, sun], start: '02:30', end: '06:00'}"))
-    c = next(c for c in occurrences(r, at("2026-03-29T00:00"), at("2026-03-29T12:00")) if c.agent_id == "weekend")
+    r = load_text(
+        ROSTER.replace(
+            "{id: weekend, agent: weekend, days: [sat, sun], start: '09:00', end: '18:00'}",
+            "{id: weekend, agent: weekend, days: [sat, sun], start: '02:30', end: '06:00'}",
+        )
+    )
+    c = next(
+        c
+        for c in occurrences(r, at("2026-03-29T00:00"), at("2026-03-29T12:00"))
+        if c.agent_id == "weekend"
+    )
     assert c.start == datetime(2026, 3, 29, 3, 0, tzinfo=timezone(timedelta(hours=2)))
     assert c.end - c.start == timedelta(hours=3)
 
@@ -205,7 +219,9 @@ def test_next_cover(roster):
     assert next_cover(roster, "connection", at("2026-06-05T08:30")) == at("2026-06-05T08:30")
     # Sunday 19:00: next regular connection cover is Monday 08:00; on call counts from 23:00
     assert next_cover(roster, "connection", at("2026-06-07T19:00")) == at("2026-06-08T08:00")
-    assert next_cover(roster, "connection", at("2026-06-07T19:00"), include_on_call=True) == at("2026-06-07T23:00")
+    assert next_cover(roster, "connection", at("2026-06-07T19:00"), include_on_call=True) == at(
+        "2026-06-07T23:00"
+    )
 
 
 def test_boundaries(roster):
@@ -229,8 +245,12 @@ def test_example_roster_has_someone_reachable_every_minute_of_2026():
 
 
 def test_swap_of_one_shift_is_a_one_way_handover():
-    r = load_text(ROSTER.replace("    - {date: 2026-06-10, agent: day, with: weekend}",
-                                 "    - {date: 2026-06-10, agent: night, with: day, shift: day}"))
+    r = load_text(
+        ROSTER.replace(
+            "    - {date: 2026-06-10, agent: day, with: weekend}",
+            "    - {date: 2026-06-10, agent: night, with: day, shift: day}",
+        )
+    )
     # night works day's 08:00-16:00 and keeps its own nights; day is free that day
     covers = occurrences(r, at("2026-06-10T00:00"), at("2026-06-11T00:00"))
     mine = [(c.agent_id, c.shift_id, c.start.hour) for c in covers if c.owner in ("night", "day")]
@@ -238,13 +258,23 @@ def test_swap_of_one_shift_is_a_one_way_handover():
 
 
 def test_a_swap_giving_someone_two_shifts_at_once_is_refused():
-    with pytest.raises(RosterInvalid, match="evening would work evening and night at the same time"):
-        load_text(ROSTER.replace("    - {date: 2026-06-10, agent: day, with: weekend}",
-                                 "    - {date: 2026-06-10, agent: night, with: evening, shift: night}"))
+    with pytest.raises(
+        RosterInvalid, match="evening would work evening and night at the same time"
+    ):
+        load_text(
+            ROSTER.replace(
+                "    - {date: 2026-06-10, agent: day, with: weekend}",
+                "    - {date: 2026-06-10, agent: night, with: evening, shift: night}",
+            )
+        )
 
 
 def test_leave_applies_to_whoever_works_after_a_swap():
-    r = load_text(ROSTER.replace("    - {agent: day, from: 2026-08-03, to: 2026-08-07}",
-                                 "    - {agent: weekend, from: 2026-06-10, to: 2026-06-10}"))
+    r = load_text(
+        ROSTER.replace(
+            "    - {agent: day, from: 2026-08-03, to: 2026-08-07}",
+            "    - {agent: weekend, from: 2026-06-10, to: 2026-06-10}",
+        )
+    )
     # weekend took day's shift on 2026-06-10 by the swap, but is on leave that day
     assert who(r, "2026-06-10T12:00", on_call=False) == []

@@ -51,7 +51,9 @@ def test_connections_are_reused_not_opened_per_thread(svc):
     assert len(svc.scripts._free) == 1
 
 
-def test_calls_at_the_same_time_get_different_connections_and_a_child_gets_its_own(svc, monkeypatch):
+def test_calls_at_the_same_time_get_different_connections_and_a_child_gets_its_own(
+    svc, monkeypatch
+):
     runner: Scripts = svc.scripts
     _arrive(svc)
     first, second = runner._take(), runner._take()
@@ -99,7 +101,7 @@ def test_a_reply_lost_after_the_send_is_not_sent_again(svc, tmp_path, monkeypatc
     with pytest.raises(redis_mod.ConnectionError):
         script(keys=["ctr"])
     assert svc.redis.get("ctr") == "2"  # ran once, not twice
-    assert script(keys=["ctr"]) == 3   # and the runner goes on
+    assert script(keys=["ctr"]) == 3  # and the runner goes on
 
 
 def test_a_failed_send_is_tried_once_more_and_runs_once(svc, tmp_path, monkeypatch):

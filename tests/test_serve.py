@@ -50,12 +50,27 @@ def served(tmp_path):
     """`hotline serve` on an embedded Redis of its own, with one web worker and one RQ worker."""
     data = Path("/tmp") / f"hl-serve-{os.getpid()}-{time.monotonic_ns() % 100000}"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "REDIS_URL", "TWILIO_"))}
-    env.update({"HOTLINE_MODE": "test", "HOTLINE_DATA_DIR": str(data), "WEB_CONCURRENCY": "1",
-                "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HOTLINE_", "REDIS_URL", "TWILIO_"))
+    }
+    env.update(
+        {
+            "HOTLINE_MODE": "test",
+            "HOTLINE_DATA_DIR": str(data),
+            "WEB_CONCURRENCY": "1",
+            "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+    )
     log = tmp_path / "serve.log"
-    proc = subprocess.Popen([str(HOTLINE), "serve", "--port", str(port)], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(HOTLINE), "serve", "--port", str(port)],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def healthy():
@@ -90,7 +105,9 @@ def test_serve_restarts_a_dead_worker_and_a_dead_web_process(served):
     web = child(proc.pid, "gunicorn")
     os.kill(web, signal.SIGKILL)
     t0 = time.monotonic()
-    assert wait_for(lambda: (p := child(proc.pid, "gunicorn")) and p != web and healthy(), 20), log.read_text()
+    assert wait_for(lambda: (p := child(proc.pid, "gunicorn")) and p != web and healthy(), 20), (
+        log.read_text()
+    )
     assert proc.poll() is None
     text = log.read_text()
     assert "worker 1" in text and "exited with code -9" in text and "restarted" in text
@@ -111,10 +128,14 @@ def test_a_dead_embedded_redis_is_restarted_from_its_aof_within_2_s(served, repo
     assert wait_for(server.ping, 5)
     back = time.monotonic() - t0
     assert back < 2.0, log.read_text()
-    assert redis.Redis(unix_socket_path=str(server.socket)).get("hotline:before-the-crash") == b"kept"
+    assert (
+        redis.Redis(unix_socket_path=str(server.socket)).get("hotline:before-the-crash") == b"kept"
+    )
     assert wait_for(healthy, 5)  # the web app reconnected by itself
     assert proc.poll() is None
-    report_figure(f"hotline serve: embedded Redis SIGKILLed, restarted from its AOF and answering in {back:.2f} s")
+    report_figure(
+        f"hotline serve: embedded Redis SIGKILLed, restarted from its AOF and answering in {back:.2f} s"
+    )
 
 
 @pytest.mark.slow
@@ -123,7 +144,9 @@ def test_a_cli_command_during_a_redis_outage_is_quick_and_never_stops_the_server
     pid = int((server.data_dir / "redis.pid").read_text())
     os.kill(pid, signal.SIGKILL)
     t0 = time.monotonic()
-    out = subprocess.run([str(HOTLINE), "queue", "--json"], env=env, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [str(HOTLINE), "queue", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
     took = time.monotonic() - t0
     assert took < 6.0, (took, out.stderr)
     assert server.ping(), "the CLI must not take down the Redis that serve restarted"
@@ -144,7 +167,10 @@ def test_serve_stops_only_on_a_signal_and_then_stops_everything(served):
     assert "did not stop" not in log.read_text()
     assert not server.ping()
     for pid in kids:
-        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        )
 
 
 @pytest.mark.slow
@@ -201,9 +227,15 @@ def test_an_on_demand_redis_is_left_running_when_another_process_uses_it(tmp_pat
     server = EmbeddedRedis(d)
     try:
         assert server.ensure(on_demand=True)
-        other = subprocess.Popen([sys.executable, "-c",
-                                  "import redis,time,sys; r=redis.Redis(unix_socket_path=sys.argv[1]);"
-                                  "r.ping(); time.sleep(30)", str(server.socket)])
+        other = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import redis,time,sys; r=redis.Redis(unix_socket_path=sys.argv[1]);"
+                "r.ping(); time.sleep(30)",
+                str(server.socket),
+            ]
+        )
         assert wait_for(lambda: server.others_connected() > 0, 10)
         assert server.stop_if_alone() is False and server.ping()
         other.kill()

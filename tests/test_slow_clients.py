@@ -45,8 +45,10 @@ ANSWER_WITHIN_S = 1.0
 # enough that a head of a few hundred bytes would take minutes.
 SLOW_BYTE_EVERY_S = 2.0
 # What a slow client drips: a request head that never ends.
-SLOW_HEAD = (b"POST " + INCOMING.encode() + b" HTTP/1.1\r\nHost: hotline.example.test\r\n"
-             b"User-Agent: slow\r\nX-Padding: " + b"a" * 4000)
+SLOW_HEAD = (
+    b"POST " + INCOMING.encode() + b" HTTP/1.1\r\nHost: hotline.example.test\r\n"
+    b"User-Agent: slow\r\nX-Padding: " + b"a" * 4000
+)
 
 
 def free_port() -> int:
@@ -56,11 +58,22 @@ def free_port() -> int:
 
 
 def app_env(redis_url: str, data_dir: Path) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HOTLINE_", "TWILIO_", "GUNICORN_", "WEB_CONCURRENCY"))}
-    env.update({"HOTLINE_MODE": "test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                "HOTLINE_PUBLIC_URL": PUBLIC_URL, "REDIS_URL": redis_url,
-                "HOTLINE_KEY_PREFIX": f"slow{uuid.uuid4().hex[:8]}:", "HOTLINE_DATA_DIR": str(data_dir)})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HOTLINE_", "TWILIO_", "GUNICORN_", "WEB_CONCURRENCY"))
+    }
+    env.update(
+        {
+            "HOTLINE_MODE": "test",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "HOTLINE_PUBLIC_URL": PUBLIC_URL,
+            "REDIS_URL": redis_url,
+            "HOTLINE_KEY_PREFIX": f"slow{uuid.uuid4().hex[:8]}:",
+            "HOTLINE_DATA_DIR": str(data_dir),
+        }
+    )
     return env
 
 
@@ -68,15 +81,25 @@ def app_env(redis_url: str, data_dir: Path) -> dict:
 def gunicorn(worker_class: str, env: dict, log: Path):
     """gunicorn as shipped (hotline.web.gunicorn_argv), on a free loopback port."""
     port = free_port()
-    argv = web.gunicorn_argv(HOST, port, worker_class=worker_class, extra=["--log-level", "warning"])
+    argv = web.gunicorn_argv(
+        HOST, port, worker_class=worker_class, extra=["--log-level", "warning"]
+    )
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"gunicorn exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
+                pytest.fail(
+                    f"gunicorn exited with code {proc.returncode}:\n{log.read_text()[-3000:]}"
+                )
             try:
                 c = http.client.HTTPConnection(HOST, port, timeout=2)
                 c.request("GET", "/healthz")
@@ -146,7 +169,7 @@ class SlowClients(threading.Thread):
                 ok = self._alive(s)
                 if ok and now - last >= self.every:
                     try:
-                        s.send(SLOW_HEAD[sent:sent + 1])
+                        s.send(SLOW_HEAD[sent : sent + 1])
                         c[1], c[3] = sent + 1, now
                     except OSError:
                         ok = False
@@ -172,15 +195,21 @@ def signed_webhook(port: int, n: int, timeout: float) -> tuple[int | None, float
     """POST /webhooks/voice/incoming for a new call, signed like Twilio: (status, seconds, note)."""
     params = call_params(call_sid="CA" + uuid.uuid4().hex, from_=f"+3361{n:07d}")
     body = urlencode(params)
-    headers = {"Content-Type": "application/x-www-form-urlencoded",
-               "X-Twilio-Signature": sign(PUBLIC_URL + INCOMING, params)}
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": sign(PUBLIC_URL + INCOMING, params),
+    }
     t0 = time.monotonic()
     c = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         c.request("POST", INCOMING, body=body, headers=headers)
         r = c.getresponse()
         text = r.read().decode("utf-8", "replace")
-        return r.status, time.monotonic() - t0, "" if "<Gather" in text else f"unexpected TwiML: {text[:200]}"
+        return (
+            r.status,
+            time.monotonic() - t0,
+            "" if "<Gather" in text else f"unexpected TwiML: {text[:200]}",
+        )
     except OSError as e:  # socket.timeout included
         return None, time.monotonic() - t0, type(e).__name__
     finally:
@@ -203,8 +232,10 @@ def webhooks_under_attack(port: int, duration: float, every: float, timeout: flo
 def summary(results: list) -> str:
     lat = sorted(t for _, t, _ in results)
     ok = sum(1 for st, t, note in results if st == 200 and not note and t <= ANSWER_WITHIN_S)
-    return (f"{ok}/{len(results)} answered 200 within {ANSWER_WITHIN_S:g} s; latency p50 "
-            f"{lat[len(lat) // 2] * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
+    return (
+        f"{ok}/{len(results)} answered 200 within {ANSWER_WITHIN_S:g} s; latency p50 "
+        f"{lat[len(lat) // 2] * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms"
+    )
 
 
 @pytest.fixture
@@ -227,18 +258,30 @@ def test_webhooks_answered_despite_slow_clients(env, tmp_path, report_figure):
         finally:
             slow.close()
         # The request limits of hotline.web, checked on the same server.
-        long_line = _raw(port, b"POST /" + b"x" * web.LIMIT_REQUEST_LINE + b" HTTP/1.1\r\nHost: h\r\n\r\n")
-        long_field = _raw(port, b"POST / HTTP/1.1\r\nHost: h\r\nX-Big: "
-                          + b"x" * web.LIMIT_REQUEST_FIELD_SIZE + b"\r\n\r\n")
+        long_line = _raw(
+            port, b"POST /" + b"x" * web.LIMIT_REQUEST_LINE + b" HTTP/1.1\r\nHost: h\r\n\r\n"
+        )
+        long_field = _raw(
+            port,
+            b"POST / HTTP/1.1\r\nHost: h\r\nX-Big: "
+            + b"x" * web.LIMIT_REQUEST_FIELD_SIZE
+            + b"\r\n\r\n",
+        )
     lifetimes = sorted(slow.closed_by_server)
     assert not (tmp_path / "home" / ".gunicorn").exists(), "gunicorn opened its control socket"
-    report_figure(f"slow clients, {web.WORKER_CLASS} workers, no slow connection: {summary(baseline)}")
-    report_figure(f"slow clients, {web.WORKER_CLASS} workers, {SLOW_CLIENTS} slow connections "
-                  f"(1 byte / {SLOW_BYTE_EVERY_S:g} s): {summary(results)}")
+    report_figure(
+        f"slow clients, {web.WORKER_CLASS} workers, no slow connection: {summary(baseline)}"
+    )
+    report_figure(
+        f"slow clients, {web.WORKER_CLASS} workers, {SLOW_CLIENTS} slow connections "
+        f"(1 byte / {SLOW_BYTE_EVERY_S:g} s): {summary(results)}"
+    )
     if lifetimes:
-        report_figure(f"slow clients, {web.WORKER_CLASS} workers: {len(lifetimes)} slow connections closed by the "
-                      f"server after {lifetimes[0]:.1f}-{lifetimes[-1]:.1f} s (keepalive = header timeout "
-                      f"{web.KEEPALIVE} s); {slow.opened} opened in all")
+        report_figure(
+            f"slow clients, {web.WORKER_CLASS} workers: {len(lifetimes)} slow connections closed by the "
+            f"server after {lifetimes[0]:.1f}-{lifetimes[-1]:.1f} s (keepalive = header timeout "
+            f"{web.KEEPALIVE} s); {slow.opened} opened in all"
+        )
 
     bad = [r for r in results if r[0] != 200 or r[2] or r[1] > ANSWER_WITHIN_S]
     assert not bad, f"{summary(results)}; late or failed: {bad[:5]}"
@@ -264,10 +307,14 @@ def test_sync_workers_are_stopped_by_slow_clients(env, tmp_path, report_figure):
         finally:
             slow.close()
     report_figure(f"slow clients, sync workers (control), no slow connection: {summary(baseline)}")
-    report_figure(f"slow clients, sync workers (control), {SLOW_CLIENTS} slow connections: {summary(results)}")
+    report_figure(
+        f"slow clients, sync workers (control), {SLOW_CLIENTS} slow connections: {summary(results)}"
+    )
     assert all(st == 200 and t <= ANSWER_WITHIN_S for st, t, _ in baseline), summary(baseline)
     late = [r for r in results if r[0] != 200 or r[1] > ANSWER_WITHIN_S]
-    assert len(late) >= len(results) // 2, f"sync workers kept up with slow clients?! {summary(results)}"
+    assert len(late) >= len(results) // 2, (
+        f"sync workers kept up with slow clients?! {summary(results)}"
+    )
 
 
 def _raw(port: int, data: bytes) -> bytes:

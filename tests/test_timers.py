@@ -101,10 +101,12 @@ def test_a_claim_whose_pump_died_is_taken_back_after_its_lease(svc, clock):
     timers.schedule(svc, clock.now() + 1, "hotline.jobs.sweep")
     clock.advance(1)
     real = time.time()
-    dead = svc.scripts.timers_claim(keys=[k.timers, k.timers_claimed],
-                                    args=[repr(clock.now()), repr(real), repr(real + 0.2), 10])
+    dead = svc.scripts.timers_claim(
+        keys=[k.timers, k.timers_claimed],
+        args=[repr(clock.now()), repr(real), repr(real + 0.2), 10],
+    )
     assert len(dead) == 1 and svc.redis.zcard(k.timers) == 0
-    assert timers.release_due(svc) == 0        # still leased to the dead pump
+    assert timers.release_due(svc) == 0  # still leased to the dead pump
     time.sleep(0.25)
     assert timers.release_due(svc) == 1
     assert svc.redis.zcard(k.timers_claimed) == 0
@@ -115,8 +117,9 @@ def test_a_timer_enqueued_before_its_pump_died_does_not_run_twice(svc, clock):
     timers.schedule(svc, clock.now() + 1, "hotline.jobs.sweep")
     clock.advance(1)
     real = time.time()
-    (m,) = svc.scripts.timers_claim(keys=[k.timers, k.timers_claimed],
-                                    args=[repr(clock.now()), repr(real), repr(real - 1), 10])
+    (m,) = svc.scripts.timers_claim(
+        keys=[k.timers, k.timers_claimed], args=[repr(clock.now()), repr(real), repr(real - 1), 10]
+    )
     func, args, _ = json.loads(m)
     svc.rq_queue.enqueue(func, *args, job_id=timers.job_id(svc, m), unique=True)  # then killed
     timers.release_due(svc)
@@ -160,6 +163,7 @@ def test_a_sweep_slower_than_its_lock_never_releases_the_next_sweeps_lock(svc, c
 
 # Real processes ---------------------------------------------------------------------
 
+
 def _real_services(settings):
     return Services(settings.with_(clock="system"), clock=SystemClock())
 
@@ -169,7 +173,9 @@ def _runs(svc, key) -> list[float]:
 
 
 @pytest.mark.slow
-def test_after_a_whole_worker_group_is_killed_timers_resume_within_5_s(settings, rclient, tmp_path, report_figure):
+def test_after_a_whole_worker_group_is_killed_timers_resume_within_5_s(
+    settings, rclient, tmp_path, report_figure
+):
     """SIGKILL of the worker's process group, an immediate restart: a timer due 5 s
     after the restart runs on time, and one due during the outage runs at once."""
     svc = _real_services(settings)
@@ -180,9 +186,9 @@ def test_after_a_whole_worker_group_is_killed_timers_resume_within_5_s(settings,
         timers.schedule(svc, time.time() + 0.5, PROBE, settings.redis_url, "probe", "before")
         assert wait_for(lambda: _runs(svc, "probe"), 15), log.read_text()
         timers.schedule(svc, time.time() + 1.0, PROBE, settings.redis_url, "probe", "during")
-        kill_group(w)                               # the whole group, horse included
+        kill_group(w)  # the whole group, horse included
         killed = time.time()
-        time.sleep(1.5)                             # the "during" timer comes due while nobody runs
+        time.sleep(1.5)  # the "during" timer comes due while nobody runs
         w = start_worker(env, log)
         up = time.time()
         timers.schedule(svc, up + 5.0, PROBE, settings.redis_url, "probe", "after")
@@ -192,16 +198,20 @@ def test_after_a_whole_worker_group_is_killed_timers_resume_within_5_s(settings,
         during, after = _runs(svc, "probe")[1:]
         assert during - up < 5.0
         assert after - (up + 5.0) < 5.0
-        report_figure(f"timers after kill -9 of the worker group: the timer due during the outage ran "
-                      f"{during - up:.2f} s after the restart; one due 5 s after it ran "
-                      f"{after - up - 5.0:+.2f} s late (killed {up - killed:.1f} s before the restart)")
+        report_figure(
+            f"timers after kill -9 of the worker group: the timer due during the outage ran "
+            f"{during - up:.2f} s after the restart; one due 5 s after it ran "
+            f"{after - up - 5.0:+.2f} s late (killed {up - killed:.1f} s before the restart)"
+        )
     finally:
         kill_group(w)
         svc.close()
 
 
 @pytest.mark.slow
-def test_two_workers_run_each_timer_once_and_one_survives_the_others_death(settings, rclient, tmp_path):
+def test_two_workers_run_each_timer_once_and_one_survives_the_others_death(
+    settings, rclient, tmp_path
+):
     svc = _real_services(settings)
     env = worker_env(settings)
     log = tmp_path / "worker.log"
@@ -237,7 +247,9 @@ def own_redis():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", ["kill", "pause"])
-def test_timers_resume_within_5_s_after_redis_comes_back(settings, own_redis, tmp_path, fault, report_figure):
+def test_timers_resume_within_5_s_after_redis_comes_back(
+    settings, own_redis, tmp_path, fault, report_figure
+):
     """Redis SIGKILLed and restarted from its AOF 3 s later, or SIGSTOPped for 10 s: the
     worker comes through, and a timer that came due meanwhile runs within 5 s."""
     s = settings.with_(redis_url=own_redis.url)
@@ -266,8 +278,10 @@ def test_timers_resume_within_5_s_after_redis_comes_back(settings, own_redis, tm
         assert w.poll() is None, "the worker must outlive Redis"
         timers.schedule(svc, time.time() + 0.5, PROBE, s.redis_url, "probe", "later")
         assert wait_for(lambda: len(_runs(svc, "probe")) >= 3, 10), log.read_text()
-        report_figure(f"timers after Redis {'SIGKILL + restart' if fault == 'kill' else 'SIGSTOP 10 s'}: "
-                      f"the timer due meanwhile ran {ran - back:.2f} s after Redis was back")
+        report_figure(
+            f"timers after Redis {'SIGKILL + restart' if fault == 'kill' else 'SIGSTOP 10 s'}: "
+            f"the timer due meanwhile ran {ran - back:.2f} s after Redis was back"
+        )
     finally:
         kill_group(w)
         try:

@@ -506,19 +506,28 @@ def test_missing_forged_and_wrong_url_signatures_are_refused_and_write_nothing(a
     assert rclient.dbsize() == 0
 
 
-@pytest.mark.parametrize("content_type,body", [
-    ("application/json", '{"CallSid": "CA1"}'),
-    ("multipart/form-data; boundary=xx",
-     '--xx\r\nContent-Disposition: form-data; name="CallSid"\r\n\r\nCA1\r\n--xx--\r\n'),
-    ("text/plain", "CallSid=CA1"),
-])
+@pytest.mark.parametrize(
+    "content_type,body",
+    [
+        ("application/json", '{"CallSid": "CA1"}'),
+        (
+            "multipart/form-data; boundary=xx",
+            '--xx\r\nContent-Disposition: form-data; name="CallSid"\r\n\r\nCA1\r\n--xx--\r\n',
+        ),
+        ("text/plain", "CallSid=CA1"),
+    ],
+)
 def test_a_body_that_is_not_a_form_is_refused_and_writes_nothing(app, rclient, content_type, body):
     """The signature covers the URL and the form's fields: for another body it would be
     checked over the URL alone while a handler read fields nobody signed."""
     client = app.test_client()
     url = PUBLIC_URL + f"{V}/incoming"
-    r = client.post(f"{V}/incoming", data=body, content_type=content_type,
-                    headers={"X-Twilio-Signature": sign(url, {})})
+    r = client.post(
+        f"{V}/incoming",
+        data=body,
+        content_type=content_type,
+        headers={"X-Twilio-Signature": sign(url, {})},
+    )
     assert r.status_code == 415
     assert rclient.dbsize() == 0
 
@@ -762,7 +771,9 @@ def test_wait_loop_offers_the_callback_the_routing_engine_flagged(twilio, svc):
     assert svc.calls.get(SID).state == "callback_requested" and "abandoned" not in types(svc)
 
 
-def test_with_the_example_roster_the_evening_caller_waits_for_rostered_agents_not_yet_logged_in(twilio, svc):
+def test_with_the_example_roster_the_evening_caller_waits_for_rostered_agents_not_yet_logged_in(
+    twilio, svc
+):
     from pathlib import Path
 
     example = Path(__file__).resolve().parent.parent / "examples" / "roster.yaml"

@@ -14,30 +14,86 @@ import pytest
 from conftest import call_params
 
 WEBHOOKS = [
-    "/webhooks/voice/incoming", "/webhooks/voice/menu", "/webhooks/voice/confirm",
-    "/webhooks/voice/error-code", "/webhooks/voice/selfhelp", "/webhooks/voice/wait",
-    "/webhooks/voice/dequeued", "/webhooks/voice/status", "/webhooks/voice/callback",
-    "/webhooks/voice/voicemail", "/webhooks/voice/transcription",
-    "/webhooks/agent/answer", "/webhooks/agent/accept", "/webhooks/agent/status",
-    "/webhooks/agent/ended", "/webhooks/agent/notice", "/webhooks/agent/join",
-    "/webhooks/agent/customer", "/webhooks/agent/customer-status",
+    "/webhooks/voice/incoming",
+    "/webhooks/voice/menu",
+    "/webhooks/voice/confirm",
+    "/webhooks/voice/error-code",
+    "/webhooks/voice/selfhelp",
+    "/webhooks/voice/wait",
+    "/webhooks/voice/dequeued",
+    "/webhooks/voice/status",
+    "/webhooks/voice/callback",
+    "/webhooks/voice/voicemail",
+    "/webhooks/voice/transcription",
+    "/webhooks/agent/answer",
+    "/webhooks/agent/accept",
+    "/webhooks/agent/status",
+    "/webhooks/agent/ended",
+    "/webhooks/agent/notice",
+    "/webhooks/agent/join",
+    "/webhooks/agent/customer",
+    "/webhooks/agent/customer-status",
 ]
 
-ODD_VALUES = ["", " ", "0", "9", "#", "*", "12", "99999999999999999999", "-1", "1.5", "é",
-              "\u202e", "<Say>hi</Say>", "'; DROP TABLE calls; --", "x" * 5000, "null", "None"]
-ODD_QUERIES = ["", "lang=xx", "lang=", "attempt=abc", "attempt=-5", "attempt=99999",
-               "category=nope", "call=CA" + "f" * 32, "agent=ghost", "what=anything",
-               "lang=fr&lang=en", "token=%00%ff"]
-FIELDS = ["Digits", "SpeechResult", "Confidence", "QueueResult", "QueueSid", "QueuePosition",
-          "QueueTime", "CallStatus", "CallDuration", "RecordingUrl", "RecordingDuration",
-          "TranscriptionText", "DialCallStatus", "From", "To"]
+ODD_VALUES = [
+    "",
+    " ",
+    "0",
+    "9",
+    "#",
+    "*",
+    "12",
+    "99999999999999999999",
+    "-1",
+    "1.5",
+    "é",
+    "\u202e",
+    "<Say>hi</Say>",
+    "'; DROP TABLE calls; --",
+    "x" * 5000,
+    "null",
+    "None",
+]
+ODD_QUERIES = [
+    "",
+    "lang=xx",
+    "lang=",
+    "attempt=abc",
+    "attempt=-5",
+    "attempt=99999",
+    "category=nope",
+    "call=CA" + "f" * 32,
+    "agent=ghost",
+    "what=anything",
+    "lang=fr&lang=en",
+    "token=%00%ff",
+]
+FIELDS = [
+    "Digits",
+    "SpeechResult",
+    "Confidence",
+    "QueueResult",
+    "QueueSid",
+    "QueuePosition",
+    "QueueTime",
+    "CallStatus",
+    "CallDuration",
+    "RecordingUrl",
+    "RecordingDuration",
+    "TranscriptionText",
+    "DialCallStatus",
+    "From",
+    "To",
+]
 
 
 def _requests(seed: int, n: int):
     rnd = random.Random(seed)
     for _ in range(n):
         path = rnd.choice(WEBHOOKS)
-        sid = rnd.choice(["CA" + "1" * 32, "CA" + "%032x" % rnd.getrandbits(128), "", "CAshort", "bogus"])
+        sid = rnd.choice(
+            ["CA" + "1" * 32, "CA" + "%032x" % rnd.getrandbits(128), "", "CAshort", "bogus"]
+        )
         params = call_params(sid) if sid else {}
         for _ in range(rnd.randint(0, 4)):
             params[rnd.choice(FIELDS)] = rnd.choice(ODD_VALUES)

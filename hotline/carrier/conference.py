@@ -56,9 +56,15 @@ class Conference:
         return "in-progress" if self.started_at is not None else "init"
 
     def to_json(self) -> dict:
-        return {"sid": self.sid, "friendly_name": self.name, "status": self.status,
-                "participants": [p.call_sid for p in self.participants.values()],
-                "started_at": self.started_at, "ended_at": self.ended_at, "end_reason": self.end_reason}
+        return {
+            "sid": self.sid,
+            "friendly_name": self.name,
+            "status": self.status,
+            "participants": [p.call_sid for p in self.participants.values()],
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
+        }
 
 
 class Conferences:
@@ -97,8 +103,13 @@ class Conferences:
             ended = conf.ended_at is None and (p.end_on_exit or not conf.participants)
             others = list(conf.participants.values())
             if ended:
-                self._end_locked(conf, now, "participant-with-end-conference-on-exit-left"
-                                 if p.end_on_exit else "last-participant-left")
+                self._end_locked(
+                    conf,
+                    now,
+                    "participant-with-end-conference-on-exit-left"
+                    if p.end_on_exit
+                    else "last-participant-left",
+                )
         _wake(others)
 
     def end(self, conf: Conference, now: float, reason: str = "ended-via-api") -> None:

@@ -38,8 +38,8 @@ from .scenario import ScriptedCaller
 HERE = Path(__file__).parent
 DEFAULT_DAY = HERE / "morning_peak.yaml"
 REPO = HERE.parent.parent
-POLL_S = 20.0          # how often a simulated agent looks at their own state
-SUPERVISE_S = 30.0     # how often the supervisor checks whether the day is over
+POLL_S = 20.0  # how often a simulated agent looks at their own state
+SUPERVISE_S = 30.0  # how often the supervisor checks whether the day is over
 CATEGORY_KEYS = {"connection": "1", "software": "2", "error_message": "3", "general": "0"}
 
 
@@ -54,9 +54,16 @@ class AgentPlan:
     back_after_missed_s: float = 60.0
 
     def phone(self, address: str, seed: int) -> AgentPhone:
-        return AgentPhone(self.id, address, answer_after=self.answer_after, talk_seconds=self.talk_seconds,
-                          offers=list(self.offers), default=self.default,
-                          miss_probability=self.miss_probability, seed=seed)
+        return AgentPhone(
+            self.id,
+            address,
+            answer_after=self.answer_after,
+            talk_seconds=self.talk_seconds,
+            offers=list(self.offers),
+            default=self.default,
+            miss_probability=self.miss_probability,
+            seed=seed,
+        )
 
 
 @dataclass(frozen=True)
@@ -71,8 +78,13 @@ class CallerPlan:
     lang: str = "fr"
 
     def party(self) -> Party:
-        return Party(list(self.answers), patience=self.patience, name=self.name,
-                     talk_seconds=self.talk_seconds, max_call_seconds=4 * 3600.0)
+        return Party(
+            list(self.answers),
+            patience=self.patience,
+            name=self.name,
+            talk_seconds=self.talk_seconds,
+            max_call_seconds=4 * 3600.0,
+        )
 
 
 @dataclass(frozen=True)
@@ -97,8 +109,11 @@ class DayScenario:
         if agents is not None:
             if agents < 1:
                 raise HotlineError("--agents must be at least 1")
-            out = replace(out, agents=out.agents[:agents] + tuple(
-                AgentPlan(f"+extra{i}") for i in range(max(0, agents - len(out.agents)))))
+            out = replace(
+                out,
+                agents=out.agents[:agents]
+                + tuple(AgentPlan(f"+extra{i}") for i in range(max(0, agents - len(out.agents)))),
+            )
         return out
 
     def roster_path(self) -> Path:
@@ -129,7 +144,11 @@ class DayScenario:
                 answers.append(Press(CATEGORY_KEYS.get(cat, "0")))
             if cat == "error_message":
                 code = rng.choice(["80070005", "0x80004005", "404", "1603"]).replace("0x", "")
-                answers.append(Press(code + "#") if rng.random() < float(c.get("error_code", 0.5)) else Silence())
+                answers.append(
+                    Press(code + "#")
+                    if rng.random() < float(c.get("error_code", 0.5))
+                    else Silence()
+                )
             solved = rng.random() < float(c.get("selfhelp_solved", 0.0))
             answers.append(Press("1") if solved else Silence())
             if rng.random() < float(c.get("accept_callback", 0.0)):
@@ -139,13 +158,28 @@ class DayScenario:
             if rng.random() < float(c.get("caller_hangs_up_first", 0.0)):
                 tlo, thi = c.get("caller_talk_s", (60, 240))
                 talk = round(rng.uniform(float(tlo), float(thi)), 1)
-            out.append(CallerPlan(
-                name=f"caller {i + 1} ({cat}, {lang})", from_=f"+336{20000000 + i * 7919 % 9999999:08d}",
-                at=at, answers=tuple(answers), patience=round(rng.uniform(float(lo), float(hi)), 1),
-                talk_seconds=talk, category=cat, lang=lang))
+            out.append(
+                CallerPlan(
+                    name=f"caller {i + 1} ({cat}, {lang})",
+                    from_=f"+336{20000000 + i * 7919 % 9999999:08d}",
+                    at=at,
+                    answers=tuple(answers),
+                    patience=round(rng.uniform(float(lo), float(hi)), 1),
+                    talk_seconds=talk,
+                    category=cat,
+                    lang=lang,
+                )
+            )
         for s in self.callers:
-            out.append(CallerPlan(name=s.name, from_=s.from_, at=s.at, answers=tuple(s.party().answers),
-                                  patience=s.patience))
+            out.append(
+                CallerPlan(
+                    name=s.name,
+                    from_=s.from_,
+                    at=s.at,
+                    answers=tuple(s.party().answers),
+                    patience=s.patience,
+                )
+            )
         return sorted(out, key=lambda p: p.at)
 
 
@@ -160,14 +194,25 @@ def load_day(path: Path | str | None = None) -> DayScenario:
     try:
         start = datetime.fromisoformat(str(doc["start"]))
         if start.tzinfo is None:
-            raise HotlineError(f"scenario {path}: start needs a UTC offset, e.g. 2026-12-01T10:30:00+01:00")
+            raise HotlineError(
+                f"scenario {path}: start needs a UTC offset, e.g. 2026-12-01T10:30:00+01:00"
+            )
         agents = []
         for a in doc.get("agents") or []:
             a = dict(a)
-            unknown = set(a) - {"id", "answer_after", "talk_seconds", "offers", "default", "miss_probability",
-                                "back_after_missed_s"}
+            unknown = set(a) - {
+                "id",
+                "answer_after",
+                "talk_seconds",
+                "offers",
+                "default",
+                "miss_probability",
+                "back_after_missed_s",
+            }
             if unknown:
-                raise HotlineError(f"agent {a.get('id')}: unknown field(s) {', '.join(sorted(unknown))}")
+                raise HotlineError(
+                    f"agent {a.get('id')}: unknown field(s) {', '.join(sorted(unknown))}"
+                )
             for k in ("answer_after", "talk_seconds"):
                 if isinstance(a.get(k), list):
                     a[k] = tuple(float(x) for x in a[k])
@@ -179,11 +224,17 @@ def load_day(path: Path | str | None = None) -> DayScenario:
 
         callers = load_scenario(path).callers if doc.get("callers") else ()
         return DayScenario(
-            name=str(doc.get("name", path.stem)), start=start.timestamp(),
-            duration_s=float(doc.get("duration_s", 3600)), horizon_s=float(doc.get("horizon_s", 7200)),
-            roster=str(doc.get("roster", "examples/roster.yaml")), seed=int(doc.get("seed", 0)),
-            agents=tuple(agents), calls=dict(doc.get("calls") or {}), phrases=dict(doc.get("phrases") or {}),
-            callers=tuple(callers))
+            name=str(doc.get("name", path.stem)),
+            start=start.timestamp(),
+            duration_s=float(doc.get("duration_s", 3600)),
+            horizon_s=float(doc.get("horizon_s", 7200)),
+            roster=str(doc.get("roster", "examples/roster.yaml")),
+            seed=int(doc.get("seed", 0)),
+            agents=tuple(agents),
+            calls=dict(doc.get("calls") or {}),
+            phrases=dict(doc.get("phrases") or {}),
+            callers=tuple(callers),
+        )
     except HotlineError as e:
         raise HotlineError(f"scenario {path}: {e}") from None
     except (KeyError, TypeError, ValueError) as e:
@@ -214,8 +265,13 @@ def reset_store(svc) -> int:
         n += r.delete(*batch)
     q = svc.rq_queue
     q.empty()
-    for reg_cls in (ScheduledJobRegistry, StartedJobRegistry, FailedJobRegistry, FinishedJobRegistry,
-                    DeferredJobRegistry):
+    for reg_cls in (
+        ScheduledJobRegistry,
+        StartedJobRegistry,
+        FailedJobRegistry,
+        FinishedJobRegistry,
+        DeferredJobRegistry,
+    ):
         reg = reg_cls(queue=q)
         for job_id in reg.get_job_ids():
             reg.remove(job_id, delete_job=True)
@@ -253,7 +309,11 @@ class Day:
         plans = self._staff(roster)
         for plan, seed in zip(plans, range(len(plans))):
             a = svc.agents.get(plan.id)
-            address = (a.client if a.client.startswith("client:") else f"client:{a.client}") if a.client else a.phone
+            address = (
+                (a.client if a.client.startswith("client:") else f"client:{a.client}")
+                if a.client
+                else a.phone
+            )
             self.h.network.add(plan.phone(address, sc.seed * 1000 + seed))
         self.plans = plans
         self.h._start_app_timers()
@@ -272,7 +332,9 @@ class Day:
         known = [p.id for p in sc.agents if not p.id.startswith("+extra")]
         for pid in known:
             if pid not in ids:
-                raise HotlineError(f"scenario {sc.name}: agent {pid} is not in the roster {sc.roster}")
+                raise HotlineError(
+                    f"scenario {sc.name}: agent {pid} is not in the roster {sc.roster}"
+                )
         spare = sorted((a for a in ids if a not in known), key=lambda a: (a not in on, a))
         out = []
         for p in sc.agents:
@@ -290,9 +352,16 @@ class Day:
                 tz = ZoneInfo(spec.timezone or roster.timezone)
                 s = datetime.fromtimestamp(sc.start, tz)
                 e = datetime.fromtimestamp(min(sc.start + sc.horizon_s, sc.start + 12 * 3600), tz)
-                self.svc.roster.add_shift(ExtraShift(id=f"demo-extra-{agent_id}", agent=agent_id, date=s.date(),
-                                                     start=s.time().replace(second=0, microsecond=0),
-                                                     end=e.time().replace(second=0, microsecond=0)), by="demo")
+                self.svc.roster.add_shift(
+                    ExtraShift(
+                        id=f"demo-extra-{agent_id}",
+                        agent=agent_id,
+                        date=s.date(),
+                        start=s.time().replace(second=0, microsecond=0),
+                        end=e.time().replace(second=0, microsecond=0),
+                    ),
+                    by="demo",
+                )
         return out
 
     def _login_at(self, agent_id: str) -> float:
@@ -301,8 +370,11 @@ class Day:
         roster = self.svc.roster.load()
         w0 = datetime.fromtimestamp(self.sc.start, UTC)
         w1 = w0 + timedelta(seconds=self.sc.horizon_s)
-        starts = [c.start.timestamp() for c in schedule.occurrences(roster, w0, w1)
-                  if c.agent_id == agent_id and not c.on_call]
+        starts = [
+            c.start.timestamp()
+            for c in schedule.occurrences(roster, w0, w1)
+            if c.agent_id == agent_id and not c.on_call
+        ]
         return max(self.sc.start, min(starts)) if starts else self.sc.start
 
     # parties -------------------------------------------------------------------------
@@ -314,8 +386,14 @@ class Day:
         self._set(plan.id, "available")
         while not self.done:
             tl.sleep(POLL_S)
-            state, reason, since = svc.redis.hmget(svc.keys.agent(plan.id), "state", "reason", "since")
-            if state == "away" and reason == "missed" and tl.now() - float(since or 0) >= plan.back_after_missed_s:
+            state, reason, since = svc.redis.hmget(
+                svc.keys.agent(plan.id), "state", "reason", "since"
+            )
+            if (
+                state == "away"
+                and reason == "missed"
+                and tl.now() - float(since or 0) >= plan.back_after_missed_s
+            ):
                 self._set(plan.id, "available")
 
     def _set(self, agent_id: str, state: str) -> None:
@@ -345,13 +423,22 @@ class Day:
         t_real = time.monotonic()
         for plan in self.plans:
             self.tl.spawn(lambda p=plan: self._agent(p), at=sc.start)
-        self.callers = [(p, self.h.spawn(p.party(), at=sc.start + p.at, from_=p.from_))
-                        for p in sc.caller_plans()]
+        self.callers = [
+            (p, self.h.spawn(p.party(), at=sc.start + p.at, from_=p.from_))
+            for p in sc.caller_plans()
+        ]
         self.tl.spawn(self._supervise, at=sc.start)
         self.tl.pace(pace)
         self.h.run(until=sc.start + sc.horizon_s + 2 * POLL_S, idle_stop=True)
         from .. import invariants, reports
 
         log = reports.read_log(self.svc)
-        return DayResult(sc, reports.summary(log), invariants.check(log), self.callers,
-                         time.monotonic() - t_real, self.h.clock.now() - sc.start, [p.id for p in self.plans])
+        return DayResult(
+            sc,
+            reports.summary(log),
+            invariants.check(log),
+            self.callers,
+            time.monotonic() - t_real,
+            self.h.clock.now() - sc.start,
+            [p.id for p in self.plans],
+        )

@@ -18,8 +18,14 @@ from rich.text import Text
 
 from .. import reports
 
-STATE_STYLE = {"available": "green", "reserved": "yellow", "busy": "bold red", "wrapup": "magenta",
-               "away": "cyan", "offline": "dim"}
+STATE_STYLE = {
+    "available": "green",
+    "reserved": "yellow",
+    "busy": "bold red",
+    "wrapup": "magenta",
+    "away": "cyan",
+    "offline": "dim",
+}
 
 
 def _mmss(seconds: float | None) -> str:
@@ -40,7 +46,11 @@ class LiveView:
         svc = self.svc
         now = svc.clock.now()
         when = datetime.fromtimestamp(now, svc.settings.tz).strftime("%a %d %b %Y %H:%M:%S %Z")
-        pace = f"simulated time, x{self.speed:g}" if self.speed else "simulated time, as fast as it goes"
+        pace = (
+            f"simulated time, x{self.speed:g}"
+            if self.speed
+            else "simulated time, as fast as it goes"
+        )
         head = Text.assemble((self.title, "bold"), "  ", (when, "cyan"), f"  ({pace})")
 
         lines = Table(title="Waiting", expand=True)
@@ -62,8 +72,12 @@ class LiveView:
                 continue
             counts[a.state] = counts.get(a.state, 0) + 1
             state = a.state + (f" ({a.reason})" if a.reason and a.state == "away" else "")
-            agents.add_row(a.id, Text(state, style=STATE_STYLE.get(a.state)), _mmss(now - a.since if a.since else None),
-                           "on call" if a.on_call else "on shift" if a.on_shift else "off")
+            agents.add_row(
+                a.id,
+                Text(state, style=STATE_STYLE.get(a.state)),
+                _mmss(now - a.since if a.since else None),
+                "on call" if a.on_call else "on shift" if a.on_shift else "off",
+            )
         by_state = "  ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
 
         s = reports.summary_of(svc)
@@ -72,16 +86,24 @@ class LiveView:
         figures.add_column("", justify="right")
         sl = "-" if s["service_level"] is None else f"{s['service_level'] * 100:.0f} %"
         for label, value in (
-            ("calls", s["calls"]), ("offered", s["offered"]), ("answered", s["answered"]),
-            ("abandoned", s["abandoned"]), ("self-help", s["self_service_resolved"]),
+            ("calls", s["calls"]),
+            ("offered", s["offered"]),
+            ("answered", s["answered"]),
+            ("abandoned", s["abandoned"]),
+            ("self-help", s["self_service_resolved"]),
             ("callbacks", f"{s['callbacks_requested']} asked, {s['callbacks_completed']} done"),
-            ("missed offers", s["missed_offers"]), ("service level", sl),
-            ("avg answer", _mmss(s["average_speed_of_answer_s"])), ("longest wait", _mmss(s["max_wait_s"])),
+            ("missed offers", s["missed_offers"]),
+            ("service level", sl),
+            ("avg answer", _mmss(s["average_speed_of_answer_s"])),
+            ("longest wait", _mmss(s["max_wait_s"])),
         ):
             figures.add_row(label, str(value))
         top = Table.grid(expand=True, padding=(0, 1))
         top.add_column(ratio=1)
         top.add_column(ratio=1)
         top.add_row(lines, figures)
-        return Panel(Group(head, top, agents, Text(by_state, style="dim")), title="hotline demo",
-                     subtitle="service level: answered within 60 s")
+        return Panel(
+            Group(head, top, agents, Text(by_state, style="dim")),
+            title="hotline demo",
+            subtitle="service level: answered within 60 s",
+        )

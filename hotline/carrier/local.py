@@ -75,9 +75,16 @@ def offline_settings(env: dict | None = None, **overrides) -> Settings:
 
 
 class LocalHotline:
-    def __init__(self, settings: Settings | None = None, *, start: float | None = None,
-                 services: Services | None = None, run_jobs: bool = True,
-                 network: Network | None = None, timers: bool = True):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        start: float | None = None,
+        services: Services | None = None,
+        run_jobs: bool = True,
+        network: Network | None = None,
+        timers: bool = True,
+    ):
         base = settings or (services.settings if services else offline_settings())
         self.http = LoopbackServer()
         settings = base.with_(public_url=self.http.url)
@@ -99,13 +106,19 @@ class LocalHotline:
         self._run_jobs = run_jobs
         self._worker = None
         self._next: float | None = None
-        self.timeline = VirtualTimeline(self.clock, on_step=self._due_work, next_timer=self._next_timer)
+        self.timeline = VirtualTimeline(
+            self.clock, on_step=self._due_work, next_timer=self._next_timer
+        )
         self.network = network or Network()
-        self.carrier = Carrier(CarrierConfig.from_settings(settings), self.timeline, network=self.network)
+        self.carrier = Carrier(
+            CarrierConfig.from_settings(settings), self.timeline, network=self.network
+        )
         self.sim = SimulatorServer(self.carrier, drive=False)
         self.settings = settings.with_(simulator_url=self.sim.url)
         self.services.settings = self.settings
-        self.services.__dict__.pop("telephony", None)  # built from the settings above, when first used
+        self.services.__dict__.pop(
+            "telephony", None
+        )  # built from the settings above, when first used
         from .. import jobs
         from ..app import create_app
 
@@ -127,7 +140,9 @@ class LocalHotline:
         self.run_jobs()
         return result
 
-    def spawn(self, party: Party, *, at: float | None = None, from_: str = "+33612345678") -> CallSession:
+    def spawn(
+        self, party: Party, *, at: float | None = None, from_: str = "+33612345678"
+    ) -> CallSession:
         return self.carrier.spawn(party, at=at, from_=from_)
 
     def run(self, until: float | None = None, *, idle_stop: bool = False) -> None:
@@ -145,7 +160,9 @@ class LocalHotline:
             return False
         return not reports.unfinished_calls(reports.read_log(self.services))
 
-    def run_until_settled(self, max_seconds: float, *, every: float = 30.0, after: float | None = None) -> bool:
+    def run_until_settled(
+        self, max_seconds: float, *, every: float = 30.0, after: float | None = None
+    ) -> bool:
         """Run until `settled()` (checked every `every` simulated seconds, not before `after`),
         or for `max_seconds` at most. True if it settled."""
         end = self.clock.now() + max_seconds

@@ -26,12 +26,17 @@ class _QuietHandler(WSGIRequestHandler):
 class LoopbackServer:
     def __init__(self, app=None, host: str = "127.0.0.1", port: int = 0):
         self._app = app
-        self._server = make_server(host, port, self._dispatch, threaded=True,
-                                   request_handler=_QuietHandler)
+        self._server = make_server(
+            host, port, self._dispatch, threaded=True, request_handler=_QuietHandler
+        )
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
-                                        name=f"loopback-{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            args=(0.05,),
+            daemon=True,
+            name=f"loopback-{self.port}",
+        )
         self._thread.start()
 
     def mount(self, app) -> None:

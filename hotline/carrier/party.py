@@ -33,7 +33,9 @@ class Press:
 
     def __post_init__(self):
         if not self.keys or set(self.keys) - DTMF_KEYS:
-            raise HotlineError(f"--press: {self.keys!r} is not a sequence of phone keys (0-9, *, #)")
+            raise HotlineError(
+                f"--press: {self.keys!r} is not a sequence of phone keys (0-9, *, #)"
+            )
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,13 @@ def parse_press(text: str | None) -> list:
     return out
 
 
-def script(*, press: str | None = None, say: str | None = None, lang: str | None = None,
-           confidence: float = 0.92) -> list:
+def script(
+    *,
+    press: str | None = None,
+    say: str | None = None,
+    lang: str | None = None,
+    confidence: float = 0.92,
+) -> list:
     """The answers of `hotline call`: `--lang en` presses 9 at the greeting; `--say`
     answers the first menu Gather by speech; `--press` answers the Gathers after that."""
     answers: list = []

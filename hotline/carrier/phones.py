@@ -86,8 +86,10 @@ class AgentPhone:
     def __post_init__(self):
         for k in [*self.offers, self.default]:
             if k not in OFFER_KINDS:
-                raise HotlineError(f"agent {self.agent_id}: offer behaviour {k!r} is not one of "
-                                   f"{', '.join(OFFER_KINDS)}")
+                raise HotlineError(
+                    f"agent {self.agent_id}: offer behaviour {k!r} is not one of "
+                    f"{', '.join(OFFER_KINDS)}"
+                )
         self._rng = random.Random(f"{self.seed}:{self.agent_id}")
         self._lock = threading.Lock()
 
@@ -95,7 +97,11 @@ class AgentPhone:
         with self._lock:
             n = len(self.history)
             kind = self.offers[n] if n < len(self.offers) else self.default
-            if kind == "accept" and self.miss_probability and self._rng.random() < self.miss_probability:
+            if (
+                kind == "accept"
+                and self.miss_probability
+                and self._rng.random() < self.miss_probability
+            ):
                 kind = "miss"
             self.history.append(kind)
             answer_after = _draw(self._rng, self.answer_after)
@@ -131,14 +137,23 @@ class CustomerPhone:
     def ring(self) -> Ring:
         n = len(self.history)
         if isinstance(self.answers, list):
-            yes = self.answers[n] if n < len(self.answers) else self.answers[-1] if self.answers else True
+            yes = (
+                self.answers[n]
+                if n < len(self.answers)
+                else self.answers[-1]
+                if self.answers
+                else True
+            )
         else:
             yes = bool(self.answers)
         self.history.append("answer" if yes else "miss")
         if not yes:
             return Ring("no-answer")
-        return Ring("answer", self.answer_after,
-                    Party([Silence()], patience=3600.0, name=self.name, talk_seconds=self.talk_seconds))
+        return Ring(
+            "answer",
+            self.answer_after,
+            Party([Silence()], patience=3600.0, name=self.name, talk_seconds=self.talk_seconds),
+        )
 
 
 class Network:

@@ -29,8 +29,11 @@ class ScriptedCaller:
     confidence: float = 0.92
 
     def party(self) -> Party:
-        return Party(script(press=self.press, say=self.say, lang=self.lang, confidence=self.confidence),
-                     patience=self.patience, name=self.name)
+        return Party(
+            script(press=self.press, say=self.say, lang=self.lang, confidence=self.confidence),
+            patience=self.patience,
+            name=self.name,
+        )
 
 
 @dataclass(frozen=True)
@@ -54,17 +57,27 @@ def load_scenario(path: Path | str | None = None) -> Scenario:
             raise HotlineError(f"scenario {path}: caller {i} needs at least 'from'")
         unknown = set(c) - {"name", "from", "at", "press", "say", "lang", "patience", "confidence"}
         if unknown:
-            raise HotlineError(f"scenario {path}: caller {i}: unknown field(s) {', '.join(sorted(unknown))}")
+            raise HotlineError(
+                f"scenario {path}: caller {i}: unknown field(s) {', '.join(sorted(unknown))}"
+            )
         try:
             caller = ScriptedCaller(
-                name=str(c.get("name") or f"caller {i}"), from_=str(c["from"]), at=float(c.get("at", 0)),
-                press=None if c.get("press") is None else str(c["press"]), say=c.get("say"),
-                lang=str(c.get("lang", "fr")), patience=float(c.get("patience", 120)),
-                confidence=float(c.get("confidence", 0.92)))
+                name=str(c.get("name") or f"caller {i}"),
+                from_=str(c["from"]),
+                at=float(c.get("at", 0)),
+                press=None if c.get("press") is None else str(c["press"]),
+                say=c.get("say"),
+                lang=str(c.get("lang", "fr")),
+                patience=float(c.get("patience", 120)),
+                confidence=float(c.get("confidence", 0.92)),
+            )
             caller.party()  # validates the script now, with the caller's number in the message
         except (HotlineError, ValueError, TypeError) as e:
             raise HotlineError(f"scenario {path}: caller {i} ({c.get('from')}): {e}") from None
         callers.append(caller)
     horizon = doc.get("horizon_s")
-    return Scenario(name=str(doc.get("name", path.stem)), callers=tuple(callers),
-                    horizon_s=float(horizon) if horizon is not None else None)
+    return Scenario(
+        name=str(doc.get("name", path.stem)),
+        callers=tuple(callers),
+        horizon_s=float(horizon) if horizon is not None else None,
+    )

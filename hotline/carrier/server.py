@@ -43,19 +43,40 @@ from .twiml_exec import API_VERSION, CallSession
 
 
 def _twilio_error(status: int, code: int, message: str):
-    body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status}
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
     return jsonify(body), status
 
 
 def _page(name: str, items: list):
     # Twilio's list envelope, always one page: the client library stops at next_page_uri None.
-    return jsonify({name: items, "page": 0, "page_size": len(items), "uri": request.path,
-                    "first_page_uri": request.path, "next_page_uri": None})
+    return jsonify(
+        {
+            name: items,
+            "page": 0,
+            "page_size": len(items),
+            "uri": request.path,
+            "first_page_uri": request.path,
+            "next_page_uri": None,
+        }
+    )
 
 
 # The statuses of Twilio's Call resource (CallInstance.Status in twilio-python).
-CALL_STATUSES = ("queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled")
+CALL_STATUSES = (
+    "queued",
+    "ringing",
+    "in-progress",
+    "completed",
+    "busy",
+    "failed",
+    "no-answer",
+    "canceled",
+)
 
 
 def rest_status(session: CallSession) -> str:
@@ -77,9 +98,14 @@ def call_resource(session: CallSession, account_sid: str) -> dict:
     status = rest_status(session)
     completed = status == "completed" and r.ended_at is not None
     return {
-        "sid": r.sid, "account_sid": account_sid, "from": r.from_, "to": r.to, "status": status,
+        "sid": r.sid,
+        "account_sid": account_sid,
+        "from": r.from_,
+        "to": r.to,
+        "status": status,
         "parent_call_sid": session.spec.parent_sid,
-        "direction": session.spec.direction, "api_version": API_VERSION,
+        "direction": session.spec.direction,
+        "api_version": API_VERSION,
         "start_time": None if status == "queued" else format_datetime(utc(r.started_at)),
         "end_time": format_datetime(utc(r.ended_at)) if completed else None,
         "duration": str(round(r.ended_at - (r.answered_at or r.started_at))) if completed else None,
@@ -111,7 +137,7 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
         if not from_:
             return _twilio_error(400, 21603, "A 'From' phone number is required.")
         to = f.get("To", "").strip()
-        inbound_test = (not to or to == cfg.number or any(k.startswith("Sim") for k in f))
+        inbound_test = not to or to == cfg.number or any(k.startswith("Sim") for k in f)
         if not inbound_test:
             return create_outbound(f, from_, to)
         try:
@@ -119,9 +145,13 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
             patience = float(f.get("SimPatience", 120))
         except (HotlineError, ValueError) as e:
             return _twilio_error(400, 21205, str(e))
-        session = carrier.new_call(Party(answers, patience=patience), from_=from_,
-                                   to=f.get("To") or None, url=f.get("Url") or None,
-                                   method=f.get("Method", "POST"))
+        session = carrier.new_call(
+            Party(answers, patience=patience),
+            from_=from_,
+            to=f.get("To") or None,
+            url=f.get("Url") or None,
+            method=f.get("Method", "POST"),
+        )
         start(session)
         return jsonify(call_resource(session, cfg.account_sid)), 201
 
@@ -141,10 +171,15 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
             return _twilio_error(400, 21212, f"Invalid Timeout {f.get('Timeout')!r}")
         try:
             session = carrier.place(
-                to=to, from_=from_, url=url, method=f.get("Method", "POST"),
+                to=to,
+                from_=from_,
+                url=url,
+                method=f.get("Method", "POST"),
                 status_callback=f.get("StatusCallback") or None,
                 status_callback_method=f.get("StatusCallbackMethod", "POST"),
-                status_callback_events=tuple(events), timeout=min(max(timeout, 5.0), 600.0))
+                status_callback_events=tuple(events),
+                timeout=min(max(timeout, 5.0), 600.0),
+            )
         except HotlineError as e:
             return _twilio_error(400, 21217, f"Phone number is not a valid phone number: {e}")
         start(None)  # the call is on the timeline already: make sure time runs
@@ -171,7 +206,9 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
         if session.ended:
             return _twilio_error(400, 21220, "Call is not in-progress. Cannot redirect.")
         if status == "canceled" and session.answered:
-            return jsonify(call_resource(session, cfg.account_sid))  # Twilio: canceling an answered call does nothing
+            return jsonify(
+                call_resource(session, cfg.account_sid)
+            )  # Twilio: canceling an answered call does nothing
         if status:
             session.hangup()
         else:
@@ -185,31 +222,55 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
         name = carrier.queues.find(qsid, sid) if sid else None
         session = carrier.sessions.get(sid)
         if name is None or session is None or session.ended:
-            return _twilio_error(404, 20404, f"The requested resource /Queues/{qsid}/Members/{sid}.json "
-                                             "was not found")
+            return _twilio_error(
+                404,
+                20404,
+                f"The requested resource /Queues/{qsid}/Members/{sid}.json was not found",
+            )
         url = request.form.get("Url", "").strip()
         if not url:
             return _twilio_error(400, 21205, "Url parameter is required.")
         session.redirect(url, request.form.get("Method", "POST"))
-        return jsonify({"call_sid": sid, "queue_sid": qsid, "position": 1, "wait_time": 0,
-                        "date_enqueued": None, "uri": request.path})
+        return jsonify(
+            {
+                "call_sid": sid,
+                "queue_sid": qsid,
+                "position": 1,
+                "wait_time": 0,
+                "date_enqueued": None,
+                "uri": request.path,
+            }
+        )
 
     @app.get(base + "/Conferences.json")
     def list_conferences(account):
         name, status = request.args.get("FriendlyName"), request.args.get("Status")
-        out = [{**c, "account_sid": cfg.account_sid} for c in carrier.conferences.snapshot()
-               if (not name or c["friendly_name"] == name) and (not status or c["status"] == status)]
+        out = [
+            {**c, "account_sid": cfg.account_sid}
+            for c in carrier.conferences.snapshot()
+            if (not name or c["friendly_name"] == name) and (not status or c["status"] == status)
+        ]
         return _page("conferences", out)
 
     @app.get(base + "/Conferences/<csid>/Participants.json")
     def list_participants(account, csid):
         conf = carrier.conferences.find(csid)
         if conf is None:
-            return _twilio_error(404, 20404, f"The requested resource /Conferences/{csid} was not found")
-        parts = [{"call_sid": p.call_sid, "conference_sid": conf.sid, "account_sid": cfg.account_sid,
-                  "start_conference_on_enter": p.start_on_enter,
-                  "end_conference_on_exit": p.end_on_exit, "status": "connected", "label": p.label}
-                 for p in list(conf.participants.values())]
+            return _twilio_error(
+                404, 20404, f"The requested resource /Conferences/{csid} was not found"
+            )
+        parts = [
+            {
+                "call_sid": p.call_sid,
+                "conference_sid": conf.sid,
+                "account_sid": cfg.account_sid,
+                "start_conference_on_enter": p.start_on_enter,
+                "end_conference_on_exit": p.end_on_exit,
+                "status": "connected",
+                "label": p.label,
+            }
+            for p in list(conf.participants.values())
+        ]
         return _page("participants", parts)
 
     @app.get(base + "/Calls/<sid>.json")
@@ -225,7 +286,9 @@ def create_sim_app(carrier: Carrier, start) -> Flask:
 class SimulatorServer:
     """Serves the REST subset on a loopback port and drives the calls it creates."""
 
-    def __init__(self, carrier: Carrier, host: str = "127.0.0.1", port: int = 0, *, drive: bool = True):
+    def __init__(
+        self, carrier: Carrier, host: str = "127.0.0.1", port: int = 0, *, drive: bool = True
+    ):
         """`drive=False`: someone else runs the (virtual) timeline (LocalHotline.run);
         calls created here are only added to it."""
         self.carrier = carrier
@@ -275,7 +338,11 @@ class SimulatorServer:
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Block until every call placed through the API has ended (tests, scripts)."""
         with self._lock:
-            threads = [t for t in (self._driver, *self._threads, *self.carrier.call_threads()) if t is not None]
+            threads = [
+                t
+                for t in (self._driver, *self._threads, *self.carrier.call_threads())
+                if t is not None
+            ]
         for th in threads:
             th.join(timeout)
 

@@ -42,8 +42,13 @@ class Exchange:
     body: str
 
     def to_json(self) -> dict:
-        return {"at": self.at, "method": self.method, "url": self.url, "params": self.params,
-                "status": self.status}
+        return {
+            "at": self.at,
+            "method": self.method,
+            "url": self.url,
+            "params": self.params,
+            "status": self.status,
+        }
 
 
 class Signer:
@@ -69,7 +74,9 @@ class WebhookClient:
     `failures` counts the requests that failed (no answer, timeout, non-2xx) plus those
     whose answer a call found not to be TwiML (`count_failure()`); calls run in threads."""
 
-    def __init__(self, auth_token: str, *, timeout: float = 30.0, session: requests.Session | None = None):
+    def __init__(
+        self, auth_token: str, *, timeout: float = 30.0, session: requests.Session | None = None
+    ):
         self.signer = Signer(auth_token)
         self.timeout = timeout
         self.session = session or requests.Session()
@@ -96,7 +103,9 @@ class WebhookClient:
                 resp = self.session.post(url, data=params, headers=headers, timeout=self.timeout)
         except requests.RequestException as e:
             self.count_failure()
-            raise WebhookFailed(method, url, 0, f"could not reach the app ({type(e).__name__})") from None
+            raise WebhookFailed(
+                method, url, 0, f"could not reach the app ({type(e).__name__})"
+            ) from None
         if not 200 <= resp.status_code < 300:
             self.count_failure()
             raise WebhookFailed(method, full, resp.status_code, resp.text)

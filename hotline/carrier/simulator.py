@@ -51,8 +51,14 @@ class CarrierConfig:
 
 
 class Carrier:
-    def __init__(self, config: CarrierConfig, timeline, *, client: WebhookClient | None = None,
-                 network: Network | None = None):
+    def __init__(
+        self,
+        config: CarrierConfig,
+        timeline,
+        *,
+        client: WebhookClient | None = None,
+        network: Network | None = None,
+    ):
         self.config = config
         self.timeline = timeline
         self.client = client or WebhookClient(config.auth_token)
@@ -63,38 +69,75 @@ class Carrier:
         self._lock = threading.Lock()
         self.sessions: dict[str, CallSession] = {}
 
-    def new_call(self, party: Party, *, from_: str = "+33612345678", to: str | None = None,
-                 url: str | None = None, method: str = "POST") -> CallSession:
-        spec = CallSpec(url=url or self.config.incoming_url, method=method, from_=from_,
-                        to=to or self.config.number, status_callback=self.config.status_callback_url)
+    def new_call(
+        self,
+        party: Party,
+        *,
+        from_: str = "+33612345678",
+        to: str | None = None,
+        url: str | None = None,
+        method: str = "POST",
+    ) -> CallSession:
+        spec = CallSpec(
+            url=url or self.config.incoming_url,
+            method=method,
+            from_=from_,
+            to=to or self.config.number,
+            status_callback=self.config.status_callback_url,
+        )
         return self._register(CallSession(spec, party, **self._session_kw()))
 
     def _session_kw(self) -> dict:
-        return {"account_sid": self.config.account_sid, "client": self.client, "timeline": self.timeline,
-                "queues": self.queues, "recordings_base": self.config.recordings_base,
-                "max_requests": self.config.max_instant_requests, "conferences": self.conferences,
-                "carrier": self}
+        return {
+            "account_sid": self.config.account_sid,
+            "client": self.client,
+            "timeline": self.timeline,
+            "queues": self.queues,
+            "recordings_base": self.config.recordings_base,
+            "max_requests": self.config.max_instant_requests,
+            "conferences": self.conferences,
+            "carrier": self,
+        }
 
     def _register(self, session: CallSession) -> CallSession:
         with self._lock:
             self.sessions[session.spec.sid] = session
         return session
 
-    def place(self, *, to: str, from_: str, url: str | None = None, method: str = "POST",
-              status_callback: str | None = None, status_callback_method: str = "POST",
-              status_callback_events=("completed",), timeout: float = 60.0,
-              parent_sid: str | None = None, bridge: tuple | None = None) -> CallSession:
+    def place(
+        self,
+        *,
+        to: str,
+        from_: str,
+        url: str | None = None,
+        method: str = "POST",
+        status_callback: str | None = None,
+        status_callback_method: str = "POST",
+        status_callback_events=("completed",),
+        timeout: float = 60.0,
+        parent_sid: str | None = None,
+        bridge: tuple | None = None,
+    ) -> CallSession:
         """An outbound call (REST Calls create, or a <Dial> child leg): it rings the
         endpoint the Network knows at `to`, starting now, on the timeline."""
         address = normalize_address(to)  # HotlineError for something that is no address
         if url is None and bridge is None:
             raise HotlineError("an outbound call needs a Url")
         events = tuple(e for e in status_callback_events if e in OUTBOUND_EVENTS) or ("completed",)
-        spec = CallSpec(url=url or "", method=method.upper(), from_=from_, to=address,
-                        status_callback=status_callback, status_callback_method=status_callback_method,
-                        direction="outbound-dial" if parent_sid else "outbound-api",
-                        status_callback_events=events, timeout=float(timeout),
-                        ring=self.network.ring(address), parent_sid=parent_sid, bridge=bridge)
+        spec = CallSpec(
+            url=url or "",
+            method=method.upper(),
+            from_=from_,
+            to=address,
+            status_callback=status_callback,
+            status_callback_method=status_callback_method,
+            direction="outbound-dial" if parent_sid else "outbound-api",
+            status_callback_events=events,
+            timeout=float(timeout),
+            ring=self.network.ring(address),
+            parent_sid=parent_sid,
+            bridge=bridge,
+        )
         session = self._register(CallSession(spec, None, **self._session_kw()))
         self._start(session)
         return session

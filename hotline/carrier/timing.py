@@ -117,7 +117,9 @@ class RealTimeline:
             waker = self._wakers.setdefault(party, threading.Event())
         waker.set()
 
-    def run(self, parties: list[tuple[float, Callable[[], None]]], until: float | None = None) -> None:
+    def run(
+        self, parties: list[tuple[float, Callable[[], None]]], until: float | None = None
+    ) -> None:
         """Run each party (start offset in seconds, function) in its own thread; wait for
         all. Real time has no horizon: `until` is accepted for symmetry and ignored."""
         threads = []
@@ -134,18 +136,27 @@ class RealTimeline:
 class VirtualTimeline:
     """Discrete-event time on a ManualClock shared with the app (see module doc)."""
 
-    def __init__(self, clock: ManualClock, *, on_advance: Callable[[float], None] | None = None,
-                 on_step: Callable[[], None] | None = None,
-                 next_timer: Callable[[], float | None] | None = None):
+    def __init__(
+        self,
+        clock: ManualClock,
+        *,
+        on_advance: Callable[[float], None] | None = None,
+        on_step: Callable[[], None] | None = None,
+        next_timer: Callable[[], float | None] | None = None,
+    ):
         if not isinstance(clock, ManualClock):
-            raise TypeError("VirtualTimeline needs a ManualClock (the app must read the same clock)")
+            raise TypeError(
+                "VirtualTimeline needs a ManualClock (the app must read the same clock)"
+            )
         self.clock = clock
         self.on_advance = on_advance
         self.on_step = on_step
         self.next_timer = next_timer
         self._cv = threading.Condition()
         self._heap: list[tuple[float, int, int]] = []  # (wake at, seq, party id)
-        self._entry: dict[int, int] = {}  # party id -> seq of its live heap entry (others are stale)
+        self._entry: dict[
+            int, int
+        ] = {}  # party id -> seq of its live heap entry (others are stale)
         self._interrupted: set[int] = set()
         self._seq = itertools.count()
         self._holder: int | None = None  # party currently running, None = the driver
@@ -204,8 +215,9 @@ class VirtualTimeline:
         with self._cv:
             pid = next(self._seq)
             wake = self.now() if at is None else max(at, self.now())
-            th = threading.Thread(target=self._party, args=(pid, fn), daemon=True,
-                                  name=f"sim-party-{pid}")
+            th = threading.Thread(
+                target=self._party, args=(pid, fn), daemon=True, name=f"sim-party-{pid}"
+            )
             self._parties[pid] = th
             self._wakeups[pid] = threading.Event()
             self._schedule(pid, wake)

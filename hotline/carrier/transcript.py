@@ -67,8 +67,12 @@ class Transcript:
         self.lines: list[Line] = []
 
     def add(self, now: float, verb: str, text: str = "", **attrs) -> Line:
-        line = Line(round(now - self.started_at, 1), verb, text,
-                    {k: v for k, v in attrs.items() if v is not None})
+        line = Line(
+            round(now - self.started_at, 1),
+            verb,
+            text,
+            {k: v for k, v in attrs.items() if v is not None},
+        )
         self.lines.append(line)
         return line
 
@@ -84,17 +88,19 @@ class Transcript:
             best_k, best_r = 1, 1
             for k in range(1, MAX_FOLDED_BLOCK + 1):
                 r = 1
-                while keys[i + r * k:i + (r + 1) * k] == keys[i:i + k] and i + (r + 1) * k <= n:
+                while keys[i + r * k : i + (r + 1) * k] == keys[i : i + k] and i + (r + 1) * k <= n:
                     r += 1
                 if r > 1 and r * k > best_r * best_k:
                     best_k, best_r = k, r
-            out.extend(line.render() for line in self.lines[i:i + best_k])
+            out.extend(line.render() for line in self.lines[i : i + best_k])
             if best_r > 1:
                 last = self.lines[i + best_r * best_k - 1]
                 m, sec = divmod(int(last.t), 60)
                 times = "once more" if best_r == 2 else f"{best_r - 1} more times"
-                out.append(f"{'':5}  (the same {'line' if best_k == 1 else f'{best_k} lines'} "
-                           f"{times}, until {m}:{sec:02d})")
+                out.append(
+                    f"{'':5}  (the same {'line' if best_k == 1 else f'{best_k} lines'} "
+                    f"{times}, until {m}:{sec:02d})"
+                )
             i += best_k * best_r
         return "\n".join(out)
 

@@ -181,7 +181,10 @@ class Queues:
 
     def snapshot(self) -> dict:
         with self._lock:
-            return {name: {"sid": q["sid"], "members": list(q["members"])} for name, q in self._queues.items()}
+            return {
+                name: {"sid": q["sid"], "members": list(q["members"])}
+                for name, q in self._queues.items()
+            }
 
 
 # One call -----------------------------------------------------------------------
@@ -234,9 +237,14 @@ class CallResult:
 
     def to_json(self) -> dict:
         return {
-            "call_sid": self.sid, "from": self.from_, "to": self.to, "status": self.status,
-            "started_at": utc(self.started_at).isoformat(), "duration": self.duration,
-            "queue_result": self.queue_result, "error": str(self.error) if self.error else None,
+            "call_sid": self.sid,
+            "from": self.from_,
+            "to": self.to,
+            "status": self.status,
+            "started_at": utc(self.started_at).isoformat(),
+            "duration": self.duration,
+            "queue_result": self.queue_result,
+            "error": str(self.error) if self.error else None,
             "answered_at": utc(self.answered_at).isoformat() if self.answered_at else None,
             "transcript": self.transcript.to_json(),
             "requests": [x.to_json() for x in self.exchanges],
@@ -246,9 +254,20 @@ class CallResult:
 class CallSession:
     """Runs one call to its end on the current thread (under a Timeline)."""
 
-    def __init__(self, spec: CallSpec, party, *, account_sid: str, client: WebhookClient,
-                 timeline, queues: Queues, recordings_base: str = "http://carrier-simulator.invalid",
-                 max_requests: int = 100, conferences: Conferences | None = None, carrier=None):
+    def __init__(
+        self,
+        spec: CallSpec,
+        party,
+        *,
+        account_sid: str,
+        client: WebhookClient,
+        timeline,
+        queues: Queues,
+        recordings_base: str = "http://carrier-simulator.invalid",
+        max_requests: int = 100,
+        conferences: Conferences | None = None,
+        carrier=None,
+    ):
         self.spec = spec
         self.party = party if party is not None else Party(name=spec.to)
         self.conferences = conferences if conferences is not None else Conferences()
@@ -259,7 +278,9 @@ class CallSession:
         self.queues = queues
         self.recordings_base = recordings_base.rstrip("/")
         self.max_requests = max_requests
-        self.result = CallResult(spec.sid, spec.from_, spec.to, Transcript(timeline.now()), timeline.now())
+        self.result = CallResult(
+            spec.sid, spec.from_, spec.to, Transcript(timeline.now()), timeline.now()
+        )
         self._status = "ringing" if spec.direction == "inbound" else "queued"
         self._seq = 0  # SequenceNumber of the next status callback
         self._remote_end = False
@@ -334,8 +355,15 @@ class CallSession:
                 status = self._ended_by_api()
             except _NotAnswered as e:
                 status = e.status
-                self._say_line("Carrier", {"no-answer": "No answer", "busy": "Busy",
-                                           "failed": "Call failed", "canceled": "Canceled"}.get(status, status))
+                self._say_line(
+                    "Carrier",
+                    {
+                        "no-answer": "No answer",
+                        "busy": "Busy",
+                        "failed": "Call failed",
+                        "canceled": "Canceled",
+                    }.get(status, status),
+                )
             self._finish(status)
         except timing.Stopped:
             self._say_line("Carrier", "Still on the line when the simulation stopped")
@@ -373,8 +401,12 @@ class CallSession:
     def _status_callback(self, event: str, extra: dict | None = None) -> None:
         if not self.spec.status_callback or event not in self.spec.status_callback_events:
             return
-        params = {**(extra or {}), "Timestamp": format_datetime(utc(self.timeline.now())),
-                  "CallbackSource": "call-progress-events", "SequenceNumber": self._seq}
+        params = {
+            **(extra or {}),
+            "Timestamp": format_datetime(utc(self.timeline.now())),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": self._seq,
+        }
         self._seq += 1
         self._request(Fetch(self.spec.status_callback, self.spec.status_callback_method, params))
 
@@ -443,9 +475,17 @@ class CallSession:
     def _params(self) -> dict:
         s = self.spec
         p = {
-            "CallSid": s.sid, "AccountSid": self.account_sid, "From": s.from_, "To": s.to,
-            "Caller": s.from_, "Called": s.to, "CallStatus": self._status, "Direction": s.direction,
-            "ApiVersion": API_VERSION, "FromCountry": country_of(s.from_), "ToCountry": country_of(s.to),
+            "CallSid": s.sid,
+            "AccountSid": self.account_sid,
+            "From": s.from_,
+            "To": s.to,
+            "Caller": s.from_,
+            "Called": s.to,
+            "CallStatus": self._status,
+            "Direction": s.direction,
+            "ApiVersion": API_VERSION,
+            "FromCountry": country_of(s.from_),
+            "ToCountry": country_of(s.to),
         }
         return {k: v for k, v in p.items() if v is not None}
 
@@ -454,12 +494,17 @@ class CallSession:
         # caller hearing anything; Twilio would spin too. Count requests with no time between.
         now = self.timeline.now()
         last = self.result.exchanges[-1].at if self.result.exchanges else None
-        self._instant_requests = self._instant_requests + 1 if last is not None and now - last < 0.05 else 0
+        self._instant_requests = (
+            self._instant_requests + 1 if last is not None and now - last < 0.05 else 0
+        )
         if self._instant_requests >= self.max_requests:
-            raise TwimlError(f"{self.max_requests} webhook requests in a row with no time passing: "
-                             f"a TwiML loop? (last: {fetch.url})")
-        ex = self.client.request(fetch.method, fetch.url, {**self._params(), **fetch.params},
-                                 at=self.timeline.now())
+            raise TwimlError(
+                f"{self.max_requests} webhook requests in a row with no time passing: "
+                f"a TwiML loop? (last: {fetch.url})"
+            )
+        ex = self.client.request(
+            fetch.method, fetch.url, {**self._params(), **fetch.params}, at=self.timeline.now()
+        )
         self.result.exchanges.append(ex)
         return ex
 
@@ -562,7 +607,9 @@ class CallSession:
         method = (el.get("method") or "POST").upper()
         answer = self.party.answer_for(kinds)
         if isinstance(answer, Press):
-            digits, finished = _collect(answer.keys, el.get("finishOnKey", "#"), el.get("numDigits"))
+            digits, finished = _collect(
+                answer.keys, el.get("finishOnKey", "#"), el.get("numDigits")
+            )
             self._wait(timing.keys_seconds(answer.keys))
             if not finished:
                 self._wait(timeout)  # Twilio waits `timeout` for more keys before submitting
@@ -571,7 +618,11 @@ class CallSession:
         if isinstance(answer, Speak):
             self._wait(timing.speak_seconds(answer.text))
             self._say_line("Gather", f'said "{answer.text}"', language=el.get("language"))
-            return Fetch(action, method, {"SpeechResult": answer.text, "Confidence": f"{answer.confidence:.2f}"})
+            return Fetch(
+                action,
+                method,
+                {"SpeechResult": answer.text, "Confidence": f"{answer.confidence:.2f}"},
+            )
         assert isinstance(answer, Silence)
         self._wait(timeout)
         self._say_line("Gather", f"no input ({timeout:g}s)")
@@ -599,7 +650,9 @@ class CallSession:
     def _v_enqueue(self, el, url, waiting):
         name = " ".join("".join(el.itertext()).split()) or "default"
         action = el.get("action")
-        self._enqueue_action = (urljoin(url, action), (el.get("method") or "POST").upper()) if action else None
+        self._enqueue_action = (
+            (urljoin(url, action), (el.get("method") or "POST").upper()) if action else None
+        )
         wait_url = urljoin(url, el.get("waitUrl")) if el.get("waitUrl") else None
         wait_method = (el.get("waitUrlMethod") or "POST").upper()
         now = self.timeline.now()
@@ -638,7 +691,11 @@ class CallSession:
         if self._enqueue_action is None:
             return None
         action, method = self._enqueue_action
-        fetch = Fetch(action, method, {"QueueResult": result, "QueueSid": self._queue_sid, "QueueTime": waited})
+        fetch = Fetch(
+            action,
+            method,
+            {"QueueResult": result, "QueueSid": self._queue_sid, "QueueTime": waited},
+        )
         if not follow:
             # The call is gone (hangup) or already moved elsewhere (redirected):
             # Twilio still reports to the action URL but does not run its answer.
@@ -675,20 +732,41 @@ class CallSession:
         elif seconds < max_length:
             self._wait(silence)
         rec_sid = new_sid("RE")
-        rec_url = f"{self.recordings_base}/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{rec_sid}"
-        self.recordings.append({"sid": rec_sid, "url": rec_url, "duration": int(seconds), "text": msg.text})
+        rec_url = (
+            f"{self.recordings_base}/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{rec_sid}"
+        )
+        self.recordings.append(
+            {"sid": rec_sid, "url": rec_url, "duration": int(seconds), "text": msg.text}
+        )
         self._say_line("Record", f"{seconds:g}s", note=f'"{msg.text}"' if msg.text else None)
         callback = el.get("transcribeCallback")
         if callback:
-            self._deferred.append(Fetch(urljoin(url, callback), "POST", {
-                "TranscriptionSid": new_sid("TR"), "TranscriptionText": msg.text,
-                "TranscriptionStatus": "completed", "TranscriptionType": "fast",
-                "TranscriptionUrl": f"{rec_url}/Transcriptions", "RecordingSid": rec_sid,
-                "RecordingUrl": rec_url,
-            }))
+            self._deferred.append(
+                Fetch(
+                    urljoin(url, callback),
+                    "POST",
+                    {
+                        "TranscriptionSid": new_sid("TR"),
+                        "TranscriptionText": msg.text,
+                        "TranscriptionStatus": "completed",
+                        "TranscriptionType": "fast",
+                        "TranscriptionUrl": f"{rec_url}/Transcriptions",
+                        "RecordingSid": rec_sid,
+                        "RecordingUrl": rec_url,
+                    },
+                )
+            )
         action = urljoin(url, el.get("action") or url)
-        return Fetch(action, (el.get("method") or "POST").upper(), {
-            **params, "RecordingUrl": rec_url, "RecordingSid": rec_sid, "RecordingDuration": int(seconds)})
+        return Fetch(
+            action,
+            (el.get("method") or "POST").upper(),
+            {
+                **params,
+                "RecordingUrl": rec_url,
+                "RecordingSid": rec_sid,
+                "RecordingDuration": int(seconds),
+            },
+        )
 
     def _v_dial(self, el, url, waiting):
         timeout = _number(el.get("timeout"), 30)
@@ -711,8 +789,9 @@ class CallSession:
                 whisper = urljoin(url, noun.get("url")) if noun.get("url") else None
             else:
                 target, whisper = " ".join("".join(el.itertext()).split()), None
-            status, talked, child_sid = self._dial_leg(target, whisper, timeout, time_limit,
-                                                       el.get("callerId"))
+            status, talked, child_sid = self._dial_leg(
+                target, whisper, timeout, time_limit, el.get("callerId")
+            )
         action = el.get("action")
         if action:
             params = {"DialCallStatus": status, "DialCallDuration": talked}
@@ -730,12 +809,21 @@ class CallSession:
         self._say_line("Dial", f"conference {name}")
         conf, joined, _ = self._in_room(name, start=start, end=end, time_limit=time_limit)
         now = self.timeline.now()
-        self._say_line("Dial", f"left conference {name}",
-                       note="(the conference ended)" if conf.ended_at is not None else None)
+        self._say_line(
+            "Dial",
+            f"left conference {name}",
+            note="(the conference ended)" if conf.ended_at is not None else None,
+        )
         return "completed", round(now - joined)
 
-    def _dial_leg(self, target: str, whisper: str | None, timeout: float, time_limit: float,
-                  caller_id: str | None) -> tuple[str, int, str | None]:
+    def _dial_leg(
+        self,
+        target: str,
+        whisper: str | None,
+        timeout: float,
+        time_limit: float,
+        caller_id: str | None,
+    ) -> tuple[str, int, str | None]:
         """<Dial><Number>/<Client>: ring a child leg; if it answers, talk in a private room."""
         from .phones import normalize_address
 
@@ -749,13 +837,22 @@ class CallSession:
         room = f"dial:{self.spec.sid}:{self._seq}:{len(self.result.exchanges)}"
         self._say_line("Dial", address)
         # The caller is in the room first (it does not start it): the callee's arrival starts it.
-        child = self.carrier.place(to=address, from_=caller_id or self.spec.to, timeout=timeout,
-                                   parent_sid=self.spec.sid, bridge=(room, whisper))
+        child = self.carrier.place(
+            to=address,
+            from_=caller_id or self.spec.to,
+            timeout=timeout,
+            parent_sid=self.spec.sid,
+            bridge=(room, whisper),
+        )
         child.on_end.append(self._wake)
         try:
             _, _, talk_from = self._in_room(
-                room, start=False, end=True, time_limit=time_limit,
-                give_up=lambda: child.ended and not child.answered)
+                room,
+                start=False,
+                end=True,
+                time_limit=time_limit,
+                give_up=lambda: child.ended and not child.answered,
+            )
         except BaseException:
             if not child.ended:
                 child.hangup()
@@ -776,14 +873,21 @@ class CallSession:
         Returns (conference, joined at, talk started at or None). Hanging up, a REST
         redirect or the end of the simulation leave the room on the way out."""
         sid = self.spec.sid
-        conf = self.conferences.join(name, Participant(sid, start, end, wake=self._wake,
-                                                       label=self.party.name), self.timeline.now())
+        conf = self.conferences.join(
+            name,
+            Participant(sid, start, end, wake=self._wake, label=self.party.name),
+            self.timeline.now(),
+        )
         joined = self.timeline.now()
         talk_from = None
         try:
             while sid in conf.participants:
                 now = self.timeline.now()
-                if talk_from is None and conf.started_at is not None and len(conf.participants) >= 2:
+                if (
+                    talk_from is None
+                    and conf.started_at is not None
+                    and len(conf.participants) >= 2
+                ):
                     talk_from = now
                     if self.party.talk_seconds is not None:
                         self._talk_deadline = now + self.party.talk_seconds
@@ -798,9 +902,16 @@ class CallSession:
         return conf, joined, talk_from
 
     HANDLERS: ClassVar[dict] = {
-        "Say": _v_say, "Play": _v_play, "Pause": _v_pause, "Gather": _v_gather,
-        "Redirect": _v_redirect, "Hangup": _v_hangup, "Leave": _v_leave, "Enqueue": _v_enqueue,
-        "Record": _v_record, "Dial": _v_dial,
+        "Say": _v_say,
+        "Play": _v_play,
+        "Pause": _v_pause,
+        "Gather": _v_gather,
+        "Redirect": _v_redirect,
+        "Hangup": _v_hangup,
+        "Leave": _v_leave,
+        "Enqueue": _v_enqueue,
+        "Record": _v_record,
+        "Dial": _v_dial,
     }
 
 

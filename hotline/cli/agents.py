@@ -42,7 +42,9 @@ def list_(ctx, as_json):
         state = a.state + (f" ({a.reason})" if a.reason else "")
         skills = ",".join(f"{k}:{v}" for k, v in sorted(a.skills.items()))
         call = f" call={a.call_sid}" if a.call_sid else ""
-        click.echo(f"{a.id:{width}}  {state:18} since {since:9} {shift:9} {'/'.join(a.languages):6} {skills}{call}")
+        click.echo(
+            f"{a.id:{width}}  {state:18} since {since:9} {shift:9} {'/'.join(a.languages):6} {skills}{call}"
+        )
 
 
 @agents.command("state")

@@ -17,9 +17,11 @@ from ..carrier.party import Party, script
 from ..carrier.twiml_exec import CallResult
 from ..errors import HotlineError
 
-PRESS_HELP = ("Keys for the Gathers, in order, comma-separated: '1' answers the menu; '2,1' "
-              "chooses software then presses 1 after the self-help tip; '3,8007#' keys in an "
-              "error code; an empty entry ('9,,1') stays silent at that Gather.")
+PRESS_HELP = (
+    "Keys for the Gathers, in order, comma-separated: '1' answers the menu; '2,1' "
+    "chooses software then presses 1 after the self-help tip; '3,8007#' keys in an "
+    "error code; an empty entry ('9,,1') stays silent at that Gather."
+)
 
 
 def register(main: click.Group) -> None:
@@ -27,16 +29,50 @@ def register(main: click.Group) -> None:
 
 
 @click.command()
-@click.option("--from", "from_", default="+33612345678", show_default=True, help="The caller's number (E.164).")
+@click.option(
+    "--from",
+    "from_",
+    default="+33612345678",
+    show_default=True,
+    help="The caller's number (E.164).",
+)
 @click.option("--press", default=None, help=PRESS_HELP)
-@click.option("--say", default=None, help="Answer the first menu by speech, e.g. \"ma connexion wifi coupe\".")
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
-              help="en presses 9 at the greeting first.")
-@click.option("--hangup-after", "patience", default=120.0, show_default=True, type=float,
-              help="The caller's patience in the queue, in (simulated) seconds.")
-@click.option("--confidence", default=0.92, show_default=True, type=float, help="Confidence reported for --say.")
-@click.option("--url", default=None, help="Base URL of a running `hotline serve` (default: run the app in-process).")
-@click.option("--json", "as_json", is_flag=True, help="The call, its transcript and its requests as one JSON object.")
+@click.option(
+    "--say", default=None, help='Answer the first menu by speech, e.g. "ma connexion wifi coupe".'
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["fr", "en"]),
+    default="fr",
+    show_default=True,
+    help="en presses 9 at the greeting first.",
+)
+@click.option(
+    "--hangup-after",
+    "patience",
+    default=120.0,
+    show_default=True,
+    type=float,
+    help="The caller's patience in the queue, in (simulated) seconds.",
+)
+@click.option(
+    "--confidence",
+    default=0.92,
+    show_default=True,
+    type=float,
+    help="Confidence reported for --say.",
+)
+@click.option(
+    "--url",
+    default=None,
+    help="Base URL of a running `hotline serve` (default: run the app in-process).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="The call, its transcript and its requests as one JSON object.",
+)
 def call(from_, press, say, lang, patience, confidence, url, as_json):
     """Place one simulated call and print its transcript."""
     if patience <= 0:
@@ -73,9 +109,13 @@ def _remote(url: str, party: Party, from_: str) -> CallResult:
     clock = clock_from_spec(settings.clock)
     if isinstance(clock, ManualClock):  # a manual clock cannot be shared with another process
         clock = SystemClock()
-    cfg = CarrierConfig(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
-                        incoming_url=base + "/webhooks/voice/incoming",
-                        status_callback_url=base + "/webhooks/voice/status", number=settings.hotline_number)
+    cfg = CarrierConfig(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        incoming_url=base + "/webhooks/voice/incoming",
+        status_callback_url=base + "/webhooks/voice/status",
+        number=settings.hotline_number,
+    )
     carrier = Carrier(cfg, RealTimeline(clock))
     try:
         return carrier.call(party, from_=from_)

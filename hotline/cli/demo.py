@@ -30,14 +30,33 @@ def register(main: click.Group) -> None:
 
 
 @click.command()
-@click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="A day scenario YAML (default: the morning peak, hotline/carrier/morning_peak.yaml).")
-@click.option("--calls", type=int, default=None, help="Number of generated callers (default: the scenario's, 60).")
-@click.option("--agents", type=int, default=None, help="Number of simulated agents (default: the scenario's, 5).")
+@click.option(
+    "--scenario",
+    "scenario_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="A day scenario YAML (default: the morning peak, hotline/carrier/morning_peak.yaml).",
+)
+@click.option(
+    "--calls",
+    type=int,
+    default=None,
+    help="Number of generated callers (default: the scenario's, 60).",
+)
+@click.option(
+    "--agents",
+    type=int,
+    default=None,
+    help="Number of simulated agents (default: the scenario's, 5).",
+)
 @click.option("--headless", is_flag=True, help="No live view; run as fast as possible.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option("--speed", type=float, default=None,
-              help="Simulated seconds per real second for the live view (default 60; headless: unpaced).")
+@click.option(
+    "--speed",
+    type=float,
+    default=None,
+    help="Simulated seconds per real second for the live view (default 60; headless: unpaced).",
+)
 @click.option("--transcripts", is_flag=True, help="Also print what every caller heard.")
 @pass_ctx
 def demo(ctx, scenario_path, calls, agents, headless, as_json, speed, transcripts):
@@ -95,16 +114,26 @@ def _print_summary(result, settings) -> None:
     s = result.summary
     sc = result.scenario
     sl = "-" if s["service_level"] is None else f"{s['service_level'] * 100:.1f} %"
-    asa = "-" if s["average_speed_of_answer_s"] is None else f"{s['average_speed_of_answer_s']:.0f} s"
-    click.echo(f"\n{sc.name}: {s['calls']} calls, {len(result.agents)} agents "
-               f"({', '.join(result.agents)}), {result.simulated_seconds / 60:.0f} simulated minutes "
-               f"in {result.real_seconds:.1f} s")
+    asa = (
+        "-" if s["average_speed_of_answer_s"] is None else f"{s['average_speed_of_answer_s']:.0f} s"
+    )
+    click.echo(
+        f"\n{sc.name}: {s['calls']} calls, {len(result.agents)} agents "
+        f"({', '.join(result.agents)}), {result.simulated_seconds / 60:.0f} simulated minutes "
+        f"in {result.real_seconds:.1f} s"
+    )
     rows = [
-        ("offered to agents", s["offered"]), ("answered", s["answered"]), ("abandoned", s["abandoned"]),
-        ("solved by self-help", s["self_service_resolved"]), ("callbacks requested", s["callbacks_requested"]),
-        ("callbacks completed", s["callbacks_completed"]), ("missed offers", s["missed_offers"]),
-        ("service level (answered within 60 s)", sl), ("average speed of answer", asa),
-        ("longest wait", f"{s['max_wait_s']:.0f} s"), ("unfinished calls", s["unfinished"]),
+        ("offered to agents", s["offered"]),
+        ("answered", s["answered"]),
+        ("abandoned", s["abandoned"]),
+        ("solved by self-help", s["self_service_resolved"]),
+        ("callbacks requested", s["callbacks_requested"]),
+        ("callbacks completed", s["callbacks_completed"]),
+        ("missed offers", s["missed_offers"]),
+        ("service level (answered within 60 s)", sl),
+        ("average speed of answer", asa),
+        ("longest wait", f"{s['max_wait_s']:.0f} s"),
+        ("unfinished calls", s["unfinished"]),
         ("invariant violations", len(result.violations)),
     ]
     for label, value in rows:

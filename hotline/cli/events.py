@@ -16,7 +16,12 @@ def register(main: click.Group) -> None:
 
 
 @click.command()
-@click.option("--since", "since", default=None, help="ISO 8601 time (naive = centre's zone) or a duration ago: 15m, 2h, 1d.")
+@click.option(
+    "--since",
+    "since",
+    default=None,
+    help="ISO 8601 time (naive = centre's zone) or a duration ago: 15m, 2h, 1d.",
+)
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--call", "call_sid", default=None, help="Only events of this call.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")

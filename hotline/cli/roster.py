@@ -27,8 +27,12 @@ def _default_by() -> str:
         return "cli"
 
 
-_by = click.option("--by", default=_default_by, show_default="your user name",
-                   help="Who makes the change (kept in the event log).")
+_by = click.option(
+    "--by",
+    default=_default_by,
+    show_default="your user name",
+    help="Who makes the change (kept in the event log).",
+)
 
 
 def _read(path: str) -> str:
@@ -41,7 +45,10 @@ def _read(path: str) -> str:
 def _print_problems(e: RosterInvalid) -> None:
     for p in e.problems:
         click.echo(str(p), err=True)
-    click.echo(f"{len(e.problems)} problem{'s' if len(e.problems) != 1 else ''}; nothing changed.", err=True)
+    click.echo(
+        f"{len(e.problems)} problem{'s' if len(e.problems) != 1 else ''}; nothing changed.",
+        err=True,
+    )
 
 
 def _roster(ctx, file: str | None) -> Roster:
@@ -64,8 +71,10 @@ def validate(file):
     except RosterInvalid as e:
         _print_problems(e)
         sys.exit(1)
-    click.echo(f"{file}: ok ({len(r.agents)} agents, {len(r.shifts)} weekly shifts, "
-               f"{len(r.leaves)} leave, {len(r.extras)} extra, {len(r.swaps)} swap)")
+    click.echo(
+        f"{file}: ok ({len(r.agents)} agents, {len(r.shifts)} weekly shifts, "
+        f"{len(r.leaves)} leave, {len(r.extras)} extra, {len(r.swaps)} swap)"
+    )
 
 
 @roster.command("import")
@@ -79,8 +88,10 @@ def import_(ctx, file, by):
     except RosterInvalid as e:
         _print_problems(e)
         sys.exit(1)
-    click.echo(f"imported {file}: {len(r.agents)} agents, {len(r.shifts)} weekly shifts "
-               f"(version {ctx.services.roster.version()})")
+    click.echo(
+        f"imported {file}: {len(r.agents)} agents, {len(r.shifts)} weekly shifts "
+        f"(version {ctx.services.roster.version()})"
+    )
 
 
 @roster.command("export")
@@ -97,6 +108,7 @@ def export(ctx, file):
 
 
 # --- edits -----------------------------------------------------------------
+
 
 @roster.group("edit")
 def edit():
@@ -136,17 +148,28 @@ def _days(value: str) -> tuple[int, ...]:
 @click.option("--valid-until", default=None)
 @_by
 @pass_ctx
-def add_shift(ctx, agent, days, on_date, start, end, on_call, shift_id, valid_from, valid_until, by):
+def add_shift(
+    ctx, agent, days, on_date, start, end, on_call, shift_id, valid_from, valid_until, by
+):
     """Add a weekly shift (--days) or a one-off shift (--date) for AGENT."""
     if bool(days) == bool(on_date):
-        raise click.UsageError("give exactly one of --days (weekly shift) or --date (one-off shift)")
+        raise click.UsageError(
+            "give exactly one of --days (weekly shift) or --date (one-off shift)"
+        )
     t0, t1 = _hhmm(start, "--start"), _hhmm(end, "--end")
     if on_date:
         s = ExtraShift(shift_id, agent, _date(on_date, "--date"), t0, t1, on_call)
     else:
-        s = Shift(shift_id, agent, _days(days), t0, t1, on_call,
-                  _date(valid_from, "--valid-from") if valid_from else None,
-                  _date(valid_until, "--valid-until") if valid_until else None)
+        s = Shift(
+            shift_id,
+            agent,
+            _days(days),
+            t0,
+            t1,
+            on_call,
+            _date(valid_from, "--valid-from") if valid_from else None,
+            _date(valid_until, "--valid-until") if valid_until else None,
+        )
     _apply(lambda: ctx.services.roster.add_shift(s, by=by), "shift added")
 
 
@@ -176,8 +199,12 @@ def leave(ctx, agent, start, end, reason, by):
 @click.argument("agent")
 @click.argument("other")
 @click.option("--date", "on_date", required=True, help="The day whose shifts change hands.")
-@click.option("--shift", "shift_id", default=None,
-              help="Only this shift changes hands (default: all of both agents' that day).")
+@click.option(
+    "--shift",
+    "shift_id",
+    default=None,
+    help="Only this shift changes hands (default: all of both agents' that day).",
+)
 @_by
 @pass_ctx
 def swap(ctx, agent, other, on_date, shift_id, by):
@@ -197,6 +224,7 @@ def _apply(fn, done: str) -> None:
 
 # --- questions -----------------------------------------------------------------
 
+
 def parse_at(text: str, tz) -> datetime:
     """An instant with a UTC offset; a naive time is read in the centre's zone unless DST makes it unclear."""
     try:
@@ -209,19 +237,25 @@ def parse_at(text: str, tz) -> datetime:
     if kind == "nonexistent":
         raise click.BadParameter(
             f"{text} does not exist in {tz.key}: the clocks skip that hour (daylight-saving change); "
-            "give a UTC offset", param_hint="--at")
+            "give a UTC offset",
+            param_hint="--at",
+        )
     if kind == "ambiguous":
         first, second = at.replace(tzinfo=tz, fold=0), at.replace(tzinfo=tz, fold=1)
         raise click.BadParameter(
             f"{text} is ambiguous in {tz.key}: it happens twice (daylight-saving change), "
-            f"{first.isoformat()} and {second.isoformat()}; give a UTC offset", param_hint="--at")
+            f"{first.isoformat()} and {second.isoformat()}; give a UTC offset",
+            param_hint="--at",
+        )
     return at.replace(tzinfo=tz)
 
 
 @roster.command("who")
 @click.option("--at", "at_text", default=None, help="ISO 8601 instant (default: now).")
 @click.option("--skill", default=None)
-@click.option("--file", "file", default=None, help="Read this roster file instead of the stored roster.")
+@click.option(
+    "--file", "file", default=None, help="Read this roster file instead of the stored roster."
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def who(ctx, at_text, skill, file, as_json):
@@ -233,17 +267,24 @@ def who(ctx, at_text, skill, file, as_json):
     else:
         at = schedule.fixed(datetime.fromtimestamp(ctx.services.clock.now(), tz))
     if skill and skill not in r.skills:
-        raise click.BadParameter(f"unknown skill {skill!r} (skills are: {', '.join(r.skills)})",
-                                 param_hint="--skill")
+        raise click.BadParameter(
+            f"unknown skill {skill!r} (skills are: {', '.join(r.skills)})", param_hint="--skill"
+        )
     covers = schedule.on_shift(r, at, skill)
     if as_json:
         out = []
         for c in covers:
             a = r.agent(c.agent_id)
-            out.append({**c.to_json(), "name": a.name, "skills": a.skills, "languages": list(a.languages)})
-        click.echo(json.dumps({"at": at.isoformat(), "skill": skill, "agents": out}, ensure_ascii=False))
+            out.append(
+                {**c.to_json(), "name": a.name, "skills": a.skills, "languages": list(a.languages)}
+            )
+        click.echo(
+            json.dumps({"at": at.isoformat(), "skill": skill, "agents": out}, ensure_ascii=False)
+        )
         return
-    click.echo(f"{schedule.fixed(at, tz).isoformat()} ({r.timezone}){' skill ' + skill if skill else ''}:")
+    click.echo(
+        f"{schedule.fixed(at, tz).isoformat()} ({r.timezone}){' skill ' + skill if skill else ''}:"
+    )
     if not covers:
         click.echo("  nobody on shift or on call")
     for c in covers:
@@ -253,14 +294,18 @@ def who(ctx, at_text, skill, file, as_json):
         skills = ",".join(f"{k}:{v}" for k, v in a.skills.items())
         s0, s1 = schedule.fixed(c.start, tz), schedule.fixed(c.end, tz)
         local = f" (local {c.start:%a %H:%M}-{c.end:%a %H:%M} {a.timezone})" if a.timezone else ""
-        click.echo(f"  {tag} {c.agent_id:20} {c.shift_id:18} {s0:%a %d %H:%M}-{s1:%a %d %H:%M}{local}"
-                   f"{extra}  [{skills}] {'/'.join(a.languages)}")
+        click.echo(
+            f"  {tag} {c.agent_id:20} {c.shift_id:18} {s0:%a %d %H:%M}-{s1:%a %d %H:%M}{local}"
+            f"{extra}  [{skills}] {'/'.join(a.languages)}"
+        )
 
 
 @roster.command("coverage")
 @click.option("--week", required=True, help="ISO week, YYYY-Www (e.g. 2026-W13).")
 @click.option("--skill", default=None)
-@click.option("--file", "file", default=None, help="Read this roster file instead of the stored roster.")
+@click.option(
+    "--file", "file", default=None, help="Read this roster file instead of the stored roster."
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def coverage(ctx, week, skill, file, as_json):
@@ -270,10 +315,13 @@ def coverage(ctx, week, skill, file, as_json):
     if as_json:
         click.echo(json.dumps(cov.to_json(), ensure_ascii=False))
         return
-    click.echo(f"week {cov.week} in {cov.timezone}: {len(cov.hours)} hours, "
-               f"{cov.start.isoformat()} to {cov.end.isoformat()}")
-    click.echo("hour                    " + " ".join(f"{k[:13]:>13}" for k in cov.skills)
-               + "   (on call)")
+    click.echo(
+        f"week {cov.week} in {cov.timezone}: {len(cov.hours)} hours, "
+        f"{cov.start.isoformat()} to {cov.end.isoformat()}"
+    )
+    click.echo(
+        "hour                    " + " ".join(f"{k[:13]:>13}" for k in cov.skills) + "   (on call)"
+    )
     for h in cov.hours:
         cells = " ".join(f"{h.on_shift[k]:>13}" for k in cov.skills)
         calls = ",".join(str(h.on_call[k]) for k in cov.skills)
@@ -283,8 +331,10 @@ def coverage(ctx, week, skill, file, as_json):
         click.echo("no gaps: every skill has someone on shift all week")
     for g in cov.gaps:
         who_ = f"on call: {', '.join(g.on_call)}" if g.on_call else "NOBODY, not even on call"
-        click.echo(f"gap {g.skill:14} {g.start:%a %d %H:%M %z} -> {g.end:%a %d %H:%M %z} "
-                   f"({g.hours:g} h)  {who_}")
+        click.echo(
+            f"gap {g.skill:14} {g.start:%a %d %H:%M %z} -> {g.end:%a %d %H:%M %z} "
+            f"({g.hours:g} h)  {who_}"
+        )
 
 
 __all__ = ["register", "roster", "parse_at"]

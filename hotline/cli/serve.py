@@ -24,9 +24,15 @@ def register(main: click.Group) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--web-workers", default=None, type=int,
-              help="gunicorn worker processes [default: WEB_CONCURRENCY, else cores + 1]")
-@click.option("--workers", "rq_workers", default=1, show_default=True, type=int, help="RQ worker processes")
+@click.option(
+    "--web-workers",
+    default=None,
+    type=int,
+    help="gunicorn worker processes [default: WEB_CONCURRENCY, else cores + 1]",
+)
+@click.option(
+    "--workers", "rq_workers", default=1, show_default=True, type=int, help="RQ worker processes"
+)
 @pass_ctx
 def serve(ctx, host, port, web_workers, rq_workers):
     """Run everything one machine needs, in the foreground, and keep it running: Redis
@@ -43,11 +49,18 @@ def serve(ctx, host, port, web_workers, rq_workers):
             server.ensure()
         url = settings.redis_url or server.url
         env = {**os.environ, "REDIS_URL": url}
-        children = [Child("web (gunicorn)", gunicorn_argv(host, port, web_workers, access_log=True), env)]
-        children += [Child(f"worker {i + 1}", [sys.executable, "-m", "hotline.cli", "worker"], env)
-                     for i in range(rq_workers)]
-        click.echo(f"hotline: serving on http://{host}:{port} (Redis {url}); "
-                   f"Twilio calls {settings.url('/webhooks/voice/incoming')}", err=True)
+        children = [
+            Child("web (gunicorn)", gunicorn_argv(host, port, web_workers, access_log=True), env)
+        ]
+        children += [
+            Child(f"worker {i + 1}", [sys.executable, "-m", "hotline.cli", "worker"], env)
+            for i in range(rq_workers)
+        ]
+        click.echo(
+            f"hotline: serving on http://{host}:{port} (Redis {url}); "
+            f"Twilio calls {settings.url('/webhooks/voice/incoming')}",
+            err=True,
+        )
         code = Supervisor(children, server).run()
     sys.exit(code)
 
@@ -75,7 +88,10 @@ def redis_cmd(ctx):
     server = EmbeddedRedis(settings.data_dir)
     if not server.ensure():
         raise click.ClickException(f"an embedded Redis already answers on {server.socket}")
-    click.echo(f"hotline: embedded Redis on {server.url} (AOF in {server.data_dir}); Ctrl-C stops it", err=True)
+    click.echo(
+        f"hotline: embedded Redis on {server.url} (AOF in {server.data_dir}); Ctrl-C stops it",
+        err=True,
+    )
     stop = {"sig": None}
 
     def handler(signum, frame):
@@ -85,8 +101,11 @@ def redis_cmd(ctx):
     try:
         while stop["sig"] is None:
             if server.proc.poll() is not None:
-                click.echo(f"hotline: the embedded Redis exited with code {server.proc.returncode}; "
-                           f"see {server.data_dir / 'redis.log'}", err=True)
+                click.echo(
+                    f"hotline: the embedded Redis exited with code {server.proc.returncode}; "
+                    f"see {server.data_dir / 'redis.log'}",
+                    err=True,
+                )
                 sys.exit(1)
             time.sleep(0.1)
     finally:

@@ -38,28 +38,55 @@ def register(main: click.Group) -> None:
     main.add_command(simulator)
 
 
-EXIT_DEADLINE = 3      # the deadline came before every generated caller's call had ended
-SETTLE_S = 30.0        # after the last call: how long (real s) to wait for the log to show every call final
-HANGUP_WAIT_S = 5.0    # after the deadline: how long to wait for the hung-up calls to report
+EXIT_DEADLINE = 3  # the deadline came before every generated caller's call had ended
+SETTLE_S = (
+    30.0  # after the last call: how long (real s) to wait for the log to show every call final
+)
+HANGUP_WAIT_S = 5.0  # after the deadline: how long to wait for the hung-up calls to report
 
 
 @click.command()
-@click.option("--port", default=5050, show_default=True, type=int, help="Port of the simulator's REST API.")
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="Base URL of `hotline serve`.")
-@click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Day scenario (agents and callers; default: the morning peak).")
-@click.option("--calls", type=int, default=0, show_default=True, help="Generated callers to let in (0: none).")
+@click.option(
+    "--port", default=5050, show_default=True, type=int, help="Port of the simulator's REST API."
+)
+@click.option(
+    "--url", default="http://127.0.0.1:5000", show_default=True, help="Base URL of `hotline serve`."
+)
+@click.option(
+    "--scenario",
+    "scenario_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Day scenario (agents and callers; default: the morning peak).",
+)
+@click.option(
+    "--calls", type=int, default=0, show_default=True, help="Generated callers to let in (0: none)."
+)
 @click.option("--agents", type=int, default=None, help="How many of the scenario's agents answer.")
 @click.option("--no-login", is_flag=True, help="Do not set the simulated agents available.")
-@click.option("--exit-when-done", is_flag=True,
-              help="Stop once every generated caller's call has ended, or at --deadline-s.")
-@click.option("--deadline-s", type=float, default=600.0, show_default=True,
-              help="With --exit-when-done: stop after this many real seconds at the latest "
-                   "(callers still on the line are hung up).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print a summary as one JSON object, the last line of stdout (messages go to stderr).")
+@click.option(
+    "--exit-when-done",
+    is_flag=True,
+    help="Stop once every generated caller's call has ended, or at --deadline-s.",
+)
+@click.option(
+    "--deadline-s",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="With --exit-when-done: stop after this many real seconds at the latest "
+    "(callers still on the line are hung up).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a summary as one JSON object, the last line of stdout (messages go to stderr).",
+)
 @pass_ctx
-def simulator(ctx, port, url, scenario_path, calls, agents, no_login, exit_when_done, deadline_s, as_json):
+def simulator(
+    ctx, port, url, scenario_path, calls, agents, no_login, exit_when_done, deadline_s, as_json
+):
     """Run the carrier simulator (REST API + simulated phones) for a running `hotline serve`.
 
     \b
@@ -91,24 +118,39 @@ def simulator(ctx, port, url, scenario_path, calls, agents, no_login, exit_when_
     settings = offline_settings()
     clock = clock_from_spec(settings.clock)
     if isinstance(clock, ManualClock):
-        raise HotlineError("HOTLINE_CLOCK=manual cannot be shared between processes: use scaled:… or system")
+        raise HotlineError(
+            "HOTLINE_CLOCK=manual cannot be shared between processes: use scaled:… or system"
+        )
     scenario = load_day(scenario_path).with_counts(calls, agents)
-    roster = load_text(scenario.roster_path().read_text(encoding="utf-8"), str(scenario.roster_path()))
+    roster = load_text(
+        scenario.roster_path().read_text(encoding="utf-8"), str(scenario.roster_path())
+    )
     base = url.rstrip("/")
-    cfg = CarrierConfig(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
-                        incoming_url=base + "/webhooks/voice/incoming",
-                        status_callback_url=base + "/webhooks/voice/status", number=settings.hotline_number)
+    cfg = CarrierConfig(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        incoming_url=base + "/webhooks/voice/incoming",
+        status_callback_url=base + "/webhooks/voice/status",
+        number=settings.hotline_number,
+    )
     carrier = Carrier(cfg, RealTimeline(clock))
     plans = [p for p in scenario.agents if not p.id.startswith("+extra")]
     for i, plan in enumerate(plans):
         spec = roster.agent(plan.id)
         client = getattr(spec, "client_identity", None)
-        address = (client if client.startswith("client:") else f"client:{client}") if client else spec.phone
+        address = (
+            (client if client.startswith("client:") else f"client:{client}")
+            if client
+            else spec.phone
+        )
         carrier.network.add(plan.phone(address, scenario.seed * 1000 + i))
     server = SimulatorServer(carrier, port=port)
     deadline_at = time.monotonic() + deadline_s if exit_when_done else None
-    click.echo(f"hotline simulator: REST on {server.url} (set HOTLINE_SIMULATOR_URL to it for serve/worker); "
-               f"{len(plans)} agents' phones; calls to {base}", err=True)
+    click.echo(
+        f"hotline simulator: REST on {server.url} (set HOTLINE_SIMULATOR_URL to it for serve/worker); "
+        f"{len(plans)} agents' phones; calls to {base}",
+        err=True,
+    )
     svc = Services(settings, clock=clock)
     if not no_login:
         for plan in plans:
@@ -123,8 +165,12 @@ def simulator(ctx, port, url, scenario_path, calls, agents, no_login, exit_when_
     if not no_login:
         # As in `hotline demo`: an agent the hotline set away after a missed offer makes
         # themselves available again a little later (back_after_missed_s of their plan).
-        threading.Thread(target=_agents_come_back, args=(svc, plans, clock, stop_agents),
-                         daemon=True, name="sim-agents").start()
+        threading.Thread(
+            target=_agents_come_back,
+            args=(svc, plans, clock, stop_agents),
+            daemon=True,
+            name="sim-agents",
+        ).start()
     try:
         callers = scenario.caller_plans()
         if callers:
@@ -148,9 +194,12 @@ def simulator(ctx, port, url, scenario_path, calls, agents, no_login, exit_when_
             elif not deadline_reached:
                 deadline_reached = not _wait_all(finished, deadline_at)
             done = sum(1 for s in sessions if s.ended)
-            click.echo(f"hotline simulator: {done}/{len(sessions)} calls over"
-                       f"{' when the deadline came' if deadline_reached else ''}; "
-                       f"{carrier.failed_webhooks} failed webhooks; see `hotline events`", err=True)
+            click.echo(
+                f"hotline simulator: {done}/{len(sessions)} calls over"
+                f"{' when the deadline came' if deadline_reached else ''}; "
+                f"{carrier.failed_webhooks} failed webhooks; see `hotline events`",
+                err=True,
+            )
         elif deadline_at is None:
             click.echo("hotline simulator: Ctrl-C stops it", err=True)
             while True:
@@ -160,14 +209,25 @@ def simulator(ctx, port, url, scenario_path, calls, agents, no_login, exit_when_
     try:
         out = None
         if as_json:
-            settle_until = None if deadline_reached or interrupted else min(
-                deadline_at if deadline_at is not None else float("inf"), time.monotonic() + SETTLE_S)
-            out = summary_json(carrier, sessions, svc, deadline_reached=deadline_reached, settle_until=settle_until)
+            settle_until = (
+                None
+                if deadline_reached or interrupted
+                else min(
+                    deadline_at if deadline_at is not None else float("inf"),
+                    time.monotonic() + SETTLE_S,
+                )
+            )
+            out = summary_json(
+                carrier, sessions, svc, deadline_reached=deadline_reached, settle_until=settle_until
+            )
         if deadline_reached:
             left = [s for s in sessions if not s.ended]
             if left:
-                click.echo(f"hotline simulator: deadline ({deadline_s:g} s) reached: hanging up "
-                           f"{len(left)} calls still on the line", err=True)
+                click.echo(
+                    f"hotline simulator: deadline ({deadline_s:g} s) reached: hanging up "
+                    f"{len(left)} calls still on the line",
+                    err=True,
+                )
             for s in left:
                 s.hangup()
             _wait_all(finished, time.monotonic() + HANGUP_WAIT_S)
@@ -191,8 +251,14 @@ def _agents_come_back(svc, plans, clock, stop: threading.Event, poll_s: float = 
     while not stop.wait(clock.real_delay(poll_s)):
         for plan in plans:
             try:
-                state, reason, since = svc.redis.hmget(svc.keys.agent(plan.id), "state", "reason", "since")
-                if state == "away" and reason == "missed" and clock.now() - float(since or 0) >= plan.back_after_missed_s:
+                state, reason, since = svc.redis.hmget(
+                    svc.keys.agent(plan.id), "state", "reason", "since"
+                )
+                if (
+                    state == "away"
+                    and reason == "missed"
+                    and clock.now() - float(since or 0) >= plan.back_after_missed_s
+                ):
                     svc.agents.set_state(plan.id, "available", by="agent")
             except (HotlineError, redis.RedisError, OSError, ValueError):
                 continue
@@ -214,7 +280,9 @@ def heard_apology(transcript) -> bool:
     return any(a in text for text in said for a in APOLOGY.values())
 
 
-def summary_json(carrier, sessions: list, svc, *, deadline_reached: bool, settle_until: float | None) -> dict:
+def summary_json(
+    carrier, sessions: list, svc, *, deadline_reached: bool, settle_until: float | None
+) -> dict:
     """What --json prints. The report fields are reports.summary() of the event log,
     restricted to this run's calls (an event log on staging has other days in it);
     with `settle_until`, first wait (until then at most) for the log to show every
@@ -235,12 +303,23 @@ def summary_json(carrier, sessions: list, svc, *, deadline_reached: bool, settle
     try:
         while True:
             log = [e for e in reports.read_log(svc) if e.get("call_sid") in sids]
-            if settle_until is None or not reports.unfinished_calls(log) or time.monotonic() >= settle_until:
+            if (
+                settle_until is None
+                or not reports.unfinished_calls(log)
+                or time.monotonic() >= settle_until
+            ):
                 break
             time.sleep(0.25)
         out.update(reports.summary(log))
-    except (HotlineError, redis.RedisError, OSError) as e:  # Redis down: the run's own figures still count
-        click.echo(f"hotline simulator: cannot read the event log ({type(e).__name__}: {e}); "
-                   "its figures are null", err=True)
+    except (
+        HotlineError,
+        redis.RedisError,
+        OSError,
+    ) as e:  # Redis down: the run's own figures still count
+        click.echo(
+            f"hotline simulator: cannot read the event log ({type(e).__name__}: {e}); "
+            "its figures are null",
+            err=True,
+        )
         out.update(dict.fromkeys(reports.summary([]), None))
     return out

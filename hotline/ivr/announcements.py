@@ -54,9 +54,12 @@ class Announcements:
     def clear(self, lang: str | None = None, *, by: str = "manager") -> list[str]:
         """Remove the message (every language by default); returns the languages that had one."""
         langs = self._targets(lang)
-        return list(self.svc.scripts.announcement_clear(
-            keys=[self.keys.events, *(self.keys.announcement(lg) for lg in langs)],
-            args=[repr(self.svc.clock.now()), by, *langs]))
+        return list(
+            self.svc.scripts.announcement_clear(
+                keys=[self.keys.events, *(self.keys.announcement(lg) for lg in langs)],
+                args=[repr(self.svc.clock.now()), by, *langs],
+            )
+        )
 
     def current(self, lang: str) -> str | None:
         return self.r.hget(self.keys.announcement(lang), "text") or None

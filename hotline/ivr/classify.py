@@ -306,7 +306,7 @@ def _parse_entry(item, category: str, lang: str, where: str) -> Term:
     if isinstance(item, str):
         entry, weight = item, None
     elif isinstance(item, dict) and len(item) == 1:
-        (entry, weight), = item.items()
+        ((entry, weight),) = item.items()
         numeric = isinstance(weight, (int, float)) and not isinstance(weight, bool)
         if not numeric or not math.isfinite(weight):
             raise ConfigError(f"{where}: {entry!r}: the weight must be a number, got {weight!r}")

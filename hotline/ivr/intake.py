@@ -90,7 +90,9 @@ class Intake:
         stage = call.ivr_stage or ("selfhelp" if state == "selfhelp" else "menu")
         if stage == "selfhelp" or state == "selfhelp":
             category = call.category or "general"
-            return menu.selfhelp(self.links, lang, category, _tip(category, lang), code=call.error_code, turn=turn)
+            return menu.selfhelp(
+                self.links, lang, category, _tip(category, lang), code=call.error_code, turn=turn
+            )
         if stage == "error_code":
             return menu.error_code(self.links, lang, turn=turn)
         if stage == "confirm":
@@ -101,7 +103,13 @@ class Intake:
             return self._after_hours_twiml(call.skill or "general", call.category, lang)
         attempt = min(call.menu_attempts + 1, flow.MAX_MENU_PLAYS)
         if call.turn <= 1:
-            return menu.greeting(self.links, lang, self.svc.announcements.current(lang), hints=_hints(lang), turn=turn)
+            return menu.greeting(
+                self.links,
+                lang,
+                self.svc.announcements.current(lang),
+                hints=_hints(lang),
+                turn=turn,
+            )
         return menu.menu(self.links, lang, attempt, hints=_hints(lang), turn=turn)
 
     def _bridged(self, sid: str, lang: str) -> str:
@@ -128,7 +136,9 @@ class Intake:
         if not a.created:
             return self.resume(a.call, lang)  # a retried webhook: where the call is now
         lang = self.lang(a.call.lang)
-        return menu.greeting(self.links, lang, a.announcement, hints=_hints(lang), turn=a.call.turn or None)
+        return menu.greeting(
+            self.links, lang, a.announcement, hints=_hints(lang), turn=a.call.turn or None
+        )
 
     # POST /menu ------------------------------------------------------------------
     def menu_answer(self, form, lang_q, attempt_q, turn_q=None) -> str:
@@ -172,8 +182,12 @@ class Intake:
         if d.kind == "confirm":
             res = self.svc.calls.step(
                 sid,
-                {"menu_attempts": attempt, "confidence": d.confidence, "ivr_stage": "confirm",
-                 "pending_category": d.category},
+                {
+                    "menu_attempts": attempt,
+                    "confidence": d.confidence,
+                    "ivr_stage": "confirm",
+                    "pending_category": d.category,
+                },
                 said
                 + [
                     {
@@ -208,14 +222,24 @@ class Intake:
         )
         if d.kind == "classified":
             return self._classified(
-                sid, d, said + [{"type": "classification_confirmed", "category": d.category}], turn=turn
+                sid,
+                d,
+                said + [{"type": "classification_confirmed", "category": d.category}],
+                turn=turn,
             )
         if d.kind == "retry":
             return self._retry(sid, lang, attempt, d, said, turn)
         return self._classified(sid, d, said, turn=turn)
 
-    def _retry(self, sid: str, lang: str, attempt: int, d: flow.MenuDecision, said: list[dict],
-               turn: int | None) -> str:
+    def _retry(
+        self,
+        sid: str,
+        lang: str,
+        attempt: int,
+        d: flow.MenuDecision,
+        said: list[dict],
+        turn: int | None,
+    ) -> str:
         """No input, or input outside the menu: the menu again (flow decides when to stop)."""
         res = self.svc.calls.step(
             sid,
@@ -226,10 +250,18 @@ class Intake:
         )
         if res.call is None or not res.applied:
             return self._stale(res, lang)
-        return menu.menu(self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang), turn=res.call.turn)
+        return menu.menu(
+            self.links, lang, d.attempt, reason=d.reason, hints=_hints(lang), turn=res.call.turn
+        )
 
-    def _classified(self, sid: str, d: flow.MenuDecision, said: list[dict], answer: dict | None = None,
-                    turn: int | None = None) -> str:
+    def _classified(
+        self,
+        sid: str,
+        d: flow.MenuDecision,
+        said: list[dict],
+        answer: dict | None = None,
+        turn: int | None = None,
+    ) -> str:
         """The caller has a category (by key, speech, confirmation, or after three misses).
         `answer`: the menu answer that gave it (digit, speech...), kept on the event."""
         lang, category = d.lang, d.category or "general"
@@ -266,7 +298,9 @@ class Intake:
             return self._stale(res, lang)
         if code_first:
             return menu.error_code(self.links, lang, before=before, turn=res.call.turn)
-        return menu.selfhelp(self.links, lang, category, _tip(category, lang), before=before, turn=res.call.turn)
+        return menu.selfhelp(
+            self.links, lang, category, _tip(category, lang), before=before, turn=res.call.turn
+        )
 
     # POST /error-code ------------------------------------------------------------
     def error_code(self, form, lang_q, turn_q=None) -> str:
@@ -282,7 +316,12 @@ class Intake:
         if res.call is None or not res.applied:
             return self._stale(res, lang)
         return menu.selfhelp(
-            self.links, lang, "error_message", _tip("error_message", lang), code=code, turn=res.call.turn
+            self.links,
+            lang,
+            "error_message",
+            _tip("error_message", lang),
+            code=code,
+            turn=res.call.turn,
         )
 
     # POST /selfhelp --------------------------------------------------------------
@@ -312,11 +351,13 @@ class Intake:
             return self.resume(self.svc.calls.get(sid) if res.state else None, lang)
         if res.status == "enqueued":
             self._notify_routing(sid)
-        return menu.enqueue(self.links, lang, skill, repeat=res.repeat and res.status == "enqueued",
-                            turn=res.turn)
+        return menu.enqueue(
+            self.links, lang, skill, repeat=res.repeat and res.status == "enqueued", turn=res.turn
+        )
 
-    def _after_hours(self, sid: str, lang: str, skill: str, category: str | None,
-                     turn: int | None = None) -> str | None:
+    def _after_hours(
+        self, sid: str, lang: str, skill: str, category: str | None, turn: int | None = None
+    ) -> str | None:
         """TwiML for a call nobody can take now (routing/afterhours.py), else None.
 
         Only once a roster is loaded: without one we know nothing of shifts, and the
@@ -448,7 +489,10 @@ class Intake:
         if result == "hangup":
             # Recorded by abandon.lua (once, whichever of this and the status callback is first).
             out = self.svc.waiting.abandon(sid, via="action")
-            if out.state_before == "bridged" and self.svc.calls.step(sid, turn=_turn(turn_q) or 0).applied:
+            if (
+                out.state_before == "bridged"
+                and self.svc.calls.step(sid, turn=_turn(turn_q) or 0).applied
+            ):
                 self.svc.rq_queue.enqueue("hotline.jobs.caller_ended", sid)  # gone before joining
             return menu.empty()
         res = self.svc.calls.step(
@@ -470,8 +514,9 @@ class Intake:
         if call is None:
             return menu.redirect(self.links.incoming(lang))
         state = call.state
-        if state in flow.WAITING and (result == "queue-full"
-                                      or (result in QUEUE_ERRORS and retry >= MAX_QUEUE_RETRIES)):
+        if state in flow.WAITING and (
+            result == "queue-full" or (result in QUEUE_ERRORS and retry >= MAX_QUEUE_RETRIES)
+        ):
             # The carrier cannot hold the caller: say so and hand over (fallback number or
             # "call back later") rather than loop; the call leaves our lines as failed.
             self.svc.waiting.fail(sid, reason=f"queue_{result}")

@@ -94,7 +94,9 @@ def _menu_gather(r: VoiceResponse, links: Links, lang: str, attempt: int, hints:
 
 
 @lru_cache(maxsize=CACHE)
-def greeting(links: Links, lang: str, announcement: str | None, hints: str = "", *, turn=None) -> str:
+def greeting(
+    links: Links, lang: str, announcement: str | None, hints: str = "", *, turn=None
+) -> str:
     """Greeting, the other language's key, the incident announcement, the menu: one Gather,
     so a caller who knows what they want can press it at once."""
     r = VoiceResponse()
@@ -193,7 +195,9 @@ def selfhelp(
 
 
 @lru_cache(maxsize=CACHE)
-def enqueue(links: Links, lang: str, skill: str, *, repeat: bool = False, retry: int = 0, turn=None) -> str:
+def enqueue(
+    links: Links, lang: str, skill: str, *, repeat: bool = False, retry: int = 0, turn=None
+) -> str:
     """Hold the caller in a Twilio queue named after the skill; our Redis line decides the order.
 
     `retry` counts re-entries after the carrier reported an error: it rides on the action

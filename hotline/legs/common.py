@@ -18,7 +18,7 @@ from rq import Retry
 
 log = logging.getLogger(__name__)
 
-LEG_TTL_S = 2 * 86400           # legs are bookkeeping for idempotency; calls keep the durations
+LEG_TTL_S = 2 * 86400  # legs are bookkeeping for idempotency; calls keep the durations
 RETRY_INTERVALS_S = [2, 5, 10]  # transient carrier errors: three more tries within ~17 s
 MISSED_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
 
@@ -57,17 +57,37 @@ def extra(svc, name: str, default):
     return type(default)((svc.settings.extra or {}).get(name, default))
 
 
-def leg_step(svc, leg_sid: str, to: str, *, states, fields: dict | None = None, events: list[dict] | None = None,
-             call_sid: str = "", agent_id: str = "", now: float | None = None) -> tuple[bool, str]:
+def leg_step(
+    svc,
+    leg_sid: str,
+    to: str,
+    *,
+    states,
+    fields: dict | None = None,
+    events: list[dict] | None = None,
+    call_sid: str = "",
+    agent_id: str = "",
+    now: float | None = None,
+) -> tuple[bool, str]:
     """Move leg `leg_sid` to `to` if it is in one of `states`; (applied, previous state)."""
     k = svc.keys
     now = svc.clock.now() if now is None else now
     applied, prev = svc.scripts.leg_step(
         keys=[k.leg(leg_sid), k.events, k.call(call_sid or "none")],
-        args=[leg_sid, repr(now), json.dumps(list(states)), to,
-              json.dumps({a: str(b) for a, b in (fields or {}).items()}),
-              json.dumps([{a: str(b) for a, b in ev.items() if b is not None} for ev in events or []]),
-              call_sid, agent_id, LEG_TTL_S])
+        args=[
+            leg_sid,
+            repr(now),
+            json.dumps(list(states)),
+            to,
+            json.dumps({a: str(b) for a, b in (fields or {}).items()}),
+            json.dumps(
+                [{a: str(b) for a, b in ev.items() if b is not None} for ev in events or []]
+            ),
+            call_sid,
+            agent_id,
+            LEG_TTL_S,
+        ],
+    )
     return bool(int(applied)), prev
 
 

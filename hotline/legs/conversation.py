@@ -28,7 +28,9 @@ FINAL = FINAL_STATES
 def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
     """The `bridge` job: dequeued | skipped | no_carrier | failed (raises transient errors for RQ)."""
     r, k = svc.redis, svc.keys
-    state, queue_sid, bridged_at, agent_id = r.hmget(k.call(sid), "state", "queue_sid", "bridged_at", "agent")
+    state, queue_sid, bridged_at, agent_id = r.hmget(
+        k.call(sid), "state", "queue_sid", "bridged_at", "agent"
+    )
     if state != "bridged" or bridged_at:
         return "skipped"
     tel = svc.telephony
@@ -38,7 +40,9 @@ def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
     url = AgentLinks(svc.settings.public_url).join(sid)
     error = "no queue"
     if queue_sid:
-        _, error = carrier_request(lambda: tel.dequeue_member(queue_sid, sid, url), last_attempt=last_attempt)
+        _, error = carrier_request(
+            lambda: tel.dequeue_member(queue_sid, sid, url), last_attempt=last_attempt
+        )
     if error is not None:
         # Not (or no longer) in that queue -- or we never learnt which -- yet perhaps still on
         # the line (a repeated bridge, an Enqueue response lost): Calls update moves a live
@@ -66,7 +70,9 @@ def notify_agent(svc, sid: str, agent_id: str, what: str) -> None:
     if not leg_sid or tel is None:
         return
     try:
-        tel.redirect_call(leg_sid, AgentLinks(svc.settings.public_url).notice(what, agent_lang(svc, agent_id)))
+        tel.redirect_call(
+            leg_sid, AgentLinks(svc.settings.public_url).notice(what, agent_lang(svc, agent_id))
+        )
     except (PermanentTelephonyError, TransientTelephonyError) as e:
         # The agent's leg already ended: nobody to tell.
         log.info("could not tell agent %s (%s) %s: %s", agent_id, leg_sid, what, e)
@@ -75,7 +81,9 @@ def notify_agent(svc, sid: str, agent_id: str, what: str) -> None:
 def join(svc, sid: str, leg_sid: str, *, who: str = "caller") -> str:
     """TwiML for the caller (or the called-back customer) entering the agent's conference."""
     status, lang, _agent = svc.scripts.caller_join(
-        keys=[svc.keys.call(sid), svc.keys.events], args=[sid, repr(svc.clock.now()), leg_sid or sid, who])
+        keys=[svc.keys.call(sid), svc.keys.events],
+        args=[sid, repr(svc.clock.now()), leg_sid or sid, who],
+    )
     lang = lang or "fr"
     if status in ("joined", "again"):
         return twiml.caller_conference(sid, lang, customer=who == "customer")
@@ -97,9 +105,26 @@ def end(svc, sid: str, agent_id: str, *, ended_via: str) -> str:
     now = svc.clock.now()
     agent_leg = svc.redis.hget(k.call(sid), "agent_leg") or "none"
     status, _skill, _talk, _kind, until = svc.scripts.call_end(
-        keys=[k.call(sid), k.leg(agent_leg), k.events, k.agent(agent_id), k.wrapups, k.onshift, k.oncall],
-        args=[sid, repr(now), agent_id, ended_via, k.prefix, svc.settings.routing_strategy,
-              wrapup.policy_json(svc), HISTORY])
+        keys=[
+            k.call(sid),
+            k.leg(agent_leg),
+            k.events,
+            k.agent(agent_id),
+            k.wrapups,
+            k.onshift,
+            k.oncall,
+        ],
+        args=[
+            sid,
+            repr(now),
+            agent_id,
+            ended_via,
+            k.prefix,
+            svc.settings.routing_strategy,
+            wrapup.policy_json(svc),
+            HISTORY,
+        ],
+    )
     if status == "completed" and until:
         if float(until) > now:
             wrapup.schedule_end(svc, agent_id, sid, float(until))
@@ -121,7 +146,9 @@ def caller_leg_ended(svc, sid: str) -> str:
     """The caller's own leg ended (the voice status callback): the other way to learn that a
     bridged call is over, should the agent leg's callbacks be late or lost. Redis only
     (safe inside a webhook); telling an agent whose caller never arrived is a job."""
-    state, agent_id, bridged_at = svc.redis.hmget(svc.keys.call(sid), "state", "agent", "bridged_at")
+    state, agent_id, bridged_at = svc.redis.hmget(
+        svc.keys.call(sid), "state", "agent", "bridged_at"
+    )
     if state != "bridged" or not agent_id:
         return "ignored"
     out = end(svc, sid, agent_id, ended_via="caller_leg")
@@ -173,4 +200,13 @@ def repair(svc, now: float | None = None) -> dict:
     return out
 
 
-__all__ = ["bridge", "caller_leg_ended", "end", "free_agent", "join", "notify_agent", "repair", "routing_again"]
+__all__ = [
+    "bridge",
+    "caller_leg_ended",
+    "end",
+    "free_agent",
+    "join",
+    "notify_agent",
+    "repair",
+    "routing_again",
+]

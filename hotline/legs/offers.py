@@ -42,9 +42,9 @@ from .links import AgentLinks
 log = logging.getLogger(__name__)
 
 OFFER_JOB = "hotline.jobs.offer"
-RING_TIMEOUT_S = 20       # the longest an agent's phone rings (setting extra: agent_ring_timeout_s)
+RING_TIMEOUT_S = 20  # the longest an agent's phone rings (setting extra: agent_ring_timeout_s)
 MIN_RING_S = 5
-ANSWER_GRACE_S = 30       # whisper + <Gather> time granted once the agent has picked up
+ANSWER_GRACE_S = 30  # whisper + <Gather> time granted once the agent has picked up
 FINAL = FINAL_STATES
 
 
@@ -68,33 +68,47 @@ def place(svc, sid: str, agent_id: str, *, token: str, last_attempt: bool = True
     k = svc.keys
     now = svc.clock.now()
     status, kind, _offered_at, expires_at = svc.scripts.offer_begin(
-        keys=[k.call(sid), k.reservation(sid)], args=[sid, agent_id, token, repr(now)])
+        keys=[k.call(sid), k.reservation(sid)], args=[sid, agent_id, token, repr(now)]
+    )
     if status == "placed":
         return "placed_already"
     if status != "go":
         return status
     tel = svc.telephony
     if tel is None:
-        log.warning("no carrier configured (demo/test mode without HOTLINE_SIMULATOR_URL): %s for %s "
-                    "is left to its reservation timer", sid, agent_id)
+        log.warning(
+            "no carrier configured (demo/test mode without HOTLINE_SIMULATOR_URL): %s for %s "
+            "is left to its reservation timer",
+            sid,
+            agent_id,
+        )
         return "no_carrier"
     to = _contact(svc, agent_id)
     if not to:
-        fail(svc, sid, agent_id, "the agent has neither a phone number nor a Twilio Client identity")
+        fail(
+            svc, sid, agent_id, "the agent has neither a phone number nor a Twilio Client identity"
+        )
         return "failed"
     ring_max = extra(svc, "agent_ring_timeout_s", RING_TIMEOUT_S)
     ring = int(max(MIN_RING_S, min(ring_max, float(expires_at or now + ring_max) - now)))
     links = AgentLinks(svc.settings.public_url)
     leg_sid, error = carrier_request(
-        lambda: tel.place_call(to=to, from_=svc.settings.hotline_number, url=links.answer(sid, agent_id),
-                               status_callback=links.status(sid, agent_id), timeout=ring),
-        last_attempt=last_attempt)
+        lambda: tel.place_call(
+            to=to,
+            from_=svc.settings.hotline_number,
+            url=links.answer(sid, agent_id),
+            status_callback=links.status(sid, agent_id),
+            timeout=ring,
+        ),
+        last_attempt=last_attempt,
+    )
     if error is not None:
         fail(svc, sid, agent_id, error)
         return "failed"
     placed = svc.scripts.offer_placed(
         keys=[k.call(sid), k.reservation(sid), k.leg(leg_sid), k.events],
-        args=[sid, agent_id, leg_sid, repr(svc.clock.now()), kind, to, ring, LEG_TTL_S])
+        args=[sid, agent_id, leg_sid, repr(svc.clock.now()), kind, to, ring, LEG_TTL_S],
+    )
     if placed == "gone":
         # The offer was withdrawn while the phone started ringing: stop it.
         try:
@@ -109,7 +123,9 @@ def fail(svc, sid: str, agent_id: str, error: str) -> str:
     """The agent cannot be rung: end the offer (call back at its place); the agent is away
     (reason missed) until they come back, so an unreachable phone is not rung in a loop."""
     ended = reservations.end(svc, sid, "miss", reason="offer_failed", agent_id=agent_id)
-    svc.events.append("offer_failed", call_sid=sid, agent_id=agent_id, error=error[:300], released=ended.status)
+    svc.events.append(
+        "offer_failed", call_sid=sid, agent_id=agent_id, error=error[:300], released=ended.status
+    )
     if ended.status == "missed":
         held = ended.call_held
         routing_again(svc, call_sid=sid if held else None, agent_id=None if held else agent_id)
@@ -123,14 +139,17 @@ def answered(svc, sid: str, agent_id: str, leg_sid: str) -> str:
     lang = agent_lang(svc, agent_id)
     status, expires, call_state = svc.scripts.offer_answer(
         keys=[k.leg(leg_sid), k.reservation(sid), k.reservations, k.call(sid), k.events],
-        args=[sid, agent_id, leg_sid, repr(svc.clock.now()), ANSWER_GRACE_S, LEG_TTL_S])
+        args=[sid, agent_id, leg_sid, repr(svc.clock.now()), ANSWER_GRACE_S, LEG_TTL_S],
+    )
     links = AgentLinks(svc.settings.public_url)
     if status == "offer":
         if expires:
             enqueue_at(svc, float(expires), "hotline.jobs.reservation_due", sid)
         call = svc.calls.get(sid)
         kind = call.extra.get("leg_kind", "offer") if call else "offer"
-        return twiml.offer(links, sid, agent_id, lang, whisper_for(svc, call, lang), callback=kind == "callback")
+        return twiml.offer(
+            links, sid, agent_id, lang, whisper_for(svc, call, lang), callback=kind == "callback"
+        )
     if status == "accepted":
         kind = svc.redis.hget(k.call(sid), "leg_kind")
         return twiml.agent_conference(links, sid, agent_id, lang, callback=kind == "callback")
@@ -145,28 +164,53 @@ def whisper_for(svc, call, lang: str) -> str:
     now = svc.clock.now()
     if call.extra.get("leg_kind") == "callback":
         since = float(call.extra.get("callback_at") or call.enqueued_at or now)
-        return twiml.callback_text(lang, category=call.category, caller_lang=call.lang, age_s=now - since,
-                                   transcription=call.extra.get("transcription"),
-                                   attempt=int(call.extra.get("callback_attempts") or 0) + 1,
-                                   error_code=call.error_code)
+        return twiml.callback_text(
+            lang,
+            category=call.category,
+            caller_lang=call.lang,
+            age_s=now - since,
+            transcription=call.extra.get("transcription"),
+            attempt=int(call.extra.get("callback_attempts") or 0) + 1,
+            error_code=call.error_code,
+        )
     wait = now - call.enqueued_at if call.enqueued_at else None
-    return twiml.whisper_text(lang, category=call.category, caller_lang=call.lang, wait_s=wait,
-                              repeat=call.repeat, error_code=call.error_code)
+    return twiml.whisper_text(
+        lang,
+        category=call.category,
+        caller_lang=call.lang,
+        wait_s=wait,
+        repeat=call.repeat,
+        error_code=call.error_code,
+    )
 
 
 def _gone(svc, sid, agent_id, leg_sid, call_state, lang, *, stage: str) -> str:
     """The offer is no longer this agent's: the caller hung up, or the call went elsewhere."""
     if call_state in FINAL or not call_state:
-        applied, _ = leg_step(svc, leg_sid, "gone", states=("placed", "answered"), call_sid=sid, agent_id=agent_id,
-                              fields={"outcome": "caller_gone"},
-                              events=[{"type": "offer_caller_gone", "stage": stage}])
+        applied, _ = leg_step(
+            svc,
+            leg_sid,
+            "gone",
+            states=("placed", "answered"),
+            call_sid=sid,
+            agent_id=agent_id,
+            fields={"outcome": "caller_gone"},
+            events=[{"type": "offer_caller_gone", "stage": stage}],
+        )
         if applied:
             # The reservation may still hold the agent (nobody told routing the caller left).
             reservations.release(svc, sid, reason="call_gone", agent_id=agent_id)
             routing_again(svc, agent_id=agent_id)
         return twiml.notice("caller_gone", lang)
-    leg_step(svc, leg_sid, "void", states=("placed", "answered"), call_sid=sid, agent_id=agent_id,
-             fields={"outcome": "withdrawn"})
+    leg_step(
+        svc,
+        leg_sid,
+        "void",
+        states=("placed", "answered"),
+        call_sid=sid,
+        agent_id=agent_id,
+        fields={"outcome": "withdrawn"},
+    )
     return twiml.notice("taken", lang)
 
 
@@ -201,8 +245,15 @@ def accept(svc, sid: str, agent_id: str, leg_sid: str, digits: str) -> str:
 
 def missed(svc, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
     """The offer ended without the agent taking the call. missed | caller_gone | ignored."""
-    applied, prev = leg_step(svc, leg_sid, "missed", states=("placed", "answered"), call_sid=sid,
-                             agent_id=agent_id, fields={"outcome": reason, "ended_at": repr(svc.clock.now())})
+    applied, prev = leg_step(
+        svc,
+        leg_sid,
+        "missed",
+        states=("placed", "answered"),
+        call_sid=sid,
+        agent_id=agent_id,
+        fields={"outcome": reason, "ended_at": repr(svc.clock.now())},
+    )
     if not applied:
         return "ignored"
     # One Lua step: call back at its place, agent away (missed) -- or, the caller gone,
@@ -211,11 +262,20 @@ def missed(svc, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
     ended = reservations.end(svc, sid, "miss", reason="missed", agent_id=agent_id)
     held, state = ended.call_held, ended.call_state
     if not held and (state in FINAL or not state):
-        svc.events.append("offer_caller_gone", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, stage=reason)
+        svc.events.append(
+            "offer_caller_gone", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, stage=reason
+        )
         routing_again(svc, agent_id=agent_id)
         return "caller_gone"
-    svc.events.append("offer_missed", call_sid=sid, agent_id=agent_id, leg_sid=leg_sid, reason=reason,
-                      answered=prev == "answered", released="1" if ended.status == "missed" else "0")
+    svc.events.append(
+        "offer_missed",
+        call_sid=sid,
+        agent_id=agent_id,
+        leg_sid=leg_sid,
+        reason=reason,
+        answered=prev == "answered",
+        released="1" if ended.status == "missed" else "0",
+    )
     if ended.status == "missed" and held:
         routing_again(svc, call_sid=sid)
     return "missed"
@@ -234,8 +294,15 @@ def leg_status(svc, sid: str, agent_id: str, leg_sid: str, status: str, duration
     if state in ("placed", "answered"):
         # Picked up and hung up before pressing 1 (or our answer URL never ran).
         return missed(svc, sid, agent_id, leg_sid, "hung_up")
-    leg_step(svc, leg_sid, "ended", states=("accepted",), call_sid=sid, agent_id=agent_id,
-             fields={"ended_at": repr(svc.clock.now()), "duration": duration})
+    leg_step(
+        svc,
+        leg_sid,
+        "ended",
+        states=("accepted",),
+        call_sid=sid,
+        agent_id=agent_id,
+        fields={"ended_at": repr(svc.clock.now()), "duration": duration},
+    )
     if state == "accepted":
         conversation.end(svc, sid, agent_id, ended_via="agent_leg")
         return "ended"

@@ -34,14 +34,20 @@ def _load(path: str) -> tuple[float, dict[str, float]]:
         default = float(data.get("default", 60))
         skills = {str(k): float(v) for k, v in (data.get("skills") or {}).items()}
     except (TypeError, ValueError, AttributeError):
-        raise ConfigError(f"{path}: wrap-up times must be numbers of seconds (default: N, skills: {{skill: N}})") from None
+        raise ConfigError(
+            f"{path}: wrap-up times must be numbers of seconds (default: N, skills: {{skill: N}})"
+        ) from None
     if default < 0 or any(v < 0 for v in skills.values()):
         raise ConfigError(f"{path}: wrap-up times cannot be negative")
     return default, skills
 
 
 def _path(svc) -> str:
-    return str((svc.settings.extra or {}).get("wrapup_file") or os.environ.get("HOTLINE_WRAPUP_FILE") or DEFAULT_FILE)
+    return str(
+        (svc.settings.extra or {}).get("wrapup_file")
+        or os.environ.get("HOTLINE_WRAPUP_FILE")
+        or DEFAULT_FILE
+    )
 
 
 def seconds_for(svc, skill: str | None) -> float:
@@ -67,13 +73,24 @@ def schedule_end(svc, agent_id: str, sid: str, until: float) -> None:
     enqueue_at(svc, until, DONE_JOB, agent_id, sid)
 
 
-def done(svc, agent_id: str, sid: str | None = None, *, via: str = "timer", now: float | None = None) -> str:
+def done(
+    svc, agent_id: str, sid: str | None = None, *, via: str = "timer", now: float | None = None
+) -> str:
     """End the wrap-up of `agent_id` (for call `sid` when given): ended | not_due | skipped."""
     k = svc.keys
     now = svc.clock.now() if now is None else now
     out = svc.scripts.wrapup_end(
         keys=[k.agent(agent_id), k.wrapups, k.events, k.onshift, k.oncall],
-        args=[k.prefix, agent_id, repr(now), svc.settings.routing_strategy, sid or "", via, TOLERANCE_S])
+        args=[
+            k.prefix,
+            agent_id,
+            repr(now),
+            svc.settings.routing_strategy,
+            sid or "",
+            via,
+            TOLERANCE_S,
+        ],
+    )
     if out == "ended":
         svc.rq_queue.enqueue("hotline.jobs.agent_available", agent_id)  # the next call
     return out

@@ -153,7 +153,9 @@ _KNOWN = frozenset(f.name for f in fields(Call)) - {"extra"}
 # turns its script's reply into a Call.
 _CONVERT = {name: _same for name in _KNOWN}
 _CONVERT.update({name: _f for name in Call._FLOATS})
-_CONVERT.update({"priority": _i, "menu_attempts": _i, "turn": _i, "repeat": _is_one, "lines": _as_lines})
+_CONVERT.update(
+    {"priority": _i, "menu_attempts": _i, "turn": _i, "repeat": _is_one, "lines": _as_lines}
+)
 _CONVERT.update({name: _none_if_empty for name in ("category", "skill", "error_code", "queue_sid")})
 
 # What the webhooks read back from a step: enough to resume any call, nothing more.
@@ -285,7 +287,12 @@ class CallStore:
         fields = fields or {}
         events = events or ()
         enc = _enc
-        args: list = [sid, repr(self.svc.clock.now()), "" if turn is None else str(turn), len(fields)]
+        args: list = [
+            sid,
+            repr(self.svc.clock.now()),
+            "" if turn is None else str(turn),
+            len(fields),
+        ]
         for k, v in fields.items():
             args += (k, enc(v))
         args.append(len(events))

@@ -106,7 +106,11 @@ class WaitingLines:
             return Enqueued("enqueued", float(value), priority=prio, repeat=rep, turn=turn)
         if code == 2:
             return Enqueued(
-                "already_waiting", float(value) if value else None, priority=prio, repeat=rep, turn=turn
+                "already_waiting",
+                float(value) if value else None,
+                priority=prio,
+                repeat=rep,
+                turn=turn,
             )
         return Enqueued("refused", state=value, turn=turn)
 

@@ -36,8 +36,20 @@ from . import overflow
 from .agents import decode_skills
 
 FR_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-FR_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-             "septembre", "octobre", "novembre", "décembre")
+FR_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -65,7 +77,9 @@ def _staffed(svc, members: set[str], lines: tuple[str, ...]) -> bool:
 def _roster(svc):
     try:
         return svc.roster.load()
-    except HotlineError:  # a stored roster that no longer reads: no forecast, the caller is still served
+    except (
+        HotlineError
+    ):  # a stored roster that no longer reads: no forecast, the caller is still served
         return None
 
 
@@ -76,7 +90,9 @@ def next_cover_at(svc, lines: tuple[str, ...], now: float) -> float | None:
     if roster is None:
         return None
     after = datetime.fromtimestamp(now, tz=UTC)
-    found = [t for t in (schedule.next_cover(roster, s, after, include_on_call=True) for s in lines) if t]
+    found = [
+        t for t in (schedule.next_cover(roster, s, after, include_on_call=True) for s in lines) if t
+    ]
     return min(found).timestamp() if found else None
 
 
@@ -108,7 +124,7 @@ def _rostered_now(svc, lines: tuple[str, ...], now: float) -> bool:
 
 
 def when_phrase(lang: str, at: float, tz: ZoneInfo, now: float) -> str:
-    """"demain à 8 h 00" / "tomorrow at 08:00": relative to today in the centre's zone."""
+    """ "demain à 8 h 00" / "tomorrow at 08:00": relative to today in the centre's zone."""
     t = datetime.fromtimestamp(at, tz)
     today = datetime.fromtimestamp(now, tz).date()
     days = (t.date() - today).days
@@ -135,27 +151,38 @@ def message(lang: str, next_at: float | None, tz: ZoneInfo, now: float) -> str:
     """What the IVR says after hours (then it records a voicemail)."""
     fr = lang.startswith("fr")
     if next_at is None:
-        head = ("Aucun technicien n'est disponible pour ce type de demande en ce moment."
-                if fr else "No technician is available for this kind of request right now.")
+        head = (
+            "Aucun technicien n'est disponible pour ce type de demande en ce moment."
+            if fr
+            else "No technician is available for this kind of request right now."
+        )
     else:
         when = when_phrase(lang, next_at, tz, now)
-        head = (f"Aucun technicien n'est disponible pour ce type de demande en ce moment. "
-                f"La hotline pourra vous répondre {when}."
-                if fr else f"No technician is available for this kind of request right now. "
-                f"The hotline can answer you {when}.")
-    tail = ("Laissez un message après le bip, avec votre nom et votre problème : nous vous rappellerons."
-            if fr else "Please leave a message after the beep with your name and your problem: we will call you back.")
+        head = (
+            f"Aucun technicien n'est disponible pour ce type de demande en ce moment. "
+            f"La hotline pourra vous répondre {when}."
+            if fr
+            else f"No technician is available for this kind of request right now. "
+            f"The hotline can answer you {when}."
+        )
+    tail = (
+        "Laissez un message après le bip, avec votre nom et votre problème : nous vous rappellerons."
+        if fr
+        else "Please leave a message after the beep with your name and your problem: we will call you back."
+    )
     return f"{head} {tail}"
 
 
-def request_callback(svc, sid: str, recording_url: str = "", duration: float | str = "",
-                     now: float | None = None) -> str:
+def request_callback(
+    svc, sid: str, recording_url: str = "", duration: float | str = "", now: float | None = None
+) -> str:
     """requested | updated (already a request: recording kept) | too_late | not_found."""
     k = svc.keys
     now = svc.clock.now() if now is None else now
     status, _ = svc.scripts.callback_request(
         keys=[k.call(sid), k.events, k.skills],
-        args=[sid, repr(now), recording_url or "", str(duration or ""), k.prefix, "general"])
+        args=[sid, repr(now), recording_url or "", str(duration or ""), k.prefix, "general"],
+    )
     if status == "requested":
         svc.rq_queue.enqueue("hotline.jobs.call_waiting", sid)
     return status
@@ -166,6 +193,17 @@ def add_transcription(svc, sid: str, text: str, now: float | None = None) -> boo
     an unknown call or one that already has it."""
     now = svc.clock.now() if now is None else now
     text = text or ""
-    return bool(svc.scripts.call_once(
-        keys=[svc.keys.call(sid), svc.keys.events],
-        args=[sid, repr(now), "transcription", text, "callback_transcribed", "chars", len(text)]))
+    return bool(
+        svc.scripts.call_once(
+            keys=[svc.keys.call(sid), svc.keys.events],
+            args=[
+                sid,
+                repr(now),
+                "transcription",
+                text,
+                "callback_transcribed",
+                "chars",
+                len(text),
+            ],
+        )
+    )

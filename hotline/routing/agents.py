@@ -86,13 +86,20 @@ class Agent:
             return float(v) if v not in (None, "") else None
 
         return cls(
-            id=agent_id, name=h.get("name", ""), state=h.get("state", "offline"),
-            since=f("since") or 0.0, reason=h.get("reason", ""), call_sid=h.get("call_sid", ""),
+            id=agent_id,
+            name=h.get("name", ""),
+            state=h.get("state", "offline"),
+            since=f("since") or 0.0,
+            reason=h.get("reason", ""),
+            call_sid=h.get("call_sid", ""),
             skills=decode_skills(h.get("skills")),
             languages=tuple(x for x in h.get("languages", "").split(",") if x),
-            phone=h.get("phone", ""), client=h.get("client", ""),
-            idle_since=f("idle_since"), last_call_end=f("last_call_end"),
-            on_shift=on_shift, on_call=on_call,
+            phone=h.get("phone", ""),
+            client=h.get("client", ""),
+            idle_since=f("idle_since"),
+            last_call_end=f("last_call_end"),
+            on_shift=on_shift,
+            on_call=on_call,
         )
 
     def to_json(self) -> dict:
@@ -126,8 +133,15 @@ class AgentStore:
         seen = set()
         for a in specs:
             langs = ",".join(dict.fromkeys(lang_code(x) for x in a.languages))
-            self._run(a.id, "sync", encode_skills(dict(a.skills)), langs, a.name or "",
-                      a.phone or "", getattr(a, "client_identity", None) or "")
+            self._run(
+                a.id,
+                "sync",
+                encode_skills(dict(a.skills)),
+                langs,
+                a.name or "",
+                a.phone or "",
+                getattr(a, "client_identity", None) or "",
+            )
             seen.add(a.id)
         gone = [i for i in self.r.smembers(self.k.agents) if i not in seen]
         for agent_id in gone:
@@ -180,8 +194,15 @@ class AgentStore:
         return n
 
     # writes -----------------------------------------------------------------
-    def set_state(self, agent_id: str, state: str, reason: str | None = None, by: str | None = None,
-                  *, notify: bool = True) -> Agent:
+    def set_state(
+        self,
+        agent_id: str,
+        state: str,
+        reason: str | None = None,
+        by: str | None = None,
+        *,
+        notify: bool = True,
+    ) -> Agent:
         """Move an agent to `state`; IllegalTransition (nothing changed) if the machine forbids it.
 
         Becoming available triggers routing for that agent (an RQ job) unless notify=False.
@@ -189,7 +210,9 @@ class AgentStore:
         if state not in STATES:
             raise IllegalTransition(f"{state!r} is not an agent state ({', '.join(STATES)})")
         if state == "reserved":
-            raise IllegalTransition("only the matcher reserves an agent (it offers a call atomically)")
+            raise IllegalTransition(
+                "only the matcher reserves an agent (it offers a call atomically)"
+            )
         if state == "away" and not reason:
             reason = "break"
         status, prev = self._run(agent_id, "set", state, reason or "", by or "")
@@ -198,10 +221,13 @@ class AgentStore:
         if status == "reserved":
             raise IllegalTransition(
                 f"agent {agent_id} is reserved for a call being offered: it must be accepted, "
-                "released or left to expire before any other change")
+                "released or left to expire before any other change"
+            )
         if status == "illegal":
             allowed = ", ".join(TRANSITIONS.get(prev, ())) or "nothing"
-            raise IllegalTransition(f"agent {agent_id} cannot go from {prev} to {state} (from {prev}: {allowed})")
+            raise IllegalTransition(
+                f"agent {agent_id} cannot go from {prev} to {state} (from {prev}: {allowed})"
+            )
         if notify and state == "available":
             self.svc.rq_queue.enqueue("hotline.jobs.agent_available", agent_id)
         return self.get(agent_id)

@@ -32,7 +32,7 @@ from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-SPACING_S = 600.0           # between two attempts to reach the customer
+SPACING_S = 600.0  # between two attempts to reach the customer
 CUSTOMER_RING_S = 30
 
 
@@ -42,7 +42,8 @@ def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
 
     r, k = svc.redis, svc.keys
     state, customer_leg, number, from_number, agent_id = r.hmget(
-        k.call(sid), "state", "customer_leg", "callback_number", "from_number", "agent")
+        k.call(sid), "state", "customer_leg", "callback_number", "from_number", "agent"
+    )
     if state != "bridged" or customer_leg:
         return "skipped"
     tel = svc.telephony
@@ -57,15 +58,21 @@ def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
         error = "no number to call back"
     else:
         leg_sid, error = carrier_request(
-            lambda: tel.place_call(to=number, from_=svc.settings.hotline_number, url=links.customer(sid),
-                                   status_callback=links.customer_status(sid),
-                                   timeout=extra(svc, "callback_ring_timeout_s", CUSTOMER_RING_S)),
-            last_attempt=last_attempt)
+            lambda: tel.place_call(
+                to=number,
+                from_=svc.settings.hotline_number,
+                url=links.customer(sid),
+                status_callback=links.customer_status(sid),
+                timeout=extra(svc, "callback_ring_timeout_s", CUSTOMER_RING_S),
+            ),
+            last_attempt=last_attempt,
+        )
     if leg_sid is None:
         # Counted as an attempt that did not reach the customer, under a leg id of its own.
         leg_sid = "failed-" + uuid.uuid4().hex[:16]
-    status, _ = svc.scripts.callback_dialed(keys=[k.call(sid), k.events],
-                                            args=[sid, repr(svc.clock.now()), leg_sid, number])
+    status, _ = svc.scripts.callback_dialed(
+        keys=[k.call(sid), k.events], args=[sid, repr(svc.clock.now()), leg_sid, number]
+    )
     if status == "gone":
         if error is None:
             try:
@@ -91,7 +98,15 @@ def customer_status(svc, sid: str, leg_sid: str, status: str) -> str:
         retry_at = now + extra(svc, "callback_spacing_s", SPACING_S)
         out, _attempt = svc.scripts.callback_attempt(
             keys=[k.call(sid), k.events, k.callback_retries],
-            args=[sid, repr(now), leg_sid, status, extra(svc, "callback_attempts", MAX_ATTEMPTS), repr(retry_at)])
+            args=[
+                sid,
+                repr(now),
+                leg_sid,
+                status,
+                extra(svc, "callback_attempts", MAX_ATTEMPTS),
+                repr(retry_at),
+            ],
+        )
         if out == "ignored":
             return "ignored"
         agent_id = svc.redis.hget(k.call(sid), "agent") or ""
@@ -102,7 +117,8 @@ def customer_status(svc, sid: str, leg_sid: str, status: str) -> str:
         return out
     if status == "completed":
         state, agent_id, bridged_at, customer_leg = svc.redis.hmget(
-            k.call(sid), "state", "agent", "bridged_at", "customer_leg")
+            k.call(sid), "state", "agent", "bridged_at", "customer_leg"
+        )
         if state == "bridged" and bridged_at and customer_leg == leg_sid and agent_id:
             conversation.end(svc, sid, agent_id, ended_via="customer_leg")
             return "ended"
@@ -121,7 +137,9 @@ def unreached(svc, sid: str, agent_id: str) -> None:
     if not leg_sid:
         # Before the customer was even dialled: still one attempt, so that it cannot loop.
         leg_sid = "failed-" + uuid.uuid4().hex[:16]
-        svc.scripts.callback_dialed(keys=[k.call(sid), k.events], args=[sid, repr(svc.clock.now()), leg_sid, ""])
+        svc.scripts.callback_dialed(
+            keys=[k.call(sid), k.events], args=[sid, repr(svc.clock.now()), leg_sid, ""]
+        )
     customer_status(svc, sid, leg_sid, "canceled")
 
 
@@ -141,8 +159,10 @@ def cancel(svc, leg_sid: str) -> str:
 def retry(svc, sid: str) -> str:
     """The `callback_retry` job (and the sweep): requeued | not_due | ignored."""
     k = svc.keys
-    out = svc.scripts.callback_retry(keys=[k.call(sid), k.events, k.callback_retries, k.skills],
-                                     args=[sid, repr(svc.clock.now()), k.prefix])
+    out = svc.scripts.callback_retry(
+        keys=[k.call(sid), k.events, k.callback_retries, k.skills],
+        args=[sid, repr(svc.clock.now()), k.prefix],
+    )
     if out == "requeued":
         routing_again(svc, call_sid=sid)
     return out

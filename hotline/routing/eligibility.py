@@ -56,7 +56,9 @@ def why_not(agent: AgentView, call: CallView) -> str | None:
     if agent.state != "available":
         return f"the agent is {agent.state}"
     if not agent.on_shift and not (agent.on_call and call.on_call_allowed):
-        return "the agent is not on shift" + ("" if not agent.on_call else " (on call, but the call has not overflowed to on-call)")
+        return "the agent is not on shift" + (
+            "" if not agent.on_call else " (on call, but the call has not overflowed to on-call)"
+        )
     if not any(agent.skills.get(s, 0) >= call.min_level for s in call.lines):
         return f"the agent holds none of {', '.join(call.lines) or '(no line)'} at level {call.min_level}+"
     if call.lang and not call.any_language and call.lang not in agent.languages:

@@ -82,9 +82,12 @@ def _chain(svc, name: str, at: float, func: str, *, dead: bool = False) -> bool:
     """Set the next firing of timer chain `name` at clock time `at` unless one is already
     due in (now, at]: one Lua step (timer_chain.lua)."""
     now = svc.clock.now()
-    return bool(svc.scripts.timer_chain(
-        keys=[svc.keys.timer(name), svc.keys.timers],
-        args=[repr(now), repr(at), timers.member(func, (), at), "1" if dead else ""]))
+    return bool(
+        svc.scripts.timer_chain(
+            keys=[svc.keys.timer(name), svc.keys.timers],
+            args=[repr(now), repr(at), timers.member(func, (), at), "1" if dead else ""],
+        )
+    )
 
 
 def schedule_sweep(svc, *, dead: bool = False) -> bool:
@@ -99,8 +102,11 @@ def schedule_next_boundary(svc, *, dead: bool = False) -> float | None:
         return None
     now = svc.clock.now()
     start = datetime.fromtimestamp(now, tz=UTC)
-    later = [t for t in schedule.boundaries(roster, start, start + timedelta(seconds=SHIFT_LOOKAHEAD_S))
-             if t.timestamp() > now]
+    later = [
+        t
+        for t in schedule.boundaries(roster, start, start + timedelta(seconds=SHIFT_LOOKAHEAD_S))
+        if t.timestamp() > now
+    ]
     if not later:
         return None
     at = later[0].timestamp()

@@ -75,11 +75,16 @@ class Matcher:
     def strategy(self) -> str:
         return self.svc.settings.routing_strategy
 
-    def match_call(self, sid: str, now: float | None = None, *, schedule_expiry: bool = True) -> Reservation | None:
+    def match_call(
+        self, sid: str, now: float | None = None, *, schedule_expiry: bool = True
+    ) -> Reservation | None:
         k = self.k
         now = self.svc.clock.now() if now is None else now
-        out = self._run("match_call", (k.call(sid), k.reservations, k.events),
-                        (k.prefix, sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window))
+        out = self._run(
+            "match_call",
+            (k.call(sid), k.reservations, k.events),
+            (k.prefix, sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
+        )
         if not out:
             return None
         res = Reservation(sid, out[0], out[1], float(out[2]))
@@ -88,11 +93,16 @@ class Matcher:
             self._ring(res)
         return res
 
-    def match_agent(self, agent_id: str, now: float | None = None, *, schedule_expiry: bool = True) -> Reservation | None:
+    def match_agent(
+        self, agent_id: str, now: float | None = None, *, schedule_expiry: bool = True
+    ) -> Reservation | None:
         k = self.k
         now = self.svc.clock.now() if now is None else now
-        out = self._run("match_agent", (k.agent(agent_id), k.reservations, k.events),
-                        (k.prefix, agent_id, repr(now), "%.3f" % (now + self.offer_timeout), self.window))
+        out = self._run(
+            "match_agent",
+            (k.agent(agent_id), k.reservations, k.events),
+            (k.prefix, agent_id, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
+        )
         if not out:
             return None
         res = Reservation(out[0], agent_id, out[1], float(out[2]))
@@ -109,7 +119,9 @@ class Matcher:
         for i in ids:
             p.hmget(self.k.agent(i), "state", "idle_since")
         rows = p.execute()
-        avail = [(float(since or 0), i) for i, (state, since) in zip(ids, rows) if state == "available"]
+        avail = [
+            (float(since or 0), i) for i, (state, since) in zip(ids, rows) if state == "available"
+        ]
         return [i for _, i in sorted(avail)]
 
     def match_all(self, now: float | None = None, limit: int = 10_000) -> list[Reservation]:

@@ -78,7 +78,9 @@ def parse_policy(data, source: str = "overflow policy") -> OverflowPolicy:
         for i, raw in enumerate(body, 1):
             where = f"{name} step {i}"
             if not isinstance(raw, dict):
-                problems.append(f"{where}: must be a mapping like {{after: 120, add_lines: [general]}}")
+                problems.append(
+                    f"{where}: must be a mapping like {{after: 120, add_lines: [general]}}"
+                )
                 continue
             unknown = set(raw) - STEP_KEYS
             if unknown:
@@ -99,7 +101,9 @@ def parse_policy(data, source: str = "overflow policy") -> OverflowPolicy:
                 if not isinstance(v, bool):
                     problems.append(f"{where}: {f} must be true or false")
             if not lines and not any(v is True for v in flags.values()):
-                problems.append(f"{where}: does nothing (no add_lines, on_call, any_language or callback)")
+                problems.append(
+                    f"{where}: does nothing (no add_lines, on_call, any_language or callback)"
+                )
             steps.append(Step(float(after), tuple(lines), *(v is True for v in flags.values())))
         out[str(name)] = CategoryPolicy(tuple(steps), min_level)
     if problems:
@@ -151,8 +155,16 @@ def apply_step(svc, sid: str, number: int, step: Step, now: float | None = None)
     now = svc.clock.now() if now is None else now
     status, _ = svc.scripts.overflow_step(
         keys=[k.call(sid), k.events, k.skills, *(k.waiting(x) for x in step.add_lines)],
-        args=[sid, repr(now), number, int(step.on_call), int(step.any_language), int(step.callback),
-              k.prefix, ",".join(step.add_lines)],
+        args=[
+            sid,
+            repr(now),
+            number,
+            int(step.on_call),
+            int(step.any_language),
+            int(step.callback),
+            k.prefix,
+            ",".join(step.add_lines),
+        ],
     )
     return status
 
@@ -164,7 +176,9 @@ def apply_due(svc, sid: str, now: float | None = None, fields: tuple | None = No
     them for every call in one pipeline); the Lua script re-checks them anyway.
     """
     now = svc.clock.now() if now is None else now
-    h = fields or svc.redis.hmget(svc.keys.call(sid), "state", "category", "enqueued_at", "ovf_step")
+    h = fields or svc.redis.hmget(
+        svc.keys.call(sid), "state", "category", "enqueued_at", "ovf_step"
+    )
     state, category, enq, applied = h
     if state not in ("waiting", "callback_requested") or not enq:
         return []
@@ -188,7 +202,9 @@ def prepare(svc, sid: str) -> None:
 def schedule(svc, sid: str, now: float | None = None) -> int:
     """One RQ job per pending step, at enqueued_at + after (real delay from the clock)."""
     now = svc.clock.now() if now is None else now
-    category, enq, applied = svc.redis.hmget(svc.keys.call(sid), "category", "enqueued_at", "ovf_step")
+    category, enq, applied = svc.redis.hmget(
+        svc.keys.call(sid), "category", "enqueued_at", "ovf_step"
+    )
     if not enq:
         return 0
     steps = load_policy(svc).steps(category)

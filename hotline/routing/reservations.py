@@ -18,43 +18,76 @@ import logging
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
-REPAIR_HORIZON_S = 7 * 86400  # calls older than this are not looked at by the sweep (a long weekend fits)
+REPAIR_HORIZON_S = (
+    7 * 86400
+)  # calls older than this are not looked at by the sweep (a long weekend fits)
 
 
 @dataclass(frozen=True)
 class Ended:
     """What reservation_end.lua did, and what it saw before doing it."""
+
     status: str
     agent_id: str
-    call_held: bool      # the call was reserved for this agent before the step
-    call_state: str      # the call's state before the step ('' = no such call)
+    call_held: bool  # the call was reserved for this agent before the step
+    call_state: str  # the call's state before the step ('' = no such call)
 
 
-def end(svc, sid: str, mode: str, now: float | None = None, reason: str = "", agent_id: str = "",
-        leg_sid: str = "") -> Ended:
+def end(
+    svc,
+    sid: str,
+    mode: str,
+    now: float | None = None,
+    reason: str = "",
+    agent_id: str = "",
+    leg_sid: str = "",
+) -> Ended:
     k = svc.keys
     now = svc.clock.now() if now is None else now
     from ..legs.common import LEG_TTL_S
 
     status, agent, held, state = svc.scripts.reservation_end(
-        keys=[k.reservation(sid), k.reservations, k.call(sid), k.events, k.onshift, k.oncall,
-              k.leg(leg_sid or "none")],
-        args=[k.prefix, sid, repr(now), mode, svc.settings.routing_strategy, reason, agent_id, leg_sid, LEG_TTL_S],
+        keys=[
+            k.reservation(sid),
+            k.reservations,
+            k.call(sid),
+            k.events,
+            k.onshift,
+            k.oncall,
+            k.leg(leg_sid or "none"),
+        ],
+        args=[
+            k.prefix,
+            sid,
+            repr(now),
+            mode,
+            svc.settings.routing_strategy,
+            reason,
+            agent_id,
+            leg_sid,
+            LEG_TTL_S,
+        ],
     )
     return Ended(status, agent, held == "1", state)
 
 
-def accept(svc, sid: str, agent_id: str = "", now: float | None = None, *, leg_sid: str = "") -> str:
+def accept(
+    svc, sid: str, agent_id: str = "", now: float | None = None, *, leg_sid: str = ""
+) -> str:
     """accepted | call_gone (caller hung up while ringing) | none | wrong_agent | leg_done.
     With `leg_sid`, that leg is recorded as accepted and as the call's agent leg in the same step."""
     return end(svc, sid, "accept", now, agent_id=agent_id, leg_sid=leg_sid).status
 
 
-def release(svc, sid: str, reason: str = "declined", agent_id: str = "", now: float | None = None) -> str:
+def release(
+    svc, sid: str, reason: str = "declined", agent_id: str = "", now: float | None = None
+) -> str:
     return end(svc, sid, "release", now, reason, agent_id).status
 
 
-def miss(svc, sid: str, reason: str = "no_answer", agent_id: str = "", now: float | None = None) -> str:
+def miss(
+    svc, sid: str, reason: str = "no_answer", agent_id: str = "", now: float | None = None
+) -> str:
     """The agent's leg reported no answer / declined: end the offer now, in one step --
     agent away (missed), call back at its place. missed | none | wrong_agent.
     (`end(svc, sid, "miss", ...)` also tells what the step saw of the call.)
@@ -98,12 +131,23 @@ def _waiting_calls(svc, now: float) -> list[tuple[str, dict]]:
     sids = r.zrangebyscore(k.calls, now - REPAIR_HORIZON_S, "+inf")
     p = r.pipeline(transaction=False)
     for sid in sids:
-        p.hmget(k.call(sid), "state", "lines", "effective_at", "category", "enqueued_at", "ovf_step")
+        p.hmget(
+            k.call(sid), "state", "lines", "effective_at", "category", "enqueued_at", "ovf_step"
+        )
     out = []
     for sid, (state, lines, eff, cat, enq, step) in zip(sids, p.execute()):
         if state in ("waiting", "callback_requested"):
-            out.append((sid, {"state": state, "lines": lines or "", "effective_at": eff,
-                              "overflow": (state, cat, enq, step)}))
+            out.append(
+                (
+                    sid,
+                    {
+                        "state": state,
+                        "lines": lines or "",
+                        "effective_at": eff,
+                        "overflow": (state, cat, enq, step),
+                    },
+                )
+            )
     return out
 
 
@@ -124,8 +168,9 @@ def sweep(svc, now: float | None = None, match_limit: int = 5000) -> SweepReport
         p.zscore(k.waiting(line), sid)
     for (sid, line), score in zip(probes, p.execute()):
         if score is None:
-            rep.requeued += svc.scripts.requeue(keys=[k.call(sid), k.waiting(line), k.events],
-                                                args=[sid, line, repr(now)])
+            rep.requeued += svc.scripts.requeue(
+                keys=[k.call(sid), k.waiting(line), k.events], args=[sid, line, repr(now)]
+            )
 
     for agent_id in sorted(r.smembers(k.agents)):
         status, _ = svc.agents._run(agent_id, "unstick", now=now)
@@ -140,7 +185,9 @@ def sweep(svc, now: float | None = None, match_limit: int = 5000) -> SweepReport
     # Calls an agent's bounded look at the head of a line could not see (e.g. an English
     # call behind many French ones) are offered from the call's side.
     if any(r.zcard(key) for key in _nonempty_pools(svc)):
-        for sid, _ in sorted(_waiting_calls(svc, now), key=lambda x: float(x[1]["effective_at"] or 0))[:match_limit]:
+        for sid, _ in sorted(
+            _waiting_calls(svc, now), key=lambda x: float(x[1]["effective_at"] or 0)
+        )[:match_limit]:
             if matcher.match_call(sid, now):
                 rep.matched += 1
     svc.events.append("routing_swept", ts=now, **rep.as_dict())

@@ -36,6 +36,7 @@ WEEK_MIN = 7 * 24 * 60
 
 # --- the document -----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -43,7 +44,11 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
+        return (
+            f"{self.file}:{self.line}: {self.reason}"
+            if self.line
+            else f"{self.file}: {self.reason}"
+        )
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,9 @@ class Shift:
         return (_mins(self.end) - _mins(self.start)) % (24 * 60)
 
     def valid_on(self, d: date) -> bool:
-        return (self.valid_from is None or d >= self.valid_from) and \
-            (self.valid_until is None or d <= self.valid_until)
+        return (self.valid_from is None or d >= self.valid_from) and (
+            self.valid_until is None or d <= self.valid_until
+        )
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,7 @@ def _mins(t: time) -> int:
 
 # --- YAML with line numbers -------------------------------------------------
 
+
 class _Map(dict):
     """A mapping that remembers where it was written."""
 
@@ -209,7 +216,8 @@ def _construct_map(loader, node):
                 m.duplicates.append((key, knode.start_mark.line + 1))
         except TypeError:
             raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain value", knode.start_mark) from None
+                None, None, "a key must be a plain value", knode.start_mark
+            ) from None
         m[key] = loader.construct_object(vnode, deep=True)
         m.key_lines[key] = knode.start_mark.line + 1
     return m
@@ -246,6 +254,7 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 # --- reading and validating ------------------------------------------------
 
+
 class _Check:
     def __init__(self, file: str):
         self.file = file
@@ -262,8 +271,9 @@ def load_text(text: str, filename: str = "<roster>") -> Roster:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         what = getattr(e, "problem", None) or str(e)
-        raise RosterInvalid([Problem(filename, mark.line + 1 if mark else None,
-                                     f"not valid YAML: {what}")]) from None
+        raise RosterInvalid(
+            [Problem(filename, mark.line + 1 if mark else None, f"not valid YAML: {what}")]
+        ) from None
     return from_data(data, filename)
 
 
@@ -298,15 +308,24 @@ def from_data(data, filename: str = "<roster>") -> Roster:
             if owner is None:
                 c.err(sw[1], f"swap: unknown shift {sw[0].shift!r}")
             elif owner not in (sw[0].agent, sw[0].other):
-                c.err(sw[1], f"swap: shift {sw[0].shift!r} belongs to {owner!r}, "
-                             f"not to {sw[0].agent!r} or {sw[0].other!r}")
+                c.err(
+                    sw[1],
+                    f"swap: shift {sw[0].shift!r} belongs to {owner!r}, "
+                    f"not to {sw[0].agent!r} or {sw[0].other!r}",
+                )
 
     if c.problems:
         raise RosterInvalid(c.problems)
     roster = Roster(
-        timezone=tz_name, skills=tuple(skills), agents=tuple(agents),
-        shifts=tuple(s for s, _ in shifts), holidays=hol,
-        leaves=tuple(leaves), extras=tuple(s for s, _ in extras), swaps=tuple(s for s, _ in swaps))
+        timezone=tz_name,
+        skills=tuple(skills),
+        agents=tuple(agents),
+        shifts=tuple(s for s, _ in shifts),
+        holidays=hol,
+        leaves=tuple(leaves),
+        extras=tuple(s for s, _ in extras),
+        swaps=tuple(s for s, _ in swaps),
+    )
     _swap_overlaps(c, roster, swaps)
     if c.problems:
         raise RosterInvalid(c.problems)
@@ -322,11 +341,21 @@ def _swap_overlaps(c: _Check, roster: Roster, swaps) -> None:
         covers = occurrences(roster, noon - timedelta(days=2), noon + timedelta(days=2))
         for who in (sw.agent, sw.other):
             mine = [x for x in covers if x.agent_id == who]
-            clash = next(((a, b) for i, a in enumerate(mine) for b in mine[i + 1:]
-                          if a.start < b.end and b.start < a.end), None)
+            clash = next(
+                (
+                    (a, b)
+                    for i, a in enumerate(mine)
+                    for b in mine[i + 1 :]
+                    if a.start < b.end and b.start < a.end
+                ),
+                None,
+            )
             if clash:
-                c.err(ln, f"swap on {sw.date}: {who} would work {clash[0].shift_id} and "
-                          f"{clash[1].shift_id} at the same time")
+                c.err(
+                    ln,
+                    f"swap on {sw.date}: {who} would work {clash[0].shift_id} and "
+                    f"{clash[1].shift_id} at the same time",
+                )
 
 
 def _line_of(obj) -> int | None:
@@ -345,7 +374,10 @@ def _no_duplicates(c: _Check, m) -> None:
 def _unknown_keys(c: _Check, m: dict, allowed: set[str], where: str = "") -> None:
     for k in m:
         if k not in allowed:
-            c.err(_kl(m, k), f"{where}unknown key {k!r} (expected one of {', '.join(sorted(allowed))})")
+            c.err(
+                _kl(m, k),
+                f"{where}unknown key {k!r} (expected one of {', '.join(sorted(allowed))})",
+            )
 
 
 def _valid_zone(name) -> bool:
@@ -397,7 +429,10 @@ def _days(c: _Check, value, line) -> tuple[int, ...] | None:
         else:
             ok = False
     if not ok:
-        c.err(line, f"days: cannot read {value!r} (use mon, tue, wed, thu, fri, sat, sun or a range mon-fri)")
+        c.err(
+            line,
+            f"days: cannot read {value!r} (use mon, tue, wed, thu, fri, sat, sun or a range mon-fri)",
+        )
         return None
     return tuple(sorted(out))
 
@@ -444,7 +479,9 @@ def _holidays(c: _Check, h, line) -> HolidayRule | None:
     if h is None:
         return None
     if not isinstance(h, dict):
-        c.err(line, "holidays: expected a mapping with country, optional subdivision and holiday_as")
+        c.err(
+            line, "holidays: expected a mapping with country, optional subdivision and holiday_as"
+        )
         return None
     _no_duplicates(c, h)
     _unknown_keys(c, h, {"country", "subdivision", "holiday_as"}, "holidays: ")
@@ -463,8 +500,10 @@ def _holidays(c: _Check, h, line) -> HolidayRule | None:
     if h.get("holiday_as") is not None:
         as_day = _day(h["holiday_as"])
         if as_day is None:
-            c.err(_kl(h, "holiday_as"),
-                  f"holidays: holiday_as must be a day (mon..sun), not {h['holiday_as']!r}")
+            c.err(
+                _kl(h, "holiday_as"),
+                f"holidays: holiday_as must be a day (mon..sun), not {h['holiday_as']!r}",
+            )
     return HolidayRule(country, sub, as_day)
 
 
@@ -493,10 +532,14 @@ def _agents(c: _Check, value, skills: list[str], line) -> list[AgentSpec]:
     for raw in value:
         ln = _line_of(raw) or line
         if not isinstance(raw, dict):
-            c.err(ln, "agents: each agent is a mapping (id, name, phone or client, skills, languages)")
+            c.err(
+                ln, "agents: each agent is a mapping (id, name, phone or client, skills, languages)"
+            )
             continue
         _no_duplicates(c, raw)
-        _unknown_keys(c, raw, {"id", "name", "phone", "client", "skills", "languages", "timezone"}, "agent: ")
+        _unknown_keys(
+            c, raw, {"id", "name", "phone", "client", "skills", "languages", "timezone"}, "agent: "
+        )
         aid = raw.get("id")
         ok = True
         if not isinstance(aid, str) or not _ID.match(aid):
@@ -514,13 +557,21 @@ def _agents(c: _Check, value, skills: list[str], line) -> list[AgentSpec]:
             ok = False
         phone, client = raw.get("phone"), raw.get("client")
         if (phone is None) == (client is None):
-            c.err(ln, f"{who}give exactly one of phone (E.164) or client (a Twilio Client identity)")
+            c.err(
+                ln, f"{who}give exactly one of phone (E.164) or client (a Twilio Client identity)"
+            )
             ok = False
         elif phone is not None and not _is_e164(phone):
-            c.err(_kl(raw, "phone"), f"{who}phone {phone!r} is not a valid E.164 number (like +33612345678)")
+            c.err(
+                _kl(raw, "phone"),
+                f"{who}phone {phone!r} is not a valid E.164 number (like +33612345678)",
+            )
             ok = False
         elif client is not None and (not isinstance(client, str) or not _CLIENT.match(client)):
-            c.err(_kl(raw, "client"), f"{who}client identity {client!r}: letters, digits, _ . @ - only")
+            c.err(
+                _kl(raw, "client"),
+                f"{who}client identity {client!r}: letters, digits, _ . @ - only",
+            )
             ok = False
         agent_skills: dict[str, int] = {}
         sk = raw.get("skills")
@@ -546,7 +597,10 @@ def _agents(c: _Check, value, skills: list[str], line) -> list[AgentSpec]:
             langs = []
         for lang in langs:
             if not isinstance(lang, str) or not _LANG.match(lang):
-                c.err(_kl(raw, "languages"), f"{who}bad language {lang!r} (two letters, like fr or en)")
+                c.err(
+                    _kl(raw, "languages"),
+                    f"{who}bad language {lang!r} (two letters, like fr or en)",
+                )
                 ok = False
         if len(set(langs)) != len(langs):
             c.err(_kl(raw, "languages"), f"{who}a language is listed twice")
@@ -556,12 +610,29 @@ def _agents(c: _Check, value, skills: list[str], line) -> list[AgentSpec]:
             c.err(_kl(raw, "timezone"), f"{who}unknown time zone {tz!r}")
             ok = False
         if ok:
-            out.append(AgentSpec(id=aid, name=name.strip(), phone=phone, client_identity=client,
-                                 skills=agent_skills, languages=tuple(langs), timezone=tz))
+            out.append(
+                AgentSpec(
+                    id=aid,
+                    name=name.strip(),
+                    phone=phone,
+                    client_identity=client,
+                    skills=agent_skills,
+                    languages=tuple(langs),
+                    timezone=tz,
+                )
+            )
         elif isinstance(aid, str) and aid in seen:
             # keep its id known so its shifts are checked without a second "unknown agent"
-            out.append(AgentSpec(id=aid, name=str(name), phone=None, client_identity=None,
-                                 skills={}, languages=()))
+            out.append(
+                AgentSpec(
+                    id=aid,
+                    name=str(name),
+                    phone=None,
+                    client_identity=None,
+                    skills={},
+                    languages=(),
+                )
+            )
     return out
 
 
@@ -572,8 +643,10 @@ def _is_e164(phone) -> bool:
         n = phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.is_valid_number(n) and \
-        phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164) == phone
+    return (
+        phonenumbers.is_valid_number(n)
+        and phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164) == phone
+    )
 
 
 def _shifts(c: _Check, value, known: set[str], line) -> list[tuple[Shift, int | None]]:
@@ -590,15 +663,21 @@ def _shifts(c: _Check, value, known: set[str], line) -> list[tuple[Shift, int | 
             c.err(ln, "shifts: each shift is a mapping (agent, days, start, end)")
             continue
         _no_duplicates(c, raw)
-        _unknown_keys(c, raw, {"id", "agent", "days", "start", "end", "on_call", "valid_from", "valid_until"},
-                      "shift: ")
+        _unknown_keys(
+            c,
+            raw,
+            {"id", "agent", "days", "start", "end", "on_call", "valid_from", "valid_until"},
+            "shift: ",
+        )
         agent = raw.get("agent")
         ok = _known_agent(c, agent, known, _kl(raw, "agent") or ln, "shift")
         days = _days(c, raw.get("days"), _kl(raw, "days") or ln)
         start = _time(c, raw.get("start"), _kl(raw, "start") or ln, "start")
         end = _time(c, raw.get("end"), _kl(raw, "end") or ln, "end")
         if start is not None and start == end:
-            c.err(_kl(raw, "end"), f"shift: zero-length shift (start and end are both {start:%H:%M})")
+            c.err(
+                _kl(raw, "end"), f"shift: zero-length shift (start and end are both {start:%H:%M})"
+            )
             ok = False
         on_call = _bool(c, raw.get("on_call", False), _kl(raw, "on_call"), "on_call")
         vf = vu = None
@@ -667,7 +746,9 @@ def _exceptions(c: _Check, value, known: set[str], line):
                     ok = False
                 reason = raw.get("reason")
                 if ok and d0 and d1:
-                    leaves.append(Leave(raw["agent"], d0, d1, None if reason is None else str(reason)))
+                    leaves.append(
+                        Leave(raw["agent"], d0, d1, None if reason is None else str(reason))
+                    )
             elif kind == "extra":
                 _unknown_keys(c, raw, {"id", "agent", "date", "start", "end", "on_call"}, "extra: ")
                 agent = raw.get("agent")
@@ -676,7 +757,10 @@ def _exceptions(c: _Check, value, known: set[str], line):
                 start = _time(c, raw.get("start"), _kl(raw, "start") or ln, "start")
                 end = _time(c, raw.get("end"), _kl(raw, "end") or ln, "end")
                 if start is not None and start == end:
-                    c.err(_kl(raw, "end"), f"extra: zero-length shift (start and end are both {start:%H:%M})")
+                    c.err(
+                        _kl(raw, "end"),
+                        f"extra: zero-length shift (start and end are both {start:%H:%M})",
+                    )
                     ok = False
                 on_call = _bool(c, raw.get("on_call", False), _kl(raw, "on_call"), "on_call")
                 if isinstance(agent, str):
@@ -741,7 +825,7 @@ def _overlaps(c: _Check, shifts, extras) -> None:
     for agent, items in by_agent.items():
         for i, (a, _) in enumerate(items):
             ia = _weekly_intervals(a)
-            for b, lnb in items[i + 1:]:
+            for b, lnb in items[i + 1 :]:
                 if not _dates_meet(a, b):
                     continue
                 if any(x0 < y1 and y0 < x1 for x0, x1 in ia for y0, y1 in _weekly_intervals(b)):
@@ -759,12 +843,15 @@ def _overlaps(c: _Check, shifts, extras) -> None:
                     u0 = datetime.combine(d, s.start)
                     u1 = datetime.combine(d + timedelta(days=1 if s.overnight else 0), s.end)
                     if t0 < u1 and u0 < t1:
-                        c.err(ln, f"extra {e.id}: overlaps shift {s.id} of agent {e.agent!r} on {d}")
+                        c.err(
+                            ln, f"extra {e.id}: overlaps shift {s.id} of agent {e.agent!r} on {d}"
+                        )
                         break
         naive.append((e.id, e.agent, t0, t1, ln))
 
 
 # --- writing ------------------------------------------------------------------
+
 
 class _Clock(str):
     """A time of day: always quoted in YAML, where 16:00 would otherwise read as 960."""
@@ -772,6 +859,7 @@ class _Clock(str):
 
 def to_data(r: Roster, *, for_json: bool = True) -> dict:
     """The roster as plain data (what `dump` writes, and what Redis keeps as JSON)."""
+
     def iso(d: date):
         return d.isoformat() if for_json else d
 
@@ -803,23 +891,50 @@ def to_data(r: Roster, *, for_json: bool = True) -> dict:
     data["shifts"] = [_shift_data(s, iso, hhmm) for s in r.shifts]
     exc: dict = {}
     if r.leaves:
-        exc["leave"] = [{"agent": lv.agent, "from": iso(lv.start), "to": iso(lv.end),
-                         **({"reason": lv.reason} if lv.reason is not None else {})} for lv in r.leaves]
+        exc["leave"] = [
+            {
+                "agent": lv.agent,
+                "from": iso(lv.start),
+                "to": iso(lv.end),
+                **({"reason": lv.reason} if lv.reason is not None else {}),
+            }
+            for lv in r.leaves
+        ]
     if r.extras:
-        exc["extra"] = [{"id": e.id, "agent": e.agent, "date": iso(e.date),
-                         "start": hhmm(e.start), "end": hhmm(e.end),
-                         **({"on_call": True} if e.on_call else {})} for e in r.extras]
+        exc["extra"] = [
+            {
+                "id": e.id,
+                "agent": e.agent,
+                "date": iso(e.date),
+                "start": hhmm(e.start),
+                "end": hhmm(e.end),
+                **({"on_call": True} if e.on_call else {}),
+            }
+            for e in r.extras
+        ]
     if r.swaps:
-        exc["swap"] = [{"date": iso(s.date), "agent": s.agent, "with": s.other,
-                        **({"shift": s.shift} if s.shift else {})} for s in r.swaps]
+        exc["swap"] = [
+            {
+                "date": iso(s.date),
+                "agent": s.agent,
+                "with": s.other,
+                **({"shift": s.shift} if s.shift else {}),
+            }
+            for s in r.swaps
+        ]
     if exc:
         data["exceptions"] = exc
     return data
 
 
 def _shift_data(s: Shift, iso, hhmm) -> dict:
-    d = {"id": s.id, "agent": s.agent, "days": [DAYS[i] for i in s.days],
-         "start": hhmm(s.start), "end": hhmm(s.end)}
+    d = {
+        "id": s.id,
+        "agent": s.agent,
+        "days": [DAYS[i] for i in s.days],
+        "start": hhmm(s.start),
+        "end": hhmm(s.end),
+    }
     if s.on_call:
         d["on_call"] = True
     if s.valid_from:
@@ -834,15 +949,41 @@ class _Dumper(yaml.SafeDumper):
 
 
 # Flow style for short lists (days, languages) keeps one shift on a few lines.
-_Dumper.add_representer(list, lambda d, v: d.represent_sequence(
-    "tag:yaml.org,2002:seq", v, flow_style=all(isinstance(x, str) for x in v) and len(v) <= 7))
-_Dumper.add_representer(_Clock, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style="'"))
+_Dumper.add_representer(
+    list,
+    lambda d, v: d.represent_sequence(
+        "tag:yaml.org,2002:seq", v, flow_style=all(isinstance(x, str) for x in v) and len(v) <= 7
+    ),
+)
+_Dumper.add_representer(
+    _Clock, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style="'")
+)
 
 
 def dump(r: Roster) -> str:
-    return yaml.dump(to_data(r, for_json=False), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                     default_flow_style=False, width=100)
+    return yaml.dump(
+        to_data(r, for_json=False),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
 
 
-__all__ = ["Roster", "AgentSpec", "Shift", "Leave", "ExtraShift", "Swap", "HolidayRule", "Problem",
-           "DAYS", "parse_days", "load_text", "from_data", "to_data", "dump"]
+__all__ = [
+    "Roster",
+    "AgentSpec",
+    "Shift",
+    "Leave",
+    "ExtraShift",
+    "Swap",
+    "HolidayRule",
+    "Problem",
+    "DAYS",
+    "parse_days",
+    "load_text",
+    "from_data",
+    "to_data",
+    "dump",
+]

@@ -63,8 +63,9 @@ class RosterStore:
     def require(self) -> Roster:
         roster = self.load()
         if roster is None:
-            raise RosterInvalid([Problem("roster", None,
-                                         "no roster stored yet: run `hotline roster import FILE`")])
+            raise RosterInvalid(
+                [Problem("roster", None, "no roster stored yet: run `hotline roster import FILE`")]
+            )
         return roster
 
     def export(self) -> str:
@@ -82,19 +83,27 @@ class RosterStore:
         roster = load_text(text, filename)
         with self.r.pipeline() as p:
             sha = self._write(p, roster, by)
-            self.svc.events.append("roster_imported", pipeline=p, by=by, file=filename,
-                                   agents=len(roster.agents), shifts=len(roster.shifts))
+            self.svc.events.append(
+                "roster_imported",
+                pipeline=p,
+                by=by,
+                file=filename,
+                agents=len(roster.agents),
+                shifts=len(roster.shifts),
+            )
             p.execute()
         self._after_change(roster, sha)
         return roster
 
     def add_shift(self, shift: Shift | ExtraShift, by: str = "cli") -> Roster:
         """A weekly `Shift`, or a one-off `ExtraShift`; an empty id gets a free one."""
+
         def change(r: Roster) -> Roster:
             s = shift if shift.id else replace(shift, id=_free_id(r, shift))
             if isinstance(s, ExtraShift):
                 return replace(r, extras=r.extras + (s,))
             return replace(r, shifts=r.shifts + (s,))
+
         return self._edit(change, by, "add_shift", shift=_describe(shift))
 
     def remove_shift(self, shift_id: str, by: str = "cli") -> Roster:
@@ -102,22 +111,40 @@ class RosterStore:
             try:
                 r.shift(shift_id)
             except KeyError:
-                raise RosterInvalid([Problem("roster edit", None,
-                                             f"no shift with id {shift_id!r}")]) from None
+                raise RosterInvalid(
+                    [Problem("roster edit", None, f"no shift with id {shift_id!r}")]
+                ) from None
             # a swap naming the removed shift would no longer mean anything
-            return replace(r, shifts=tuple(s for s in r.shifts if s.id != shift_id),
-                           extras=tuple(s for s in r.extras if s.id != shift_id),
-                           swaps=tuple(s for s in r.swaps if s.shift != shift_id))
+            return replace(
+                r,
+                shifts=tuple(s for s in r.shifts if s.id != shift_id),
+                extras=tuple(s for s in r.extras if s.id != shift_id),
+                swaps=tuple(s for s in r.swaps if s.shift != shift_id),
+            )
+
         return self._edit(change, by, "remove_shift", shift=shift_id)
 
     def set_leave(self, leave: Leave, by: str = "cli") -> Roster:
-        return self._edit(lambda r: replace(r, leaves=r.leaves + (leave,)), by, "leave",
-                          agent=leave.agent, start=leave.start.isoformat(), end=leave.end.isoformat(),
-                          reason=leave.reason)
+        return self._edit(
+            lambda r: replace(r, leaves=r.leaves + (leave,)),
+            by,
+            "leave",
+            agent=leave.agent,
+            start=leave.start.isoformat(),
+            end=leave.end.isoformat(),
+            reason=leave.reason,
+        )
 
     def swap(self, swap: Swap, by: str = "cli") -> Roster:
-        return self._edit(lambda r: replace(r, swaps=r.swaps + (swap,)), by, "swap",
-                          date=swap.date.isoformat(), agent=swap.agent, other=swap.other, shift=swap.shift)
+        return self._edit(
+            lambda r: replace(r, swaps=r.swaps + (swap,)),
+            by,
+            "swap",
+            date=swap.date.isoformat(),
+            agent=swap.agent,
+            other=swap.other,
+            shift=swap.shift,
+        )
 
     def refresh_shift_sets(self, now: float | None = None) -> tuple[list[str], list[str]]:
         """Recompute `onshift` / `oncall` for clock time `now`; log shift_started / shift_ended.
@@ -136,7 +163,8 @@ class RosterStore:
         for a, s in on_call.items():
             args += [a, s]
         started, ended = self.svc.scripts.roster_shift_sets(
-            keys=[self.k.onshift, self.k.oncall, self.k.events], args=args)
+            keys=[self.k.onshift, self.k.oncall, self.k.events], args=args
+        )
         changed = sorted(set(started) | set(ended))
         if changed:
             self.svc.agents.reindex(changed)
@@ -147,8 +175,10 @@ class RosterStore:
         doc = json.dumps(to_data(roster), ensure_ascii=False, sort_keys=True)
         sha = hashlib.sha1(doc.encode()).hexdigest()
         p.hincrby(self.k.roster, "version", 1)
-        p.hset(self.k.roster, mapping={"doc": doc, "sha": sha,
-                                       "updated_at": repr(self.svc.clock.now()), "by": by})
+        p.hset(
+            self.k.roster,
+            mapping={"doc": doc, "sha": sha, "updated_at": repr(self.svc.clock.now()), "by": by},
+        )
         return sha
 
     def _edit(self, change, by: str, op: str, **detail) -> Roster:
@@ -205,8 +235,13 @@ def _free_id(r: Roster, s: Shift | ExtraShift) -> str:
 
 
 def _describe(s: Shift | ExtraShift) -> dict:
-    d = {"id": s.id or None, "agent": s.agent, "start": f"{s.start:%H:%M}", "end": f"{s.end:%H:%M}",
-         "on_call": s.on_call}
+    d = {
+        "id": s.id or None,
+        "agent": s.agent,
+        "start": f"{s.start:%H:%M}",
+        "end": f"{s.end:%H:%M}",
+        "on_call": s.on_call,
+    }
     if isinstance(s, ExtraShift):
         d["date"] = s.date.isoformat()
     else:

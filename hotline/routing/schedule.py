@@ -50,9 +50,13 @@ class Cover:
         return self.start <= at < self.end
 
     def to_json(self, tz: ZoneInfo | None = None) -> dict:
-        d = {"agent_id": self.agent_id, "shift_id": self.shift_id, "on_call": self.on_call,
-             "start": (self.start.astimezone(tz) if tz else self.start).isoformat(),
-             "end": (self.end.astimezone(tz) if tz else self.end).isoformat()}
+        d = {
+            "agent_id": self.agent_id,
+            "shift_id": self.shift_id,
+            "on_call": self.on_call,
+            "start": (self.start.astimezone(tz) if tz else self.start).isoformat(),
+            "end": (self.end.astimezone(tz) if tz else self.end).isoformat(),
+        }
         if self.owner != self.agent_id:
             d["covering_for"] = self.owner
         if self.extra:
@@ -62,8 +66,9 @@ class Cover:
 
 # --- wall clock -> instant -------------------------------------------------
 
+
 def local_kind(naive: datetime, tz: ZoneInfo) -> str:
-    """"ok", "nonexistent" (skipped by a DST change) or "ambiguous" (happens twice)."""
+    """ "ok", "nonexistent" (skipped by a DST change) or "ambiguous" (happens twice)."""
     a, b = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
     if a.utcoffset() == b.utcoffset():
         return "ok"
@@ -103,6 +108,7 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
 
 
 # --- occurrences ------------------------------------------------------------
+
 
 def _aware(at: datetime, what: str = "time") -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
@@ -158,24 +164,34 @@ def _holds(roster: Roster, agent_id: str, skill: str | None) -> bool:
 
 # --- questions ----------------------------------------------------------------
 
+
 def on_shift(roster: Roster, at: datetime, skill: str | None = None) -> list[Cover]:
     """Who is on shift (or on call) at instant `at`: regular covers first, then on-call."""
     _aware(at)
-    hits = [c for c in occurrences(roster, at, at + timedelta(seconds=1))
-            if c.covers(at) and _holds(roster, c.agent_id, skill)]
+    hits = [
+        c
+        for c in occurrences(roster, at, at + timedelta(seconds=1))
+        if c.covers(at) and _holds(roster, c.agent_id, skill)
+    ]
     return sorted(hits, key=lambda c: (c.on_call, c.agent_id, c.shift_id))
 
 
-def next_cover(roster: Roster, skill: str, after: datetime, include_on_call: bool = False) -> datetime | None:
+def next_cover(
+    roster: Roster, skill: str, after: datetime, include_on_call: bool = False
+) -> datetime | None:
     """The first instant >= `after` when someone holding `skill` is on shift (None within a year)."""
     _aware(after, "after")
     if not any(a.level(skill) > 0 for a in roster.agents):
         return None
     for week in range(NEXT_COVER_HORIZON_WEEKS):
         w0 = after + timedelta(days=7 * week)
-        found = [c.start for c in occurrences(roster, w0, w0 + timedelta(days=7))
-                 if c.end > after and (include_on_call or not c.on_call)
-                 and _holds(roster, c.agent_id, skill)]
+        found = [
+            c.start
+            for c in occurrences(roster, w0, w0 + timedelta(days=7))
+            if c.end > after
+            and (include_on_call or not c.on_call)
+            and _holds(roster, c.agent_id, skill)
+        ]
         if found:
             return fixed(max(after, min(found)), roster.tz)
     return None
@@ -192,6 +208,7 @@ def boundaries(roster: Roster, start: datetime, end: datetime) -> list[datetime]
 
 
 # --- weekly coverage --------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class HourCover:
@@ -227,13 +244,26 @@ class Coverage:
 
     def to_json(self) -> dict:
         return {
-            "week": self.week, "timezone": self.timezone,
-            "start": self.start.isoformat(), "end": self.end.isoformat(),
-            "hours_in_week": len(self.hours), "skills": list(self.skills),
-            "hours": [{"start": h.start.isoformat(), "on_shift": h.on_shift, "on_call": h.on_call}
-                      for h in self.hours],
-            "gaps": [{"skill": g.skill, "start": g.start.isoformat(), "end": g.end.isoformat(),
-                      "hours": round(g.hours, 3), "on_call": list(g.on_call)} for g in self.gaps],
+            "week": self.week,
+            "timezone": self.timezone,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "hours_in_week": len(self.hours),
+            "skills": list(self.skills),
+            "hours": [
+                {"start": h.start.isoformat(), "on_shift": h.on_shift, "on_call": h.on_call}
+                for h in self.hours
+            ],
+            "gaps": [
+                {
+                    "skill": g.skill,
+                    "start": g.start.isoformat(),
+                    "end": g.end.isoformat(),
+                    "hours": round(g.hours, 3),
+                    "on_call": list(g.on_call),
+                }
+                for g in self.gaps
+            ],
         }
 
 
@@ -248,8 +278,10 @@ def week_bounds(iso_week: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
         monday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
     except ValueError:
         raise ValueError(f"week {iso_week!r} does not exist") from None
-    return (localize(datetime.combine(monday, datetime.min.time()), tz),
-            localize(datetime.combine(monday + timedelta(days=7), datetime.min.time()), tz))
+    return (
+        localize(datetime.combine(monday, datetime.min.time()), tz),
+        localize(datetime.combine(monday + timedelta(days=7), datetime.min.time()), tz),
+    )
 
 
 def coverage(roster: Roster, iso_week: str, skill: str | None = None) -> Coverage:
@@ -296,5 +328,18 @@ def _gaps(skill: str, covers: list[Cover], w0: datetime, w1: datetime, tz: ZoneI
     return out
 
 
-__all__ = ["Cover", "Coverage", "Gap", "HourCover", "boundaries", "coverage", "fixed", "local_kind",
-           "localize", "next_cover", "occurrences", "on_shift", "week_bounds"]
+__all__ = [
+    "Cover",
+    "Coverage",
+    "Gap",
+    "HourCover",
+    "boundaries",
+    "coverage",
+    "fixed",
+    "local_kind",
+    "localize",
+    "next_cover",
+    "occurrences",
+    "on_shift",
+    "week_bounds",
+]

@@ -84,9 +84,13 @@ class EmbeddedRedis:
 
     def _client(self, timeout: float = 1.0) -> redis.Redis:
         # No retries: a socket file left by a dead server must read as "down" at once.
-        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=timeout,
-                           socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
-                           client_name=client_name())
+        return redis.Redis(
+            unix_socket_path=str(self.socket),
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            client_name=client_name(),
+        )
 
     def ping(self) -> bool:
         if not self.socket.exists():
@@ -156,8 +160,10 @@ class EmbeddedRedis:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 f.seek(0)
-                raise StoreUnavailable(f"another `hotline serve` (pid {f.read().strip() or '?'}) already runs "
-                                       f"on {self.data_dir}") from None
+                raise StoreUnavailable(
+                    f"another `hotline serve` (pid {f.read().strip() or '?'}) already runs "
+                    f"on {self.data_dir}"
+                ) from None
             f.seek(0)
             f.truncate()
             f.write(str(os.getpid()))
@@ -186,8 +192,10 @@ class EmbeddedRedis:
                     if self.ping():
                         return False
                     time.sleep(0.05)
-                raise StoreUnavailable(f"the embedded Redis on {self.socket} is down and `hotline serve` "
-                                       f"(pid {pid}) has not brought it back within {SUPERVISED_WAIT_S:.0f} s")
+                raise StoreUnavailable(
+                    f"the embedded Redis on {self.socket} is down and `hotline serve` "
+                    f"(pid {pid}) has not brought it back within {SUPERVISED_WAIT_S:.0f} s"
+                )
         with self._lock():
             if self.ping():
                 return False
@@ -195,7 +203,9 @@ class EmbeddedRedis:
             if pid is not None:
                 # There, but not answering (paused, busy loading a large AOF): a second server
                 # on the same socket and AOF would corrupt both.
-                raise StoreUnavailable(f"the embedded redis-server (pid {pid}) on {self.socket} does not answer")
+                raise StoreUnavailable(
+                    f"the embedded redis-server (pid {pid}) on {self.socket} does not answer"
+                )
             conf = self.data_dir / "redis.conf"
             conf.write_text(self._config())
             os.chmod(conf, 0o600)
@@ -206,7 +216,7 @@ class EmbeddedRedis:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C on the terminal reaches us, and we stop it cleanly
-                umask=0o077,             # the AOF and the log: 0600
+                umask=0o077,  # the AOF and the log: 0600
             )
             deadline = time.monotonic() + timeout
             while not self.ping():
@@ -216,7 +226,9 @@ class EmbeddedRedis:
                     )
                 if time.monotonic() > deadline:
                     self.proc.kill()
-                    raise StoreUnavailable("embedded redis-server did not start within %.0fs" % timeout)
+                    raise StoreUnavailable(
+                        "embedded redis-server did not start within %.0fs" % timeout
+                    )
                 time.sleep(0.02)
         _started[self.data_dir] = self
         if on_demand:

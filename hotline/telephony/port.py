@@ -29,8 +29,9 @@ ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 @dataclass(frozen=True)
 class CallInfo:
     """What the carrier says of one call now (Calls fetch)."""
+
     sid: str
-    status: str          # queued | ringing | in-progress | completed | busy | failed | no-answer | canceled
+    status: str  # queued | ringing | in-progress | completed | busy | failed | no-answer | canceled
     duration: str = ""
 
     @property
@@ -48,8 +49,9 @@ class PermanentTelephonyError(Exception):
 
 @runtime_checkable
 class Telephony(Protocol):
-    def place_call(self, *, to: str, from_: str, url: str, status_callback: str,
-                   timeout: int = 20) -> str:
+    def place_call(
+        self, *, to: str, from_: str, url: str, status_callback: str, timeout: int = 20
+    ) -> str:
         """Start an outbound call; Twilio requests `url` on answer. Returns the new CallSid."""
 
     def redirect_call(self, call_sid: str, url: str) -> None:
@@ -78,7 +80,7 @@ class _RebasedHttpClient(TwilioHttpClient):
 
     def request(self, method, url, *args, **kw):
         if url.startswith(TWILIO_API):
-            url = self.base_url + url[len(TWILIO_API):]
+            url = self.base_url + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kw)
 
 
@@ -96,8 +98,14 @@ class TwilioTelephony:
 
     @classmethod
     def from_settings(cls, settings: Settings, simulator_url: str | None = None) -> TwilioTelephony:
-        http = _RebasedHttpClient(simulator_url, timeout=10) if simulator_url else TwilioHttpClient(timeout=10)
-        return cls(Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http))
+        http = (
+            _RebasedHttpClient(simulator_url, timeout=10)
+            if simulator_url
+            else TwilioHttpClient(timeout=10)
+        )
+        return cls(
+            Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http)
+        )
 
     def _call(self, fn, *a, **kw):
         try:
@@ -110,9 +118,17 @@ class TwilioTelephony:
             raise
 
     def place_call(self, *, to, from_, url, status_callback, timeout=20) -> str:
-        call = self._call(self.client.calls.create, to=to, from_=from_, url=url, method="POST",
-                          status_callback=status_callback, status_callback_method="POST",
-                          status_callback_event=STATUS_EVENTS, timeout=timeout)
+        call = self._call(
+            self.client.calls.create,
+            to=to,
+            from_=from_,
+            url=url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST",
+            status_callback_event=STATUS_EVENTS,
+            timeout=timeout,
+        )
         return call.sid
 
     def redirect_call(self, call_sid, url) -> None:

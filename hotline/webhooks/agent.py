@@ -57,7 +57,9 @@ def accept():
 def status():
     ids = _ids()
     if ids is not None:
-        offers.leg_status(_svc(), *ids, request.form.get("CallStatus", ""), request.form.get("CallDuration", ""))
+        offers.leg_status(
+            _svc(), *ids, request.form.get("CallStatus", ""), request.form.get("CallDuration", "")
+        )
     return _xml(twiml.empty())
 
 

@@ -43,7 +43,9 @@ def menu_answer():
 def confirm_answer():
     a = request.args
     return _xml(
-        _intake().confirm_answer(request.form, a.get("lang"), a.get("category"), a.get("attempt"), a.get("t"))
+        _intake().confirm_answer(
+            request.form, a.get("lang"), a.get("category"), a.get("attempt"), a.get("t")
+        )
     )
 
 
@@ -56,7 +58,9 @@ def error_code():
 @bp.post("/selfhelp")
 def selfhelp_answer():
     a = request.args
-    return _xml(_intake().selfhelp_answer(request.form, a.get("lang"), a.get("category"), a.get("t")))
+    return _xml(
+        _intake().selfhelp_answer(request.form, a.get("lang"), a.get("category"), a.get("t"))
+    )
 
 
 @bp.post("/wait")
@@ -68,7 +72,9 @@ def wait():
 @bp.post("/dequeued")
 def dequeued():
     a = request.args
-    return _xml(_intake().dequeued(request.form, a.get("lang"), a.get("skill"), a.get("retry"), a.get("t")))
+    return _xml(
+        _intake().dequeued(request.form, a.get("lang"), a.get("skill"), a.get("retry"), a.get("t"))
+    )
 
 
 @bp.post("/status")
