@@ -78,7 +78,7 @@ def ping_rate(url: str, seconds: float) -> float:
 def populate(svc, n_calls: int, rng: random.Random) -> list[str]:
     from types import SimpleNamespace
 
-    from hotline.routing.roster import AgentSpec
+    from hotline.roster import AgentSpec
 
     r, k = svc.redis, svc.keys
     r.flushdb()

@@ -22,10 +22,10 @@ import redis
 from flask import Flask, Response, g, request
 
 from .errors import StoreUnavailable
+from .ivr.fallback import fallback_twiml
 from .services import Services
 from .store.outage import Notes
 from .webhooks import idempotency
-from .webhooks.fallback import fallback_twiml
 from .webhooks.security import is_valid
 
 log = logging.getLogger(__name__)

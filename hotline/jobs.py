@@ -1,6 +1,6 @@
 """RQ entry points: thin functions that build the process's Services once and call the domain.
 
-Jobs are enqueued by dotted path (`"hotline.jobs.route_call"`), so nothing here
+Jobs are enqueued by dotted path (the names are in job_names.py), so nothing here
 builds an app at import time. Exceptions propagate to RQ's failed registry.
 """
 

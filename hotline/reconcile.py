@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 
+from . import job_names as names
+
 log = logging.getLogger(__name__)
 
-JOB = "hotline.jobs.reconcile"
 HORIZON_S = 6 * 3600  # Twilio ends a call after 4 h (timeLimit): older calls are not live
 # How long each state may go without a sign from the carrier before we ask.
 QUIET_S = {"ivr": 120.0, "selfhelp": 120.0, "waiting": 180.0, "reserved": 180.0, "bridged": 600.0}
@@ -84,7 +85,7 @@ def sweep(svc, now: float) -> dict:
     everything = mark is not None or restarted
     sids = candidates(svc, now, everything=everything)
     for sid in sids:
-        svc.rq_queue.enqueue(JOB, sid, retry=_retry())
+        svc.rq_queue.enqueue(names.RECONCILE, sid, retry=_retry())
     if everything:
         log.warning(
             "reconciling %d live calls with the carrier after %s",
@@ -95,9 +96,7 @@ def sweep(svc, now: float) -> dict:
 
 
 def _retry():
-    from .legs.common import retry
-
-    return retry()
+    return names.carrier_retry()
 
 
 def call(svc, sid: str, *, last_attempt: bool = True) -> str:
@@ -156,7 +155,7 @@ def call(svc, sid: str, *, last_attempt: bool = True) -> str:
                     )
             elif kind != "callback" and not bridged_at and caller is not None:
                 # Both legs alive, the caller never brought in: the bridge job was lost.
-                svc.rq_queue.enqueue("hotline.jobs.bridge", sid)
+                svc.rq_queue.enqueue(names.BRIDGE, sid)
                 done = "bridge_again"
     except _GiveUp as e:
         log.warning("could not reconcile %s with the carrier: %s", sid, e)

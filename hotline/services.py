@@ -102,7 +102,7 @@ class Services:
 
     @cached_property
     def roster(self):
-        from .routing.roster_store import RosterStore
+        from .roster.store import RosterStore
 
         return RosterStore(self)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from hotline.routing.roster import AgentSpec
+from hotline.roster import AgentSpec
 
 
 def spec(agent_id, skills, langs=("fr",), phone=None):

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from hotline.cli import main
-from hotline.routing.roster import load_text
+from hotline.roster import load_text
 
 EXAMPLE = "examples/roster.yaml"
 

@@ -42,9 +42,9 @@ from hotline.carrier.simulator import Carrier, CarrierConfig
 from hotline.carrier.timing import RealTimeline
 from hotline.clock import ScaledClock, clock_from_spec
 from hotline.config import Settings
+from hotline.ivr.fallback import fallback_twiml
 from hotline.services import Services
 from hotline.telephony.port import _RebasedHttpClient
-from hotline.webhooks.fallback import fallback_twiml
 
 HOTLINE = Path(sys.executable).with_name("hotline")
 PARIS = ZoneInfo("Europe/Paris")

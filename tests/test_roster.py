@@ -7,7 +7,7 @@ from datetime import date, time
 import pytest
 
 from hotline.errors import RosterInvalid
-from hotline.routing.roster import dump, from_data, load_text, parse_days, to_data
+from hotline.roster import dump, from_data, load_text, parse_days, to_data
 
 GOOD = """\
 timezone: Europe/Paris

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline.errors import RosterInvalid
-from hotline.routing.roster import ExtraShift, Leave, Shift, Swap, load_text
+from hotline.roster import ExtraShift, Leave, Shift, Swap, load_text
 
 PARIS = ZoneInfo("Europe/Paris")
 EXAMPLE = open("examples/roster.yaml", encoding="utf-8").read()
@@ -58,7 +58,7 @@ def test_import_stores_the_validated_roster(svc, clock):
 
 def test_a_fresh_store_reads_the_same_roster(svc):
     svc.roster.import_text(EXAMPLE, "examples/roster.yaml", by="marie")
-    from hotline.routing.roster_store import RosterStore
+    from hotline.roster.store import RosterStore
 
     assert RosterStore(svc).load() == svc.roster.load()
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline.errors import RosterInvalid
-from hotline.routing.roster import load_text
-from hotline.routing.schedule import (
+from hotline.roster import load_text
+from hotline.roster.schedule import (
     boundaries,
     coverage,
     local_kind,

@@ -22,6 +22,7 @@ import pytest
 import redis
 from procs import kill_group, start_worker, wait_for, worker_env
 
+from hotline import job_names as names
 from hotline import timers
 from hotline.clock import SystemClock
 from hotline.services import Services
@@ -142,7 +143,7 @@ def test_a_sweep_chain_is_set_once_by_many_workers_starting_together(settings, c
         t.start()
     for t in threads:
         t.join()
-    pending = [t for t in timers.pending(workers[0]) if t[0] == engine.SWEEP_JOB]
+    pending = [t for t in timers.pending(workers[0]) if t[0] == names.SWEEP]
     assert len(pending) == 1
     for s in workers:
         s.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hotline.errors import UnknownCall
-from hotline.ivr.flow import BOOST_PER_PRIORITY_S
 from hotline.queue.calls import REPEAT_WINDOW_S
 from hotline.queue.estimates import HISTORY, estimate_from
+from hotline.states import BOOST_PER_PRIORITY_S
 
 
 def new_call(svc, sid, number=None, *, state="selfhelp", category="connection"):

@@ -321,8 +321,7 @@ class Day:
     def _staff(self, roster) -> list[AgentPlan]:
         """The scenario's agents; '+extraN' placeholders become further roster agents, on an
         extra shift for the day when they are not on shift during the window."""
-        from ..routing import schedule
-        from ..routing.roster import ExtraShift
+        from ..roster import ExtraShift, schedule
 
         sc = self.sc
         w0 = datetime.fromtimestamp(sc.start, UTC)
@@ -365,7 +364,7 @@ class Day:
         return out
 
     def _login_at(self, agent_id: str) -> float:
-        from ..routing import schedule
+        from ..roster import schedule
 
         roster = self.svc.roster.load()
         w0 = datetime.fromtimestamp(self.sc.start, UTC)

@@ -11,8 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import RosterInvalid
-from ..routing import schedule
-from ..routing.roster import ExtraShift, Leave, Roster, Shift, Swap, load_text, parse_days
+from ..roster import ExtraShift, Leave, Roster, Shift, Swap, load_text, parse_days, schedule
 from . import pass_ctx
 
 

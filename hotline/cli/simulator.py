@@ -110,7 +110,7 @@ def simulator(
     from ..carrier.timing import RealTimeline
     from ..clock import ManualClock, clock_from_spec
     from ..errors import HotlineError
-    from ..routing.roster import load_text
+    from ..roster import load_text
     from ..services import Services
 
     if deadline_s <= 0:
@@ -273,8 +273,8 @@ def _wait_all(events: list[threading.Event], until: float) -> bool:
 
 
 def heard_apology(transcript) -> bool:
-    """Whether the caller heard the hotline's fallback apology (webhooks/fallback.py)."""
-    from ..webhooks.fallback import APOLOGY
+    """Whether the caller heard the hotline's fallback apology (ivr/fallback.py)."""
+    from ..ivr.fallback import APOLOGY
 
     said = [" ".join(text.split()) for text in transcript.texts("Say")]
     return any(a in text for text in said for a in APOLOGY.values())

@@ -1,45 +1,32 @@
 """The IVR's decisions, as plain functions of what the caller did (no Flask, no Redis).
 
-Call states (the `state` field of `call:{sid}`, see queue/calls.py):
-
-    ivr ──(category chosen, tip played)──> selfhelp ──(pressed 1)──> resolved      [final]
-     │                                        └──(anything else)──> waiting
-     │  (error_message: code captured while still in ivr, then the tip)
-     ├──(hung up before the queue)──> left_ivr                                       [final]
-    waiting ──(hung up: Enqueue action or status callback)──> abandoned             [final]
-    waiting ──(routing engine, issue 3)──> reserved ──(issue 4)──> bridged ──> completed [final]
-    selfhelp ──(after hours: voicemail left)──> callback_requested ──(issue 3/4)──> ...
-    waiting ──(pressed 1 for the callback the wait loop offers)──> callback_requested
-    any non-final ──(cannot be served)──> failed                                     [final]
-
-The menu is played at most three times (the first time and two repeats); after
-the third miss the caller goes to the general line rather than round in circles.
+The call states and skills are hotline/states.py (re-exported here for the IVR's own
+modules). The menu is played at most three times (the first time and two repeats);
+after the third miss the caller goes to the general line rather than round in circles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..states import (  # noqa: F401 - the vocabulary, re-exported for the IVR's modules
+    BOOST_PER_PRIORITY_S,
+    CALLBACK,
+    ENDED_STATUSES,
+    FINAL_STATES,
+    IN_IVR,
+    SKILL_OF,
+    SKILLS,
+    WAITING,
+    boost_for,
+    is_final,
+    skill_for,
+)
+
 MENU_DIGITS = {"1": "connection", "2": "software", "3": "error_message", "0": "general"}
 LANGUAGE_KEY = "9"
 MAX_MENU_PLAYS = 3
-# Categories map one to one onto skills today; kept as a table so that they may diverge.
-SKILL_OF = {
-    "connection": "connection",
-    "software": "software",
-    "error_message": "error_message",
-    "general": "general",
-}
-SKILLS = tuple(dict.fromkeys(SKILL_OF.values()))
-# Seconds of effective arrival a priority level is worth: enough to move a repeat
-# caller ahead of recent arrivals, bounded so that nobody waiting longer is starved.
-BOOST_PER_PRIORITY_S = 120.0
 MAX_ERROR_CODE_DIGITS = 20
-FINAL_STATES = frozenset({"resolved", "abandoned", "failed", "completed", "left_ivr"})
-IN_IVR = ("ivr", "selfhelp")
-# A voicemail or an accepted callback: routed like a waiting call, the caller gone (issue 3).
-CALLBACK = "callback_requested"
-WAITING = ("waiting", "reserved")
 
 
 @dataclass(frozen=True)
@@ -59,14 +46,6 @@ class MenuDecision:
     reason: str | None = (
         None  # why a retry: "no_input" | "invalid_digit" | "no_match" | "not_confirmed"
     )
-
-
-def skill_for(category: str | None) -> str:
-    return SKILL_OF.get(category or "general", "general")
-
-
-def boost_for(priority: int) -> float:
-    return max(0, int(priority)) * BOOST_PER_PRIORITY_S
 
 
 def _miss(lang: str, attempt: int, reason: str) -> MenuDecision:
@@ -145,11 +124,3 @@ def clean_error_code(digits: str | None) -> str | None:
 
 def selfhelp_resolved(digits: str | None) -> bool:
     return (digits or "").strip() == "1"
-
-
-def is_final(state: str | None) -> bool:
-    return state in FINAL_STATES
-
-
-# Carrier statuses that mean the caller's leg is over.
-ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})

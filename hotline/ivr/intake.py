@@ -19,18 +19,18 @@ import logging
 
 import redis
 
+from .. import job_names as names
 from ..queue.calls import Call, valid_sid
-from ..webhooks.fallback import fallback_twiml
 from . import flow, menu
 from .classify import selfhelp_tip as _tip
 from .classify import speech_hints as _hints
+from .fallback import fallback_twiml
 from .menu import Links
 from .prompts import lang_of
 
 log = logging.getLogger(__name__)
 
 MAX_SPEECH_CHARS = 300
-CALL_WAITING_JOB = "hotline.jobs.call_waiting"
 
 
 # Twilio's Enqueue results that a new <Enqueue> may cure, and how many times to try.
@@ -434,11 +434,11 @@ class Intake:
         # The caller is already safe in the line; if the job cannot be queued the routing
         # engine's periodic sweep still finds the call, so the caller is not failed for it.
         try:
-            self.svc.rq_queue.enqueue(CALL_WAITING_JOB, sid)
+            self.svc.rq_queue.enqueue(names.CALL_WAITING, sid)
         except redis.RedisError:
             log.exception(
                 "could not enqueue %s for %s; the routing sweep will pick it up",
-                CALL_WAITING_JOB,
+                names.CALL_WAITING,
                 sid,
             )
 
@@ -493,7 +493,7 @@ class Intake:
                 out.state_before == "bridged"
                 and self.svc.calls.step(sid, turn=_turn(turn_q) or 0).applied
             ):
-                self.svc.rq_queue.enqueue("hotline.jobs.caller_ended", sid)  # gone before joining
+                self.svc.rq_queue.enqueue(names.CALLER_ENDED, sid)  # gone before joining
             return menu.empty()
         res = self.svc.calls.step(
             sid,
@@ -541,7 +541,7 @@ class Intake:
                 # In conversation: ending it (durations, wrap-up) is the legs' job, in RQ.
                 # The agent leg's own callbacks usually get there first; this is the second
                 # signal. Only on its first delivery: a repeat must not queue the job again.
-                self.svc.rq_queue.enqueue("hotline.jobs.caller_ended", sid)
+                self.svc.rq_queue.enqueue(names.CALLER_ENDED, sid)
         return menu.empty()
 
 

@@ -14,17 +14,17 @@ import json
 import logging
 import uuid
 
-from rq import Retry
+from .. import job_names as names
 
 log = logging.getLogger(__name__)
 
 LEG_TTL_S = 2 * 86400  # legs are bookkeeping for idempotency; calls keep the durations
-RETRY_INTERVALS_S = [2, 5, 10]  # transient carrier errors: three more tries within ~17 s
 MISSED_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 
-def retry() -> Retry:
-    return Retry(max=len(RETRY_INTERVALS_S), interval=list(RETRY_INTERVALS_S))
+def retry():
+    """The retry policy of the jobs that call the carrier (job_names.carrier_retry)."""
+    return names.carrier_retry()
 
 
 def carrier_request(request, *, last_attempt: bool) -> tuple[object, str | None]:
@@ -117,6 +117,6 @@ def enqueue_at(svc, at: float, func: str, *args) -> None:
 def routing_again(svc, *, call_sid: str | None = None, agent_id: str | None = None) -> None:
     """Let the routing engine look again: at a call back at its place, at an agent free again."""
     if call_sid:
-        svc.rq_queue.enqueue("hotline.jobs.rematch", call_sid)
+        svc.rq_queue.enqueue(names.REMATCH, call_sid)
     if agent_id:
-        svc.rq_queue.enqueue("hotline.jobs.agent_available", agent_id)
+        svc.rq_queue.enqueue(names.AGENT_AVAILABLE, agent_id)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 
-from ..ivr.flow import FINAL_STATES
+from .. import job_names as names
 from ..ivr.menu import Links, redirect
+from ..states import FINAL_STATES
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from . import twiml, wrapup
 from .common import carrier_request, routing_again
@@ -153,7 +154,7 @@ def caller_leg_ended(svc, sid: str) -> str:
         return "ignored"
     out = end(svc, sid, agent_id, ended_via="caller_leg")
     if out == "abandoned" and not bridged_at:
-        svc.rq_queue.enqueue("hotline.jobs.agent_notice", sid, agent_id, "caller_gone")
+        svc.rq_queue.enqueue(names.AGENT_NOTICE, sid, agent_id, "caller_gone")
     return out
 
 

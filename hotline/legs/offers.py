@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import logging
 
-from ..ivr.flow import FINAL_STATES
+from .. import job_names as names
 from ..routing import reservations
+from ..states import FINAL_STATES
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from . import twiml
 from .common import (
@@ -41,16 +42,10 @@ from .links import AgentLinks
 
 log = logging.getLogger(__name__)
 
-OFFER_JOB = "hotline.jobs.offer"
 RING_TIMEOUT_S = 20  # the longest an agent's phone rings (setting extra: agent_ring_timeout_s)
 MIN_RING_S = 5
 ANSWER_GRACE_S = 30  # whisper + <Gather> time granted once the agent has picked up
 FINAL = FINAL_STATES
-
-
-def enqueue_offer(svc, sid: str, agent_id: str):
-    """The matcher's hook: ring the agent it just reserved for `sid`."""
-    return enqueue(svc, OFFER_JOB, sid, agent_id, with_retry=True)
 
 
 def _contact(svc, agent_id: str) -> str:
@@ -144,7 +139,7 @@ def answered(svc, sid: str, agent_id: str, leg_sid: str) -> str:
     links = AgentLinks(svc.settings.public_url)
     if status == "offer":
         if expires:
-            enqueue_at(svc, float(expires), "hotline.jobs.reservation_due", sid)
+            enqueue_at(svc, float(expires), names.RESERVATION_DUE, sid)
         call = svc.calls.get(sid)
         kind = call.extra.get("leg_kind", "offer") if call else "offer"
         return twiml.offer(
@@ -228,12 +223,12 @@ def accept(svc, sid: str, agent_id: str, leg_sid: str, digits: str) -> str:
     if digits != "1":
         missed(svc, sid, agent_id, leg_sid, "declined" if digits else "no_input")
         return twiml.notice("declined", lang)
-    st = reservations.accept(svc, sid, agent_id, leg_sid=leg_sid)
+    st = reservations.accept(svc, sid, agent_id, leg_sid=leg_sid, leg_ttl_s=LEG_TTL_S)
     if st == "accepted":
         if kind == "callback":
-            enqueue(svc, "hotline.jobs.callback_dial", sid, with_retry=True)
+            enqueue(svc, names.CALLBACK_DIAL, sid, with_retry=True)
         else:
-            enqueue(svc, "hotline.jobs.bridge", sid, with_retry=True)
+            enqueue(svc, names.BRIDGE, sid, with_retry=True)
         return twiml.agent_conference(links, sid, agent_id, lang, callback=kind == "callback")
     if st == "leg_done":
         return twiml.notice("taken", lang)

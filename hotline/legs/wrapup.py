@@ -17,11 +17,11 @@ from pathlib import Path
 
 import yaml
 
+from .. import job_names as names
 from ..errors import ConfigError
 
 DEFAULT_FILE = Path(__file__).with_name("wrapup.yaml")
 TOLERANCE_S = 0.5  # the sweep ends a wrap-up due within this much (clock vs scheduler jitter)
-DONE_JOB = "hotline.jobs.wrapup_done"
 
 
 @lru_cache(maxsize=8)
@@ -70,7 +70,7 @@ def schedule_end(svc, agent_id: str, sid: str, until: float) -> None:
     """The timer that ends the wrap-up call_end.lua started (the sweep does it if lost)."""
     from .common import enqueue_at
 
-    enqueue_at(svc, until, DONE_JOB, agent_id, sid)
+    enqueue_at(svc, until, names.WRAPUP_DONE, agent_id, sid)
 
 
 def done(
@@ -92,7 +92,7 @@ def done(
         ],
     )
     if out == "ended":
-        svc.rq_queue.enqueue("hotline.jobs.agent_available", agent_id)  # the next call
+        svc.rq_queue.enqueue(names.AGENT_AVAILABLE, agent_id)  # the next call
     return out
 
 

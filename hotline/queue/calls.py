@@ -4,7 +4,7 @@ Owns `call:{sid}`, `calls` (zset sid -> created_at) and `caller:{number}` (hash:
 last_at, last_sid, count). A number that already called within REPEAT_WINDOW_S
 gets priority 1 on its new call; the call keeps `repeat` and `previous_call_at`
 so that the agent sees it. The states a call goes through are documented in
-hotline/ivr/flow.py.
+hotline/states.py.
 
 Other modules read calls through `get`/`list`, change them through `step` (one
 atomic Lua call: fields + events, optionally only from given states), and the

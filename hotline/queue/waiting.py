@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UnknownCall
-from ..ivr.flow import BOOST_PER_PRIORITY_S
+from ..states import BOOST_PER_PRIORITY_S
 from .calls import Call, valid_sid
 
 

@@ -1,9 +1,6 @@
-"""Who may take which call, and when.
-
-* `roster` — the roster document (agents, skills, weekly shifts, exceptions) and
-  its validation; `schedule` — pure functions over a roster (who is on shift at an
-  instant, weekly coverage and gaps, next cover, shift boundaries);
-  `roster_store` — the roster in Redis and the `onshift` / `oncall` sets.
-* `agents`, `matcher`, `overflow` — the agents' state machine and the routing
-  engine, which read the roster through `roster_store`.
+"""Who may take which call, and when: the agents' state machine and idle pools (`agents`),
+the one eligibility rule (`eligibility`), the routing decisions (`matcher`), the offers'
+ends (`reservations`), overflow steps and after-hours (`overflow`, `afterhours`), what each
+trigger does (`engine`). The roster it routes on is `hotline.roster` (read through
+`svc.roster`, the roster store).
 """

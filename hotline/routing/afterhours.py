@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from .. import job_names as names
 from ..errors import HotlineError
 from . import overflow
 from .agents import decode_skills
@@ -84,7 +85,7 @@ def _roster(svc):
 
 
 def next_cover_at(svc, lines: tuple[str, ...], now: float) -> float | None:
-    from . import schedule
+    from ..roster import schedule
 
     roster = _roster(svc)
     if roster is None:
@@ -114,7 +115,7 @@ def check(svc, skill: str, category: str | None = None, now: float | None = None
 
 
 def _rostered_now(svc, lines: tuple[str, ...], now: float) -> bool:
-    from . import schedule
+    from ..roster import schedule
 
     roster = _roster(svc)
     if roster is None:
@@ -184,7 +185,7 @@ def request_callback(
         args=[sid, repr(now), recording_url or "", str(duration or ""), k.prefix, "general"],
     )
     if status == "requested":
-        svc.rq_queue.enqueue("hotline.jobs.call_waiting", sid)
+        svc.rq_queue.enqueue(names.CALL_WAITING, sid)
     return status
 
 

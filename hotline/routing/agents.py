@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .. import job_names as names
 from ..errors import IllegalTransition, NotEligible
 
 STATES = ("offline", "available", "reserved", "busy", "wrapup", "away")
@@ -229,5 +230,5 @@ class AgentStore:
                 f"agent {agent_id} cannot go from {prev} to {state} (from {prev}: {allowed})"
             )
         if notify and state == "available":
-            self.svc.rq_queue.enqueue("hotline.jobs.agent_available", agent_id)
+            self.svc.rq_queue.enqueue(names.AGENT_AVAILABLE, agent_id)
         return self.get(agent_id)

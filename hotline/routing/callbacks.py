@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from .. import job_names as names
 from ..legs.common import MISSED_STATUSES, carrier_request, enqueue_at, extra, routing_again
 from ..legs.links import AgentLinks
 from ..queue.calls import ANONYMOUS
@@ -111,9 +112,9 @@ def customer_status(svc, sid: str, leg_sid: str, status: str) -> str:
             return "ignored"
         agent_id = svc.redis.hget(k.call(sid), "agent") or ""
         if not leg_sid.startswith("failed-"):
-            svc.rq_queue.enqueue("hotline.jobs.agent_notice", sid, agent_id, "customer_no_answer")
+            svc.rq_queue.enqueue(names.AGENT_NOTICE, sid, agent_id, "customer_no_answer")
         if out == "retry":
-            enqueue_at(svc, retry_at, "hotline.jobs.callback_retry", sid)
+            enqueue_at(svc, retry_at, names.CALLBACK_RETRY, sid)
         return out
     if status == "completed":
         state, agent_id, bridged_at, customer_leg = svc.redis.hmget(
@@ -133,7 +134,7 @@ def unreached(svc, sid: str, agent_id: str) -> None:
     k = svc.keys
     leg_sid = svc.redis.hget(k.call(sid), "customer_leg")
     if leg_sid and not leg_sid.startswith("failed-"):
-        svc.rq_queue.enqueue("hotline.jobs.callback_cancel", leg_sid)
+        svc.rq_queue.enqueue(names.CALLBACK_CANCEL, leg_sid)
     if not leg_sid:
         # Before the customer was even dialled: still one attempt, so that it cannot loop.
         leg_sid = "failed-" + uuid.uuid4().hex[:16]

@@ -16,14 +16,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from .. import job_names as names
 from .. import timers
 from . import overflow, reservations
 
 SWEEP_INTERVAL_S = 60.0
 SWEEP_LOCK_TTL_S = 300
 SHIFT_LOOKAHEAD_S = 8 * 86400
-SWEEP_JOB = "hotline.jobs.sweep"
-SHIFT_JOB = "hotline.jobs.shift_boundary"
 
 
 def call_waiting(svc, sid: str):
@@ -91,11 +90,11 @@ def _chain(svc, name: str, at: float, func: str, *, dead: bool = False) -> bool:
 
 
 def schedule_sweep(svc, *, dead: bool = False) -> bool:
-    return _chain(svc, "sweep", svc.clock.now() + SWEEP_INTERVAL_S, SWEEP_JOB, dead=dead)
+    return _chain(svc, "sweep", svc.clock.now() + SWEEP_INTERVAL_S, names.SWEEP, dead=dead)
 
 
 def schedule_next_boundary(svc, *, dead: bool = False) -> float | None:
-    from . import schedule
+    from ..roster import schedule
 
     roster = svc.roster.load()
     if roster is None:
@@ -110,7 +109,7 @@ def schedule_next_boundary(svc, *, dead: bool = False) -> float | None:
     if not later:
         return None
     at = later[0].timestamp()
-    _chain(svc, "shift", at, SHIFT_JOB, dead=dead)
+    _chain(svc, "shift", at, names.SHIFT_BOUNDARY, dead=dead)
     return at
 
 

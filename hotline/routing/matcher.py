@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 from redis.exceptions import NoScriptError
 
+from .. import job_names as names
+
 DEFAULT_OFFER_TIMEOUT_S = 20.0
 DEFAULT_WINDOW = 256
 
@@ -134,12 +136,13 @@ class Matcher:
         return out
 
     def _ring(self, res: Reservation) -> None:
-        # The offer itself (ringing the agent's phone) is an RQ job: hotline/legs/offers.py.
-        from ..legs.offers import enqueue_offer
-
-        enqueue_offer(self.svc, res.call_sid, res.agent_id)
+        # The offer itself (ringing the agent's phone, a REST request) is an RQ job of the
+        # legs (hotline/legs/offers.py `place`), retried on transient carrier errors.
+        self.svc.rq_queue.enqueue(
+            names.OFFER, res.call_sid, res.agent_id, retry=names.carrier_retry()
+        )
 
     def _schedule_expiry(self, res: Reservation, now: float) -> None:
         from .. import timers
 
-        timers.schedule(self.svc, res.expires_at, "hotline.jobs.reservation_due", res.call_sid)
+        timers.schedule(self.svc, res.expires_at, names.RESERVATION_DUE, res.call_sid)

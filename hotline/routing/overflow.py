@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import job_names as names
 from .. import timers
 from ..errors import ConfigError
 
@@ -212,6 +213,6 @@ def schedule(svc, sid: str, now: float | None = None) -> int:
     for i, s in enumerate(steps, 1):
         if i <= int(applied or 0):
             continue
-        timers.schedule(svc, max(now, float(enq) + s.after), "hotline.jobs.overflow_due", sid, i)
+        timers.schedule(svc, max(now, float(enq) + s.after), names.OVERFLOW_DUE, sid, i)
         n += 1
     return n

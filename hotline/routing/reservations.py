@@ -41,11 +41,12 @@ def end(
     reason: str = "",
     agent_id: str = "",
     leg_sid: str = "",
+    leg_ttl_s: int = 0,
 ) -> Ended:
+    """One reservation_end.lua step. `leg_sid` (accept): the agent leg to record as accepted,
+    kept `leg_ttl_s` seconds (the legs own that record's lifetime)."""
     k = svc.keys
     now = svc.clock.now() if now is None else now
-    from ..legs.common import LEG_TTL_S
-
     status, agent, held, state = svc.scripts.reservation_end(
         keys=[
             k.reservation(sid),
@@ -65,18 +66,26 @@ def end(
             reason,
             agent_id,
             leg_sid,
-            LEG_TTL_S,
+            leg_ttl_s or 1,
         ],
     )
     return Ended(status, agent, held == "1", state)
 
 
 def accept(
-    svc, sid: str, agent_id: str = "", now: float | None = None, *, leg_sid: str = ""
+    svc,
+    sid: str,
+    agent_id: str = "",
+    now: float | None = None,
+    *,
+    leg_sid: str = "",
+    leg_ttl_s: int = 0,
 ) -> str:
     """accepted | call_gone (caller hung up while ringing) | none | wrong_agent | leg_done.
     With `leg_sid`, that leg is recorded as accepted and as the call's agent leg in the same step."""
-    return end(svc, sid, "accept", now, agent_id=agent_id, leg_sid=leg_sid).status
+    return end(
+        svc, sid, "accept", now, agent_id=agent_id, leg_sid=leg_sid, leg_ttl_s=leg_ttl_s
+    ).status
 
 
 def release(

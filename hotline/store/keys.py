@@ -75,7 +75,7 @@ class Keys:
         base = "idlecall" if on_call else "idle"
         return f"{self.prefix}{base}:{skill}" + (f":{lang}" if lang else "")
 
-    # routing/roster.py (document) and routing/shifts.py (who is on now)
+    # roster/store.py (the document, and who is on now)
     @property
     def roster(self) -> str:
         return self.prefix + "roster"

@@ -1,256 +1,39 @@
-"""The roster document: agents, skills, weekly shifts and exceptions, validated.
-
-`load_text(text, filename)` reads the YAML format described in
-docs/roster-format.md and returns a `Roster`, or raises `RosterInvalid` listing
-every problem found with its file and line: a manager fixes a file in one pass,
-not one error per run. `dump(roster)` writes YAML that reads back to an equal
-Roster; `to_data` / `from_data` are the same document as plain data (the JSON
-kept in Redis).
-
-Times are wall-clock times in the agent's zone; turning them into instants
-(and the DST rules) is `schedule`'s job.
-"""
+"""Checking a roster given as plain data (YAML read by `yamllines`, or the JSON kept in
+Redis): every problem is collected as `file:line: reason`, then raised together
+(`RosterInvalid`), so that a manager fixes a file in one pass."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holidays_lib
 import phonenumbers
 import yaml
 
 from ..errors import RosterInvalid
+from .model import (
+    DAYS,
+    WEEK_MIN,
+    AgentSpec,
+    ExtraShift,
+    HolidayRule,
+    Leave,
+    Problem,
+    Roster,
+    Shift,
+    Swap,
+    holiday_calendar,
+    minutes_of,
+)
+from .schedule import occurrences
+from .yamllines import LineLoader, LineMap, LineSeq
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FR_DAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _LANG = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _CLIENT = re.compile(r"^[A-Za-z0-9_.@-]+$")
-WEEK_MIN = 7 * 24 * 60
-
-
-# --- the document -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.file}:{self.line}: {self.reason}"
-            if self.line
-            else f"{self.file}: {self.reason}"
-        )
-
-
-@dataclass(frozen=True)
-class HolidayRule:
-    country: str
-    subdivision: str | None = None
-    as_day: int | None = None  # weekday index a public holiday counts as; None: a normal day
-
-    def is_holiday(self, d: date) -> bool:
-        return d in _calendar(self.country, self.subdivision)
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    id: str
-    name: str
-    phone: str | None
-    client_identity: str | None
-    skills: dict[str, int]
-    languages: tuple[str, ...]
-    timezone: str | None = None
-
-    def level(self, skill: str) -> int:
-        return self.skills.get(skill, 0)
-
-
-@dataclass(frozen=True)
-class Shift:
-    """A weekly shift; `end <= start` means it ends the next day."""
-
-    id: str
-    agent: str
-    days: tuple[int, ...]  # 0 = Monday
-    start: time
-    end: time
-    on_call: bool = False
-    valid_from: date | None = None
-    valid_until: date | None = None
-
-    @property
-    def overnight(self) -> bool:
-        return self.end <= self.start
-
-    def minutes(self) -> int:
-        return (_mins(self.end) - _mins(self.start)) % (24 * 60)
-
-    def valid_on(self, d: date) -> bool:
-        return (self.valid_from is None or d >= self.valid_from) and (
-            self.valid_until is None or d <= self.valid_until
-        )
-
-
-@dataclass(frozen=True)
-class Leave:
-    """No shift of `agent` that starts on a date in [start, end] (inclusive, agent's dates)."""
-
-    agent: str
-    start: date
-    end: date
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class ExtraShift:
-    id: str
-    agent: str
-    date: date
-    start: time
-    end: time
-    on_call: bool = False
-
-    @property
-    def overnight(self) -> bool:
-        return self.end <= self.start
-
-
-@dataclass(frozen=True)
-class Swap:
-    """On `date`, the shifts of `agent` and `other` that start that day change hands
-    (only shift `shift` when given)."""
-
-    date: date
-    agent: str
-    other: str
-    shift: str | None = None
-
-
-@dataclass(frozen=True)
-class Roster:
-    timezone: str
-    skills: tuple[str, ...]
-    agents: tuple[AgentSpec, ...]
-    shifts: tuple[Shift, ...] = ()
-    holidays: HolidayRule | None = None
-    leaves: tuple[Leave, ...] = ()
-    extras: tuple[ExtraShift, ...] = ()
-    swaps: tuple[Swap, ...] = ()
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def agent(self, agent_id: str) -> AgentSpec:
-        for a in self.agents:
-            if a.id == agent_id:
-                return a
-        raise KeyError(agent_id)
-
-    def shift(self, shift_id: str) -> Shift | ExtraShift:
-        for s in (*self.shifts, *self.extras):
-            if s.id == shift_id:
-                return s
-        raise KeyError(shift_id)
-
-    def effective_weekday(self, d: date) -> int:
-        """The weekday whose shifts run on `d`: a public holiday counts as `holiday_as`."""
-        if self.holidays and self.holidays.as_day is not None and self.holidays.is_holiday(d):
-            return self.holidays.as_day
-        return d.weekday()
-
-
-@lru_cache(maxsize=16)
-def _calendar(country: str, subdivision: str | None):
-    return holidays_lib.country_holidays(country, subdiv=subdivision)
-
-
-def _mins(t: time) -> int:
-    return t.hour * 60 + t.minute
-
-
-# --- YAML with line numbers -------------------------------------------------
-
-
-class _Map(dict):
-    """A mapping that remembers where it was written."""
-
-    line: int | None = None
-
-    def key_line(self, key) -> int | None:
-        return getattr(self, "key_lines", {}).get(key, self.line)
-
-
-class _Seq(list):
-    line: int | None = None
-    item_lines: list[int] = []
-
-    def item_line(self, i: int) -> int | None:
-        return self.item_lines[i] if i < len(self.item_lines) else self.line
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_map(loader, node):
-    loader.flatten_mapping(node)
-    m = _Map()
-    m.line = node.start_mark.line + 1
-    m.key_lines = {}
-    m.duplicates = []
-    for knode, vnode in node.value:
-        key = loader.construct_object(knode, deep=True)
-        try:
-            if key in m:
-                m.duplicates.append((key, knode.start_mark.line + 1))
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain value", knode.start_mark
-            ) from None
-        m[key] = loader.construct_object(vnode, deep=True)
-        m.key_lines[key] = knode.start_mark.line + 1
-    return m
-
-
-def _construct_seq(loader, node):
-    s = _Seq(loader.construct_object(v, deep=True) for v in node.value)
-    s.line = node.start_mark.line + 1
-    s.item_lines = [v.start_mark.line + 1 for v in node.value]
-    return s
-
-
-def _construct_int(loader, node):
-    # YAML 1.1 reads 16:00 as the integer 960 and +33612345678 as a number; a
-    # roster means a time and a phone number, so those stay text.
-    if ":" in node.value or node.value.startswith("+"):
-        return node.value
-    return yaml.SafeLoader.construct_yaml_int(loader, node)
-
-
-def _construct_timestamp(loader, node):
-    # 2026-02-30 is a mistake to report with its line, not a crash of the YAML reader
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError:
-        return node.value
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
 
 # --- reading and validating ------------------------------------------------
 
@@ -262,19 +45,6 @@ class _Check:
 
     def err(self, line: int | None, reason: str) -> None:
         self.problems.append(Problem(self.file, line, reason))
-
-
-def load_text(text: str, filename: str = "<roster>") -> Roster:
-    """Parse and validate a roster file; raise RosterInvalid with every problem."""
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-        what = getattr(e, "problem", None) or str(e)
-        raise RosterInvalid(
-            [Problem(filename, mark.line + 1 if mark else None, f"not valid YAML: {what}")]
-        ) from None
-    return from_data(data, filename)
 
 
 def from_data(data, filename: str = "<roster>") -> Roster:
@@ -334,8 +104,6 @@ def from_data(data, filename: str = "<roster>") -> Roster:
 
 def _swap_overlaps(c: _Check, roster: Roster, swaps) -> None:
     """A swap must not give someone two shifts at once (checked on the real instants)."""
-    from .schedule import occurrences  # schedule builds on this module
-
     for sw, ln in swaps:
         noon = datetime.combine(sw.date, time(12), tzinfo=roster.tz)
         covers = occurrences(roster, noon - timedelta(days=2), noon + timedelta(days=2))
@@ -363,7 +131,7 @@ def _line_of(obj) -> int | None:
 
 
 def _kl(m, key) -> int | None:
-    return m.key_line(key) if isinstance(m, _Map) else None
+    return m.key_line(key) if isinstance(m, LineMap) else None
 
 
 def _no_duplicates(c: _Check, m) -> None:
@@ -491,7 +259,7 @@ def _holidays(c: _Check, h, line) -> HolidayRule | None:
         return None
     sub = None if sub is None else str(sub)
     try:
-        _calendar(country, sub)
+        holiday_calendar(country, sub)
     except NotImplementedError:
         what = f"country {country!r}" if sub is None else f"country {country!r} subdivision {sub!r}"
         c.err(_kl(h, "subdivision" if sub else "country"), f"holidays: unknown {what}")
@@ -513,7 +281,7 @@ def _skills(c: _Check, value, line) -> list[str]:
         return []
     out: list[str] = []
     for i, s in enumerate(value):
-        ln = value.item_line(i) if isinstance(value, _Seq) else line
+        ln = value.item_line(i) if isinstance(value, LineSeq) else line
         if not isinstance(s, str) or not _ID.match(s):
             c.err(ln, f"skills: bad skill name {s!r}")
         elif s in out:
@@ -801,7 +569,7 @@ def _weekly_intervals(s: Shift) -> list[tuple[int, int]]:
     out = []
     length = s.minutes()
     for d in s.days:
-        a = d * 1440 + _mins(s.start)
+        a = d * 1440 + minutes_of(s.start)
         b = a + length
         if b <= WEEK_MIN:
             out.append((a, b))
@@ -850,140 +618,14 @@ def _overlaps(c: _Check, shifts, extras) -> None:
         naive.append((e.id, e.agent, t0, t1, ln))
 
 
-# --- writing ------------------------------------------------------------------
-
-
-class _Clock(str):
-    """A time of day: always quoted in YAML, where 16:00 would otherwise read as 960."""
-
-
-def to_data(r: Roster, *, for_json: bool = True) -> dict:
-    """The roster as plain data (what `dump` writes, and what Redis keeps as JSON)."""
-
-    def iso(d: date):
-        return d.isoformat() if for_json else d
-
-    def hhmm(t: time):
-        return f"{t:%H:%M}" if for_json else _Clock(f"{t:%H:%M}")
-
-    data: dict = {"timezone": r.timezone}
-    if r.holidays:
-        h = {"country": r.holidays.country}
-        if r.holidays.subdivision:
-            h["subdivision"] = r.holidays.subdivision
-        if r.holidays.as_day is not None:
-            h["holiday_as"] = DAYS[r.holidays.as_day]
-        data["holidays"] = h
-    data["skills"] = list(r.skills)
-    agents = []
-    for a in r.agents:
-        d = {"id": a.id, "name": a.name}
-        if a.phone:
-            d["phone"] = a.phone
-        if a.client_identity:
-            d["client"] = a.client_identity
-        d["skills"] = dict(a.skills)
-        d["languages"] = list(a.languages)
-        if a.timezone:
-            d["timezone"] = a.timezone
-        agents.append(d)
-    data["agents"] = agents
-    data["shifts"] = [_shift_data(s, iso, hhmm) for s in r.shifts]
-    exc: dict = {}
-    if r.leaves:
-        exc["leave"] = [
-            {
-                "agent": lv.agent,
-                "from": iso(lv.start),
-                "to": iso(lv.end),
-                **({"reason": lv.reason} if lv.reason is not None else {}),
-            }
-            for lv in r.leaves
-        ]
-    if r.extras:
-        exc["extra"] = [
-            {
-                "id": e.id,
-                "agent": e.agent,
-                "date": iso(e.date),
-                "start": hhmm(e.start),
-                "end": hhmm(e.end),
-                **({"on_call": True} if e.on_call else {}),
-            }
-            for e in r.extras
-        ]
-    if r.swaps:
-        exc["swap"] = [
-            {
-                "date": iso(s.date),
-                "agent": s.agent,
-                "with": s.other,
-                **({"shift": s.shift} if s.shift else {}),
-            }
-            for s in r.swaps
-        ]
-    if exc:
-        data["exceptions"] = exc
-    return data
-
-
-def _shift_data(s: Shift, iso, hhmm) -> dict:
-    d = {
-        "id": s.id,
-        "agent": s.agent,
-        "days": [DAYS[i] for i in s.days],
-        "start": hhmm(s.start),
-        "end": hhmm(s.end),
-    }
-    if s.on_call:
-        d["on_call"] = True
-    if s.valid_from:
-        d["valid_from"] = iso(s.valid_from)
-    if s.valid_until:
-        d["valid_until"] = iso(s.valid_until)
-    return d
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-# Flow style for short lists (days, languages) keeps one shift on a few lines.
-_Dumper.add_representer(
-    list,
-    lambda d, v: d.represent_sequence(
-        "tag:yaml.org,2002:seq", v, flow_style=all(isinstance(x, str) for x in v) and len(v) <= 7
-    ),
-)
-_Dumper.add_representer(
-    _Clock, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style="'")
-)
-
-
-def dump(r: Roster) -> str:
-    return yaml.dump(
-        to_data(r, for_json=False),
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=100,
-    )
-
-
-__all__ = [
-    "Roster",
-    "AgentSpec",
-    "Shift",
-    "Leave",
-    "ExtraShift",
-    "Swap",
-    "HolidayRule",
-    "Problem",
-    "DAYS",
-    "parse_days",
-    "load_text",
-    "from_data",
-    "to_data",
-    "dump",
-]
+def load_text(text: str, filename: str = "<roster>") -> Roster:
+    """Parse and validate a roster file; raise RosterInvalid with every problem."""
+    try:
+        data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        what = getattr(e, "problem", None) or str(e)
+        raise RosterInvalid(
+            [Problem(filename, mark.line + 1 if mark else None, f"not valid YAML: {what}")]
+        ) from None
+    return from_data(data, filename)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from .roster import ExtraShift, Roster, Shift
+from .model import ExtraShift, Roster, Shift
 
 UTC = UTC
 HOUR = timedelta(hours=1)

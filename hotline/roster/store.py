@@ -24,18 +24,9 @@ import redis
 
 from ..errors import RosterInvalid
 from . import schedule
-from .roster import (
-    ExtraShift,
-    Leave,
-    Problem,
-    Roster,
-    Shift,
-    Swap,
-    dump,
-    from_data,
-    load_text,
-    to_data,
-)
+from .dump import dump, to_data
+from .model import ExtraShift, Leave, Problem, Roster, Shift, Swap
+from .validate import from_data, load_text
 
 
 class RosterStore:
