@@ -66,17 +66,10 @@ def shift_boundary():
 
 
 def sweep():
-    from . import reconcile
-    from .routing import engine
+    """The periodic repair sweep (hotline/sweep.py)."""
+    from . import sweep as sweeping
 
-    svc = current()
-    legs = legs_sweep()  # first: the wrap-ups it ends free agents the routing sweep then matches
-    rep = engine.sweep(svc)
-    if rep is None:
-        return None  # another sweep holds the lock
-    out = {**rep.as_dict(), **legs}
-    out.update(reconcile.sweep(svc, svc.clock.now()))  # REST lookups in jobs of their own
-    return out
+    return sweeping.run(current())
 
 
 def reconcile(sid: str):
@@ -96,7 +89,7 @@ def _summary(res):
     )
 
 
-# Agent and callback legs (hotline/legs/, hotline/routing/callbacks.py) ---------------
+# Agent and callback legs (hotline/legs/, hotline/legs/callbacks.py) ---------------
 # Jobs that call the carrier are enqueued with rq.Retry (legs/common.py): a transient
 # error is raised for RQ to retry; on the last attempt it is handled (offer released...).
 def offer(sid: str, agent_id: str):
@@ -139,37 +132,23 @@ def wrapup_done(agent_id: str, sid: str | None = None):
 
 
 def callback_dial(sid: str):
+    from .legs import callbacks
     from .legs.common import job_context
-    from .routing import callbacks
 
     return callbacks.dial(current(), sid, last_attempt=job_context()[1])
 
 
 def callback_cancel(leg_sid: str):
     """Stop the customer's phone ringing when the agent hung up first."""
-    from .routing import callbacks
+    from .legs import callbacks
 
     return callbacks.cancel(current(), leg_sid)
 
 
 def callback_retry(sid: str):
-    from .routing import callbacks
+    from .legs import callbacks
 
     return callbacks.retry(current(), sid)
-
-
-def legs_sweep():
-    """Repair for the legs (overdue wrap-ups, agents busy with a call that is over, callback
-    retries whose timer was lost); run by `sweep` too."""
-    from .legs import conversation
-    from .routing import callbacks
-
-    svc = current()
-    out = conversation.repair(svc)
-    out["callbacks_requeued"] = sum(
-        callbacks.retry(svc, s) == "requeued" for s in callbacks.due(svc)
-    )
-    return out
 
 
 def caller_ended(sid: str):

@@ -9,7 +9,7 @@ saw Redis fail, or Redis restarted); for each, a `reconcile` job (`call`) asks t
 carrier (Calls fetch through the telephony port) and delivers the signal that was lost
 to the very handler that would have received it: the caller's status callback
 (abandon.lua, the conversation's end), the agent leg's (legs/offers.leg_status), the
-customer leg's (routing/callbacks.customer_status). Those handlers are idempotent, so
+customer leg's (legs/callbacks.customer_status). Those handlers are idempotent, so
 a reconciliation racing the real (late) callback changes nothing twice.
 
 Each reconciliation that changed something appends `call_reconciled` (what the carrier
@@ -102,9 +102,8 @@ def _retry():
 def call(svc, sid: str, *, last_attempt: bool = True) -> str:
     """The `reconcile` job: ask the carrier about `sid` (and its agent or customer leg) and
     deliver what the store missed. Returns what it did (for the job's result and tests)."""
-    from .legs import conversation, offers
+    from .legs import callbacks, conversation, offers
     from .legs.common import carrier_request
-    from .routing import callbacks
 
     r, k = svc.redis, svc.keys
     state, agent, agent_leg, customer_leg, kind, bridged_at = r.hmget(

@@ -28,6 +28,13 @@ QUEUE_SID = "QU" + "7" * 32
 CALLER = sid(1)
 
 
+def sweep_legs(svc):
+    """The legs' part of the sweep (hotline/sweep.py), alone."""
+    from hotline.legs import conversation
+
+    return conversation.repair(svc)
+
+
 def setup_team(svc, *agents):
     agents = agents or (spec("ana", {"connection": 3}, phone="+33611111111"),)
     ids = tuple(a.id for a in agents)
@@ -522,14 +529,13 @@ def test_an_agent_made_available_by_hand_is_not_touched_by_the_old_timer(lsvc, t
 
 
 def test_the_sweep_ends_a_wrap_up_whose_timer_was_lost(lsvc, tel, tw, clock):
-    from hotline import jobs
 
     _agent, leg = accepted_call(lsvc, tel, tw, clock)
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
     leg.status("completed")
-    assert jobs.legs_sweep()["wrapups_ended"] == 0  # not due yet
+    assert sweep_legs(lsvc)["wrapups_ended"] == 0  # not due yet
     clock.advance(61)
-    assert jobs.legs_sweep()["wrapups_ended"] == 1
+    assert sweep_legs(lsvc)["wrapups_ended"] == 1
     assert events(lsvc, "wrapup_ended")[0].fields["via"] == "sweep"
 
 
@@ -682,16 +688,15 @@ def test_the_voice_status_callback_of_a_bridged_caller_ends_the_conversation(lsv
 def test_the_sweep_gives_a_wrap_up_without_an_end_the_default_one(lsvc, tel, tw, clock):
     """An agent in wrap-up with nothing timing it (set by hand from busy, or a lost
     write) would stay there for ever: the sweep sets its end, then ends it when due."""
-    from hotline import jobs
 
     _agent, leg = accepted_call(lsvc, tel, tw, clock)
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
     lsvc.agents.set_state("ana", "wrapup", by="supervisor", notify=False)  # by hand, mid-call
     assert lsvc.redis.zscore(lsvc.keys.wrapups, "ana") is None
-    out = jobs.legs_sweep()
+    out = sweep_legs(lsvc)
     assert out["wrapups_timed"] == 1 and out["wrapups_ended"] == 0
     clock.advance(wrapup.seconds_for(lsvc, None) + 1)
-    assert jobs.legs_sweep()["wrapups_ended"] == 1
+    assert sweep_legs(lsvc)["wrapups_ended"] == 1
     assert lsvc.agents.get("ana").state == "available"
 
 

@@ -8,7 +8,8 @@ from legs_support import events, query, said, work, xml
 from routing_support import call_hash, load_agents, make_available, sid, spec, waiting_call
 
 from hotline import invariants, timers
-from hotline.routing import afterhours, callbacks
+from hotline.legs import callbacks
+from hotline.routing import afterhours
 
 CALLER = sid(7)
 CUSTOMER_NUMBER = "+33698765432"

@@ -26,7 +26,7 @@ def test_every_public_function_of_hotline_jobs_has_a_name():
         and not n.startswith("_")
         and n not in ("services", "use_services", "current")
     }
-    assert public <= set(job_names.ALL) | {"hotline.jobs.legs_sweep"}
+    assert public <= set(job_names.ALL)
 
 
 def test_no_module_spells_a_job_name_itself():

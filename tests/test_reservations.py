@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from routing_support import call_hash, load_agents, make_available, sid, spec, waiting_call
 
-from hotline.routing import reservations
+from hotline.routing import repair, reservations
 
 
 @pytest.fixture
@@ -114,14 +114,14 @@ def test_sweep_repairs_and_matches(offered, clock):
     r.hset(k.agent("cid"), mapping={"state": "reserved", "call_sid": "CAgone"})  # stuck reserved
     make_available(svc, "ben")
     r.zrem(k.idle_pool("connection"), "ben")  # and missing from its pool
-    rep = reservations.sweep(svc)
+    rep = repair.repair(svc)
     assert (rep.expired, rep.requeued, rep.agents_fixed) == (1, 1, 1)
     assert rep.matched == 1
     assert svc.agents.get("ben").call_sid == sid(1)  # the call back at the head went to ben
     assert r.zrange(k.waiting("connection"), 0, -1) == [sid(2)]
     assert svc.agents.get("cid").state == "available"
     assert svc.agents.get("ana").state == "away"
-    again = reservations.sweep(svc)
+    again = repair.repair(svc)
     assert (again.expired, again.requeued, again.agents_fixed, again.matched) == (0, 0, 0, 0)
 
 

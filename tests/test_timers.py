@@ -150,15 +150,16 @@ def test_a_sweep_chain_is_set_once_by_many_workers_starting_together(settings, c
 
 
 def test_a_sweep_slower_than_its_lock_never_releases_the_next_sweeps_lock(svc, clock, monkeypatch):
-    from hotline.routing import engine, reservations
+    from hotline import sweep
+    from hotline.routing import repair
 
-    def slow_sweep(s, *a, **kw):
+    def slow_repair(s, *a, **kw):
         # Our lock ran out meanwhile and another sweep took it.
         s.redis.set(s.keys.sweep_lock, "the-next-sweep", ex=300)
-        return reservations.SweepReport()
+        return repair.SweepReport()
 
-    monkeypatch.setattr(reservations, "sweep", slow_sweep)
-    engine.sweep(svc, reschedule=False)
+    monkeypatch.setattr(repair, "repair", slow_repair)
+    sweep.run(svc, reschedule=False)
     assert svc.redis.get(svc.keys.sweep_lock) == "the-next-sweep"
 
 

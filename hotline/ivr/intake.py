@@ -20,7 +20,9 @@ import logging
 import redis
 
 from .. import job_names as names
+from ..legs import conversation
 from ..queue.calls import Call, valid_sid
+from ..routing import afterhours
 from . import flow, menu
 from .classify import selfhelp_tip as _tip
 from .classify import speech_hints as _hints
@@ -116,8 +118,6 @@ class Intake:
         """A caller whose call is bridged to an agent, found outside the conference (an
         Enqueue action, an out-of-order request): into the agent's conference if the
         conversation has not begun, else it is over."""
-        from ..legs import conversation
-
         if self.svc.redis.hget(self.svc.keys.call(sid), "bridged_at"):
             return menu.hangup()  # the conversation took place: it is over
         return conversation.join(self.svc, sid, sid, who="caller")
@@ -364,8 +364,6 @@ class Intake:
         caller waits in the line as in a hotline with no roster (issue 2's behaviour)."""
         if not self.svc.redis.exists(self.svc.keys.roster):
             return None
-        from ..routing import afterhours
-
         info = afterhours.check(self.svc, skill, category)
         if info.open:
             return None
@@ -381,8 +379,6 @@ class Intake:
         return self._after_hours_twiml(skill, category, lang, info)
 
     def _after_hours_twiml(self, skill: str, category: str | None, lang: str, info=None) -> str:
-        from ..routing import afterhours
-
         info = info or afterhours.check(self.svc, skill, category)
         now = self.svc.clock.now()
         message = afterhours.message(lang, info.next_cover_at, self.svc.settings.tz, now)
@@ -390,8 +386,6 @@ class Intake:
 
     # POST /voicemail (Record action) and /transcription (transcribeCallback) -------
     def voicemail(self, form, lang_q) -> str:
-        from ..routing import afterhours
-
         sid = form.get("CallSid", "")
         lang = self.lang(lang_q)
         if valid_sid(sid):
@@ -408,26 +402,11 @@ class Intake:
         return menu.goodbye(lang, "voicemail_thanks")
 
     def transcription(self, form) -> str:
-        from ..routing import afterhours
-
         sid = form.get("CallSid", "")
         if valid_sid(sid):
             afterhours.add_transcription(
                 self.svc, sid, (form.get("TranscriptionText") or "")[:4000]
             )
-        return menu.empty()
-
-    # POST /callback (the key offered in the wait loop) -------------------------------
-    def callback_choice(self, form, lang_q, skill_q) -> str:
-        from ..routing import afterhours
-
-        sid = form.get("CallSid", "")
-        lang = self.lang(lang_q)
-        if (form.get("Digits") or "").strip() != "1" or not valid_sid(sid):
-            return menu.empty()  # the wait document ends; Twilio requests waitUrl again
-        status = afterhours.request_callback(self.svc, sid)
-        if status in ("requested", "updated"):
-            return menu.callback_confirmed(lang)
         return menu.empty()
 
     def _notify_routing(self, sid: str) -> None:
@@ -441,114 +420,3 @@ class Intake:
                 names.CALL_WAITING,
                 sid,
             )
-
-    # POST /wait (Enqueue waitUrl) -------------------------------------------------
-    def wait(self, form, lang_q, skill_q) -> str:
-        sid = form.get("CallSid", "")
-        lang = self.lang(lang_q)
-        skill = skill_q if skill_q in flow.SKILLS else "general"
-        if not valid_sid(sid):
-            return menu.leave()
-        k = self.svc.keys
-        staffed = self.svc.estimates.staffed(skill)
-        state, position, _size, estimate, callback_offered = self.svc.scripts.wait_tick(
-            keys=[k.call(sid), k.waiting(skill), k.handle_times(skill), k.events],
-            args=[
-                sid,
-                repr(self.svc.clock.now()),
-                form.get("QueueSid") or "",
-                "" if staffed is None else staffed,
-                skill,
-                _queue_time(form.get("QueueTime")),
-            ],
-        )
-        if not state:
-            # We lost this call: leave the Twilio queue; the Enqueue action sends it back to the start.
-            return menu.leave()
-        if state != "waiting":
-            return menu.leave() if flow.is_final(state) else menu.connecting(lang)
-        if not position:
-            return menu.connecting(lang)
-        offer = self.links.callback(lang, skill) if callback_offered == "1" else None
-        return menu.wait(
-            lang,
-            int(position),
-            float(estimate) if estimate else None,
-            music_url=self.music_url,
-            callback_url=offer,
-        )
-
-    # POST /dequeued (Enqueue action) ---------------------------------------------
-    def dequeued(self, form, lang_q, skill_q, retry_q=None, turn_q=None) -> str:
-        """How the caller left Twilio's queue (QueueResult), answered by what the call's
-        stored state calls for; the result is recorded once per <Enqueue> (its turn)."""
-        sid = form.get("CallSid", "")
-        lang = self.lang(lang_q)
-        result = (form.get("QueueResult") or "").strip()
-        retry = _count(retry_q)
-        if result == "hangup":
-            # Recorded by abandon.lua (once, whichever of this and the status callback is first).
-            out = self.svc.waiting.abandon(sid, via="action")
-            if (
-                out.state_before == "bridged"
-                and self.svc.calls.step(sid, turn=_turn(turn_q) or 0).applied
-            ):
-                self.svc.rq_queue.enqueue(names.CALLER_ENDED, sid)  # gone before joining
-            return menu.empty()
-        res = self.svc.calls.step(
-            sid,
-            {"wait_qt": ""},  # a new <Enqueue> counts its QueueTime from 0 again
-            [
-                {
-                    "type": "queue_result",
-                    "result": result or "missing",
-                    "queue_time": form.get("QueueTime"),
-                    "retry": retry or None,
-                }
-            ],
-            turn=_turn(turn_q),
-        )
-        if result in ("redirected", "redirected-from-bridged"):
-            return menu.empty()  # the REST request that moved the call gave it its next TwiML
-        call = res.call
-        if call is None:
-            return menu.redirect(self.links.incoming(lang))
-        state = call.state
-        if state in flow.WAITING and (
-            result == "queue-full" or (result in QUEUE_ERRORS and retry >= MAX_QUEUE_RETRIES)
-        ):
-            # The carrier cannot hold the caller: say so and hand over (fallback number or
-            # "call back later") rather than loop; the call leaves our lines as failed.
-            self.svc.waiting.fail(sid, reason=f"queue_{result}")
-            return fallback_twiml(self.svc.settings, lang)
-        if state in flow.WAITING and result in QUEUE_ERRORS:
-            return self.resume(call, lang, retry=retry + 1)
-        if state == "bridged" and result == "bridging-in-process":
-            return menu.empty()
-        # bridged, bridging-in-process, leave, an unknown result: where the store says.
-        # A waiting caller goes back in at its place; one bridged to an agent joins them.
-        return self.resume(call, lang)
-
-    # POST /status (status callback) -------------------------------------------------
-    def status(self, form) -> str:
-        sid = form.get("CallSid", "")
-        status = (form.get("CallStatus") or "").strip()
-        if status in flow.ENDED_STATUSES and valid_sid(sid):
-            res = self.svc.waiting.abandon(
-                sid, via="status", status=status, duration=form.get("CallDuration") or ""
-            )
-            if res.state_before == "bridged" and res.ended:
-                # In conversation: ending it (durations, wrap-up) is the legs' job, in RQ.
-                # The agent leg's own callbacks usually get there first; this is the second
-                # signal. Only on its first delivery: a repeat must not queue the job again.
-                self.svc.rq_queue.enqueue(names.CALLER_ENDED, sid)
-        return menu.empty()
-
-
-def _queue_time(value) -> str:
-    """Twilio's QueueTime (whole seconds in the queue), or '' if absent or not a number."""
-    try:
-        n = int(str(value).strip())
-    except (TypeError, ValueError):
-        return ""
-    return str(n) if n >= 0 else ""

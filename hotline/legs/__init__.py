@@ -14,5 +14,5 @@
 Modules: offers.py (ring, whisper, accept, missed), conversation.py (bridge, join,
 end, repair), wrapup.py, twiml.py (pure TwiML), links.py (our URLs), common.py (leg
 records, retry policy). Callback legs (agent first, then the customer) live in
-routing/callbacks.py and reuse all of this.
+legs/callbacks.py and reuse all of this.
 """

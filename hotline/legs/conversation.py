@@ -18,7 +18,7 @@ from .. import job_names as names
 from ..ivr.menu import Links, redirect
 from ..states import FINAL_STATES
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
-from . import twiml, wrapup
+from . import customer, twiml, wrapup
 from .common import carrier_request, routing_again
 from .links import AgentLinks
 
@@ -136,9 +136,7 @@ def end(svc, sid: str, agent_id: str, *, ended_via: str) -> str:
     elif status == "requeued":
         routing_again(svc, call_sid=sid)
     elif status == "unreached":
-        from ..routing import callbacks
-
-        callbacks.unreached(svc, sid, agent_id)
+        customer.unreached(svc, sid, agent_id)
         free_agent(svc, agent_id, sid)
     return status
 

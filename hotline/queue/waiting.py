@@ -40,6 +40,17 @@ class Abandon:
 
 
 @dataclass(frozen=True)
+class Tick:
+    """One turn of a caller's wait loop (wait_tick.lua): where the call stands now."""
+
+    state: str  # "" for a call we do not know
+    position: int  # 0: not in its line
+    size: int
+    estimate_s: float | None
+    callback_offered: bool
+
+
+@dataclass(frozen=True)
 class WaitingCall:
     sid: str
     position: int
@@ -165,6 +176,31 @@ class WaitingLines:
         for s in skills:
             p.zrem(self.keys.waiting(s), sid)
         return sum(p.execute())
+
+    def tick(self, sid: str, skill: str, *, queue_sid: str = "", queue_time: str = "") -> Tick:
+        """One turn of the wait loop, one round trip: position in the call's own line, the
+        estimated wait, the QueueSid kept, `position_announced` -- written once per
+        QueueTime (a repeated or replayed turn changes nothing)."""
+        k = self.keys
+        staffed = self.svc.estimates.staffed(skill)
+        state, position, size, estimate, offered = self.svc.scripts.wait_tick(
+            keys=[k.call(sid), k.waiting(skill), k.handle_times(skill), k.events],
+            args=[
+                sid,
+                repr(self.svc.clock.now()),
+                queue_sid,
+                "" if staffed is None else staffed,
+                skill,
+                queue_time,
+            ],
+        )
+        return Tick(
+            state or "",
+            int(position or 0),
+            int(size or 0),
+            float(estimate) if estimate else None,
+            offered == "1",
+        )
 
     def abandon(self, sid: str, *, via: str, status: str = "", duration: str = "") -> Abandon:
         """The caller hung up (idempotent; see store/lua/abandon.lua)."""

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from .. import job_names as names
 from ..errors import HotlineError
+from ..roster import schedule
 from . import overflow
 from .agents import decode_skills
 
@@ -85,8 +86,6 @@ def _roster(svc):
 
 
 def next_cover_at(svc, lines: tuple[str, ...], now: float) -> float | None:
-    from ..roster import schedule
-
     roster = _roster(svc)
     if roster is None:
         return None
@@ -115,8 +114,6 @@ def check(svc, skill: str, category: str | None = None, now: float | None = None
 
 
 def _rostered_now(svc, lines: tuple[str, ...], now: float) -> bool:
-    from ..roster import schedule
-
     roster = _roster(svc)
     if roster is None:
         return False

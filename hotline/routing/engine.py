@@ -13,7 +13,6 @@ is one Lua step with the timer, so starting the chains twice does not double the
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from .. import job_names as names
@@ -21,7 +20,6 @@ from .. import timers
 from . import overflow, reservations
 
 SWEEP_INTERVAL_S = 60.0
-SWEEP_LOCK_TTL_S = 300
 SHIFT_LOOKAHEAD_S = 8 * 86400
 
 
@@ -60,21 +58,6 @@ def shift_boundary(svc, reschedule: bool = True) -> int:
     svc.roster.refresh_shift_sets()
     svc.agents.reindex()
     return len(svc.matcher.match_all())
-
-
-def sweep(svc, reschedule: bool = True):
-    """The periodic repair (reservations.sweep) under `sweep:lock`; None if another runs."""
-    if reschedule:
-        schedule_sweep(svc)  # first: a worker killed mid-sweep leaves the next one set
-    # One sweep at a time: two would only repeat each other's idempotent work. The token
-    # makes sure a sweep slower than the lock's TTL never releases its successor's lock.
-    token = uuid.uuid4().hex
-    if not svc.redis.set(svc.keys.sweep_lock, token, nx=True, ex=SWEEP_LOCK_TTL_S):
-        return None
-    try:
-        return reservations.sweep(svc)
-    finally:
-        svc.scripts.lock_release(keys=[svc.keys.sweep_lock], args=[token])
 
 
 def _chain(svc, name: str, at: float, func: str, *, dead: bool = False) -> bool:

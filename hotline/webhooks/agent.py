@@ -1,4 +1,4 @@
-"""Agent-leg webhooks: HTTP <-> hotline/legs (offers, conversation) and routing/callbacks.
+"""Agent-leg webhooks: HTTP <-> hotline/legs (offers, conversation) and legs/callbacks.
 
 None of these URLs is configured at Twilio: each reaches the carrier inside a REST
 request we made (Calls create `url`/`statusCallback`, Queue Members update `Url`,
@@ -100,7 +100,7 @@ def customer():
 
 @bp.post("/customer-status")
 def customer_status():
-    from ..routing import callbacks
+    from ..legs import callbacks
 
     sid = request.args.get("call", "")
     leg = request.form.get("CallSid", "")

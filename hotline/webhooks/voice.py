@@ -12,8 +12,17 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from ..ivr.intake import Intake
+from ..ivr.queueing import QueueSteps
 
 bp = Blueprint("voice", __name__, url_prefix="/webhooks/voice")
+
+
+def _queue() -> QueueSteps:
+    ext = current_app.extensions
+    steps = ext.get("hotline.queue_steps")
+    if steps is None:
+        steps = ext["hotline.queue_steps"] = QueueSteps(_intake())
+    return steps
 
 
 def _intake() -> Intake:
@@ -66,26 +75,26 @@ def selfhelp_answer():
 @bp.post("/wait")
 def wait():
     a = request.args
-    return _xml(_intake().wait(request.form, a.get("lang"), a.get("skill")))
+    return _xml(_queue().wait(request.form, a.get("lang"), a.get("skill")))
 
 
 @bp.post("/dequeued")
 def dequeued():
     a = request.args
     return _xml(
-        _intake().dequeued(request.form, a.get("lang"), a.get("skill"), a.get("retry"), a.get("t"))
+        _queue().dequeued(request.form, a.get("lang"), a.get("skill"), a.get("retry"), a.get("t"))
     )
 
 
 @bp.post("/status")
 def status():
-    return _xml(_intake().status(request.form))
+    return _xml(_queue().status(request.form))
 
 
 @bp.post("/callback")
 def callback_choice():
     a = request.args
-    return _xml(_intake().callback_choice(request.form, a.get("lang"), a.get("skill")))
+    return _xml(_queue().callback_choice(request.form, a.get("lang"), a.get("skill")))
 
 
 @bp.post("/voicemail")

@@ -26,7 +26,7 @@
 --   requeued     accepted, but the agent left before the caller joined (the caller still
 --                waits in the carrier's queue): the call is back in its lines at its
 --                place, `call_requeued`; the agent is away (missed), like a missed offer
---   unreached    a callback whose customer was not reached: left to routing/callbacks.py
+--   unreached    a callback whose customer was not reached: left to legs/callbacks.py
 --   joined       a bridge failure reported after the caller did join: nothing changed
 --   freed        the call is no longer bridged but the agent was still busy with it
 --                (a callback whose customer never answered): the agent is available

@@ -15,8 +15,8 @@ into that conference. Outcomes:
   (`callback_retry`) -- or after `callback_attempts` tries, `call_failed`
   (reason callback_no_answer) -- FINAL.
 
-Owns `callback:retries` (zset call sid -> when its next attempt may be routed), read by
-the retry job and by the sweep.
+The attempt that did not reach the customer, the retry and the cancel are
+legs/customer.py's (which owns `callback:retries`).
 """
 
 from __future__ import annotations
@@ -24,23 +24,29 @@ from __future__ import annotations
 import logging
 import uuid
 
-from .. import job_names as names
-from ..legs.common import MISSED_STATUSES, carrier_request, enqueue_at, extra, routing_again
-from ..legs.links import AgentLinks
 from ..queue.calls import ANONYMOUS
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
+from . import conversation, customer
+from .common import MISSED_STATUSES, carrier_request, extra
+from .customer import CUSTOMER_RING_S, MAX_ATTEMPTS, SPACING_S, cancel, due, retry, unreached
+from .links import AgentLinks
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-SPACING_S = 600.0  # between two attempts to reach the customer
-CUSTOMER_RING_S = 30
+__all__ = [
+    "MAX_ATTEMPTS",
+    "SPACING_S",
+    "cancel",
+    "customer_status",
+    "dial",
+    "due",
+    "retry",
+    "unreached",
+]
 
 
 def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
     """The `callback_dial` job, after the agent accepted: dialing | skipped | no_carrier | unreached."""
-    from ..legs import conversation
-
     r, k = svc.redis, svc.keys
     state, customer_leg, number, from_number, agent_id = r.hmget(
         k.call(sid), "state", "customer_leg", "callback_number", "from_number", "agent"
@@ -82,7 +88,7 @@ def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
                 log.info("could not cancel callback leg %s: %s", leg_sid, e)
         return "skipped"
     if error is not None:
-        customer_status(svc, sid, leg_sid, "failed")
+        customer.missed(svc, sid, leg_sid, "failed")
         conversation.notify_agent(svc, sid, agent_id, "customer_no_answer")
         return "unreached"
     return "dialing"
@@ -90,85 +96,14 @@ def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
 
 def customer_status(svc, sid: str, leg_sid: str, status: str) -> str:
     """The customer leg's status callback: retry | failed | ended | ignored."""
-    from ..legs import conversation
-
     status = (status or "").strip()
-    k = svc.keys
     if status in MISSED_STATUSES:
-        now = svc.clock.now()
-        retry_at = now + extra(svc, "callback_spacing_s", SPACING_S)
-        out, _attempt = svc.scripts.callback_attempt(
-            keys=[k.call(sid), k.events, k.callback_retries],
-            args=[
-                sid,
-                repr(now),
-                leg_sid,
-                status,
-                extra(svc, "callback_attempts", MAX_ATTEMPTS),
-                repr(retry_at),
-            ],
-        )
-        if out == "ignored":
-            return "ignored"
-        agent_id = svc.redis.hget(k.call(sid), "agent") or ""
-        if not leg_sid.startswith("failed-"):
-            svc.rq_queue.enqueue(names.AGENT_NOTICE, sid, agent_id, "customer_no_answer")
-        if out == "retry":
-            enqueue_at(svc, retry_at, names.CALLBACK_RETRY, sid)
-        return out
+        return customer.missed(svc, sid, leg_sid, status)
     if status == "completed":
         state, agent_id, bridged_at, customer_leg = svc.redis.hmget(
-            k.call(sid), "state", "agent", "bridged_at", "customer_leg"
+            svc.keys.call(sid), "state", "agent", "bridged_at", "customer_leg"
         )
         if state == "bridged" and bridged_at and customer_leg == leg_sid and agent_id:
             conversation.end(svc, sid, agent_id, ended_via="customer_leg")
             return "ended"
     return "ignored"
-
-
-def unreached(svc, sid: str, agent_id: str) -> None:
-    """The agent's leg ended before the customer answered (the agent hung up while it rang).
-
-    Runs inside webhooks (the agent's <Dial action>, its status callback): stopping the
-    customer's phone is a REST request, so it is the `callback_cancel` job's."""
-    k = svc.keys
-    leg_sid = svc.redis.hget(k.call(sid), "customer_leg")
-    if leg_sid and not leg_sid.startswith("failed-"):
-        svc.rq_queue.enqueue(names.CALLBACK_CANCEL, leg_sid)
-    if not leg_sid:
-        # Before the customer was even dialled: still one attempt, so that it cannot loop.
-        leg_sid = "failed-" + uuid.uuid4().hex[:16]
-        svc.scripts.callback_dialed(
-            keys=[k.call(sid), k.events], args=[sid, repr(svc.clock.now()), leg_sid, ""]
-        )
-    customer_status(svc, sid, leg_sid, "canceled")
-
-
-def cancel(svc, leg_sid: str) -> str:
-    """The `callback_cancel` job: stop a customer leg nobody waits for. cancelled | no_carrier | failed."""
-    tel = svc.telephony
-    if tel is None:
-        return "no_carrier"
-    try:
-        tel.cancel_call(leg_sid)
-    except (PermanentTelephonyError, TransientTelephonyError) as e:
-        log.info("could not cancel callback leg %s: %s", leg_sid, e)
-        return "failed"
-    return "cancelled"
-
-
-def retry(svc, sid: str) -> str:
-    """The `callback_retry` job (and the sweep): requeued | not_due | ignored."""
-    k = svc.keys
-    out = svc.scripts.callback_retry(
-        keys=[k.call(sid), k.events, k.callback_retries, k.skills],
-        args=[sid, repr(svc.clock.now()), k.prefix],
-    )
-    if out == "requeued":
-        routing_again(svc, call_sid=sid)
-    return out
-
-
-def due(svc, now: float | None = None) -> list[str]:
-    now = svc.clock.now() if now is None else now
-    return svc.redis.zrangebyscore(svc.keys.callback_retries, "-inf", now)

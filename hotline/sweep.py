@@ -1,0 +1,51 @@
+"""The repair sweep: the net under every trigger, every 60 s of clock time, one at a time.
+
+Each part is idempotent and repairs what a lost job, a crashed worker or a lost callback
+left behind; the order matters only in that earlier parts free agents the routing part
+then matches:
+
+1. the legs (legs/conversation.repair): overdue wrap-ups ended, a wrap-up without an end
+   given one, agents busy with a finished call freed; callback retries whose timer was lost;
+2. routing (routing/repair.py): expired offers, calls missing from a line, stuck agents,
+   pools, due overflow steps, then everything matchable matched;
+3. reconciliation (reconcile.py): live calls that went quiet, or all of them after an
+   outage, looked up at the carrier in jobs of their own.
+
+The next sweep is scheduled first (a worker killed mid-sweep leaves it set), and
+`sweep:lock` (with a token: a sweep slower than the lock's TTL never releases its
+successor's) keeps two workers from sweeping at once. One `routing_swept` event says
+what was done.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+LOCK_TTL_S = 300
+
+
+def run(svc, *, reschedule: bool = True) -> dict | None:
+    """One sweep; None when another holds the lock."""
+    from . import reconcile
+    from .legs import callbacks, conversation
+    from .routing import engine, repair
+
+    if reschedule:
+        engine.schedule_sweep(svc)
+    token = uuid.uuid4().hex
+    if not svc.redis.set(svc.keys.sweep_lock, token, nx=True, ex=LOCK_TTL_S):
+        return None
+    try:
+        now = svc.clock.now()
+        out = conversation.repair(svc, now)
+        out["callbacks_requeued"] = sum(
+            callbacks.retry(svc, s) == "requeued" for s in callbacks.due(svc, now)
+        )
+        rep = repair.repair(svc, now)
+        routing = rep.as_dict()
+        svc.events.append("routing_swept", ts=now, **routing)
+        out.update(routing)
+        out.update(reconcile.sweep(svc, now))
+        return out
+    finally:
+        svc.scripts.lock_release(keys=[svc.keys.sweep_lock], args=[token])
