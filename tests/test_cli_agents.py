@@ -48,3 +48,23 @@ def test_list_text(cli):
     cli("agents", "state", "ana", "available")
     out = cli("agents", "list").output
     assert "ana" in out and "available" in out and "on shift" in out and "connection:3" in out
+
+
+def test_agents_why_says_which_rule_keeps_an_agent_from_a_call(cli, svc):
+    from routing_support import load_agents, make_available, spec, waiting_call
+
+    call = "CA" + "7" * 32
+    load_agents(svc, [spec("ana", {"connection": 3}, langs=("fr",))], on_shift=("ana",))
+    waiting_call(svc, call, "connection", lang="en")
+    out = cli("agents", "why", "ana", call)
+    assert out.exit_code == 1 and "the agent is offline" in out.output
+    make_available(svc, "ana")
+    out = cli("agents", "why", "ana", call)
+    assert out.exit_code == 1 and "does not speak en" in out.output
+    svc.agents.sync_from_roster(
+        __import__("types").SimpleNamespace(
+            agents=(spec("ana", {"connection": 3}, langs=("fr", "en")),)
+        )
+    )
+    out = cli("agents", "why", "ana", call)
+    assert out.exit_code == 0 and "may take" in out.output

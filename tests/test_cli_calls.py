@@ -24,7 +24,7 @@ def cli(svc, monkeypatch, redis_url, settings):
 
 
 def waiting(svc, sid, number, skill):
-    svc.calls.create_or_get(sid, number, "+33100000000", "fr")
+    svc.calls.arrive(sid, number, "+33100000000", "fr")
     svc.calls.update(sid, state="selfhelp", category=skill)
     svc.waiting.enqueue(sid, skill)
 
@@ -78,7 +78,7 @@ def test_calls_show_unknown_is_one_line_and_exit_1(cli, svc, sid):
 
 def test_calls_list_by_state(cli, svc):
     waiting(svc, "CA1", "+33611111111", "connection")
-    svc.calls.create_or_get("CA2", "+33622222222")
+    svc.calls.arrive("CA2", "+33622222222", "+33100000000", "fr")
     rows = [
         json.loads(x)
         for x in cli("calls", "list", "--state", "waiting", "--json").output.splitlines()

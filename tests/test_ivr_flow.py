@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from hotline import languages
 from hotline.ivr import flow, menu, prompts
 from hotline.ivr.menu import Links
 
@@ -151,7 +152,7 @@ def test_every_prompt_exists_in_both_languages():
     [("en", "en"), ("en-US", "en"), ("FR", "fr"), ("de", "fr"), (None, "fr"), ("", "fr")],
 )
 def test_language_values_are_read_leniently(value, lang):
-    assert prompts.lang_of(value) == lang
+    assert languages.spoken(value) == lang
 
 
 # ---------------------------------------------------------------- TwiML

@@ -17,6 +17,7 @@ from routing_support import (
 )
 
 from hotline.errors import ConfigError
+from hotline.ivr import prompts
 from hotline.routing import afterhours, engine, overflow
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -185,10 +186,10 @@ def test_after_hours_message_says_when_in_each_language():
     now = datetime(2026, 3, 6, 22, 0, tzinfo=PARIS).timestamp()  # Friday 22:00
     monday = datetime(2026, 3, 9, 8, 0, tzinfo=PARIS).timestamp()
     tomorrow = datetime(2026, 3, 7, 9, 30, tzinfo=PARIS).timestamp()
-    assert "lundi à 8 h 00" in afterhours.message("fr", monday, PARIS, now)
-    assert "on Monday at 08:00" in afterhours.message("en", monday, PARIS, now)
-    assert "demain à 9 h 30" in afterhours.message("fr", tomorrow, PARIS, now)
-    assert "Laissez un message" in afterhours.message("fr", None, PARIS, now)
+    assert "lundi à 8 h 00" in prompts.after_hours_message("fr", monday, PARIS, now)
+    assert "on Monday at 08:00" in prompts.after_hours_message("en", monday, PARIS, now)
+    assert "demain à 9 h 30" in prompts.after_hours_message("fr", tomorrow, PARIS, now)
+    assert "Laissez un message" in prompts.after_hours_message("fr", None, PARIS, now)
 
 
 def test_voicemail_becomes_a_callback_request_routed_when_cover_returns(team, clock):
@@ -249,7 +250,9 @@ def test_after_hours_says_when_the_roster_next_has_someone(svc, clock):
     info = afterhours.check(svc, "connection", "connection")  # Thursday 22:26 in Paris
     assert not info.open
     assert info.next_cover_at == datetime(2026, 6, 1, 8, 0, tzinfo=PARIS).timestamp()
-    assert "lundi à 8 h 00" in afterhours.message("fr", info.next_cover_at, PARIS, clock.now())
+    assert "lundi à 8 h 00" in prompts.after_hours_message(
+        "fr", info.next_cover_at, PARIS, clock.now()
+    )
 
 
 def test_callback_request_widens_with_the_overflow_steps_but_offers_no_second_callback(team, clock):

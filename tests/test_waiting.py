@@ -10,10 +10,15 @@ from hotline.queue.estimates import HISTORY, estimate_from
 from hotline.states import BOOST_PER_PRIORITY_S
 
 
+def arrive(svc, sid, number, to="+33100000000", lang="fr"):
+    a = svc.calls.arrive(sid, number, to, lang)
+    return a.call, a.created
+
+
 def new_call(svc, sid, number=None, *, state="selfhelp", category="connection"):
     # A number of its own: the same number twice would make a repeat caller.
     number = number or f"+336{sum(map(ord, sid)) * 7919 % 10**8:08d}"
-    _, created = svc.calls.create_or_get(sid, number, "+33100000000", "fr")
+    _, created = arrive(svc, sid, number, "+33100000000", "fr")
     assert created
     svc.calls.update(sid, state=state, category=category, skill=category)
     return svc.calls.get(sid)
@@ -26,21 +31,21 @@ def line(svc, skill="connection"):
 # ---------------------------------------------------------------- the call record
 
 
-def test_create_or_get_is_idempotent(svc):
-    a, created = svc.calls.create_or_get("CA1", "+33611111111", "+33100000000", "en")
-    b, again = svc.calls.create_or_get("CA1", "+33611111111", "+33100000000", "fr")
+def test_arrive_is_idempotent(svc):
+    a, created = arrive(svc, "CA1", "+33611111111", "+33100000000", "en")
+    b, again = arrive(svc, "CA1", "+33611111111", "+33100000000", "fr")
     assert created and not again
     assert a == b and b.lang == "en" and b.state == "ivr" and b.created_at == svc.clock.now()
     assert [e.type for e in svc.events.read()] == ["call_created"]
 
 
 def test_a_number_that_called_within_24_hours_is_a_repeat_caller(svc, clock):
-    first, _ = svc.calls.create_or_get("CA1", "+33611111111")
+    first, _ = arrive(svc, "CA1", "+33611111111")
     clock.advance(REPEAT_WINDOW_S - 1)
-    second, _ = svc.calls.create_or_get("CA2", "+33611111111")
+    second, _ = arrive(svc, "CA2", "+33611111111")
     clock.advance(REPEAT_WINDOW_S)
-    third, _ = svc.calls.create_or_get("CA3", "+33611111111")
-    other, _ = svc.calls.create_or_get("CA4", "+33622222222")
+    third, _ = arrive(svc, "CA3", "+33611111111")
+    other, _ = arrive(svc, "CA4", "+33622222222")
     assert (first.repeat, first.priority) == (False, 0)
     assert (second.repeat, second.priority, second.previous_call_at) == (True, 1, first.created_at)
     assert (third.repeat, other.repeat) == (False, False)
@@ -48,8 +53,8 @@ def test_a_number_that_called_within_24_hours_is_a_repeat_caller(svc, clock):
 
 @pytest.mark.parametrize("number", ["anonymous", "", "+266696687", "Restricted"])
 def test_withheld_numbers_are_never_repeat_callers(svc, number):
-    svc.calls.create_or_get("CA1", number)
-    again, _ = svc.calls.create_or_get("CA2", number)
+    arrive(svc, "CA1", number)
+    again, _ = arrive(svc, "CA2", number)
     assert not again.repeat
     assert svc.redis.keys(svc.keys.caller("*")) == []
 
@@ -219,14 +224,17 @@ def test_staffed_count_comes_from_the_routing_engine_cached_briefly(svc, clock, 
     assert calls == ["general", "general"]
 
 
-def test_estimate_works_before_the_routing_engine_exists(svc, monkeypatch):
-    class NoRouting:
-        def staffed_count(self, skill):
-            raise NotImplementedError
+def test_a_failing_staffed_count_is_an_error_not_a_silent_missing_estimate(svc, monkeypatch):
+    """It used to be swallowed (AttributeError included): a real bug became "no estimate"."""
 
-    monkeypatch.setitem(svc.__dict__, "agents", NoRouting())
+    class Broken:
+        def staffed_count(self, skill):
+            raise AttributeError("a bug in the routing engine")
+
+    monkeypatch.setitem(svc.__dict__, "agents", Broken())
     svc.estimates.record_handle_time("general", 120)
-    assert svc.estimates.estimate("general", 2) == 180.0
+    with pytest.raises(AttributeError):
+        svc.estimates.estimate("general", 2)
 
 
 # ---------------------------------------------------------------- announcements

@@ -1,4 +1,4 @@
-"""`hotline agents list [--json]`, `hotline agents state AGENT STATE [--reason R]`, `hotline agents reindex`."""
+"""`hotline agents list [--json]`, `state AGENT STATE [--reason R]`, `why AGENT CALL_SID`, `reindex`."""
 
 from __future__ import annotations
 
@@ -57,6 +57,24 @@ def state(ctx, agent_id, state, reason):
     by = os.environ.get("USER") or "cli"
     a = ctx.services.agents.set_state(agent_id, state, reason=reason, by=f"cli:{by}")
     click.echo(f"{a.id}: {a.state}" + (f" ({a.reason})" if a.reason else ""))
+
+
+@agents.command("why")
+@click.argument("agent_id")
+@click.argument("call_sid")
+@pass_ctx
+def why(ctx, agent_id, call_sid):
+    """Whether AGENT_ID may be offered CALL_SID now, and if not the first rule that stops it
+    (routing/eligibility.py: state, shift, skill and level, language). Exit 1 if not."""
+    from ..routing.eligibility import explain, explain_lines
+
+    reason = explain(ctx.services, agent_id, call_sid)
+    if reason is None:
+        lines = ", ".join(explain_lines(ctx.services, agent_id, call_sid))
+        click.echo(f"{agent_id} may take {call_sid} (through the line of {lines})")
+        return
+    click.echo(f"{agent_id} may not take {call_sid}: {reason}")
+    raise SystemExit(1)
 
 
 @agents.command("reindex")

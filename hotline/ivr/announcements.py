@@ -7,7 +7,7 @@ inside create_call.lua, in the same round trip that creates the call.
 
 from __future__ import annotations
 
-from .prompts import LANGS, lang_of
+from ..languages import LANGS, spoken
 
 MAX_CHARS = 400
 
@@ -20,7 +20,7 @@ class Announcements:
 
     def languages(self) -> list[str]:
         """The IVR languages this hotline speaks (HOTLINE_LANGUAGES, as short codes)."""
-        out = [lang_of(tag, "") for tag in self.svc.settings.languages]
+        out = [spoken(tag, "") for tag in self.svc.settings.languages]
         return [x for x in dict.fromkeys(out) if x in LANGS] or list(LANGS)
 
     def _targets(self, lang: str | None) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from twilio.twiml.voice_response import VoiceResponse
 
 from ..config import Settings
+from ..languages import spoken
 
 APOLOGY = {
     "fr": "Nous sommes désolés, notre service rencontre un problème technique.",
@@ -26,13 +27,8 @@ CALL_BACK = {
 VOICE_LANG = {"fr": "fr-FR", "en": "en-US"}
 
 
-def short_lang(lang: str | None, settings: Settings) -> str:
-    lang = (lang or settings.default_language)[:2].lower()
-    return lang if lang in APOLOGY else "fr"
-
-
 def fallback_twiml(settings: Settings, lang: str | None = None) -> str:
-    lang = short_lang(lang, settings)
+    lang = spoken(lang or settings.default_language)
     voice_lang = VOICE_LANG[lang]
     r = VoiceResponse()
     r.say(APOLOGY[lang], language=voice_lang)

@@ -20,15 +20,15 @@ import logging
 import redis
 
 from .. import job_names as names
+from ..languages import spoken
 from ..legs import conversation
 from ..queue.calls import Call, valid_sid
 from ..routing import afterhours
-from . import flow, menu
+from . import flow, menu, prompts
 from .classify import selfhelp_tip as _tip
 from .classify import speech_hints as _hints
 from .fallback import fallback_twiml
 from .menu import Links
-from .prompts import lang_of
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,11 @@ class Intake:
     def __init__(self, svc):
         self.svc = svc
         self.links = Links(svc.settings.public_url)
-        self.default_lang = lang_of(svc.settings.default_language)
+        self.default_lang = spoken(svc.settings.default_language)
         self.music_url = (svc.settings.extra or {}).get("hold_music_url")
 
     def lang(self, value: str | None) -> str:
-        return lang_of(value, self.default_lang)
+        return spoken(value, self.default_lang)
 
     # Where a call is, by its stored state (for out-of-order, repeated and replayed requests).
     def resume(self, call: Call | None, lang: str, *, retry: int = 0) -> str:
@@ -361,7 +361,7 @@ class Intake:
         """TwiML for a call nobody can take now (routing/afterhours.py), else None.
 
         Only once a roster is loaded: without one we know nothing of shifts, and the
-        caller waits in the line as in a hotline with no roster (issue 2's behaviour)."""
+        caller waits in the line, as in a hotline without shifts."""
         if not self.svc.redis.exists(self.svc.keys.roster):
             return None
         info = afterhours.check(self.svc, skill, category)
@@ -381,7 +381,7 @@ class Intake:
     def _after_hours_twiml(self, skill: str, category: str | None, lang: str, info=None) -> str:
         info = info or afterhours.check(self.svc, skill, category)
         now = self.svc.clock.now()
-        message = afterhours.message(lang, info.next_cover_at, self.svc.settings.tz, now)
+        message = prompts.after_hours_message(lang, info.next_cover_at, self.svc.settings.tz, now)
         return menu.after_hours(self.links, lang, message)
 
     # POST /voicemail (Record action) and /transcription (transcribeCallback) -------

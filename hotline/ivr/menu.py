@@ -20,8 +20,9 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from ..languages import VOICE, other
 from . import prompts
-from .prompts import VOICE, other, text
+from .prompts import text
 
 MENU_TIMEOUT_S = 6
 CONFIRM_TIMEOUT_S = 6

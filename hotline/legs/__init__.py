@@ -1,4 +1,4 @@
-"""Agent call legs: from a reservation to the end of the conversation (issue 4).
+"""Agent call legs: from a reservation to the end of the conversation.
 
     matcher reserves agent (Lua) ──> RQ job `offer` ──Calls create──> agent's phone rings
         │                                                   │ answer: /webhooks/agent/answer

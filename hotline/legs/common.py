@@ -96,10 +96,11 @@ def leg(svc, leg_sid: str) -> dict:
 
 
 def agent_lang(svc, agent_id: str) -> str:
-    from .twiml import agent_lang as pick
+    """The language the agent hears their whispers and notices in: the first of theirs we speak."""
+    from ..languages import first_spoken
 
     langs = svc.redis.hget(svc.keys.agent(agent_id), "languages") or ""
-    return pick([x for x in langs.split(",") if x])
+    return first_spoken(x for x in langs.split(",") if x)
 
 
 def enqueue(svc, func: str, *args, with_retry: bool = False):

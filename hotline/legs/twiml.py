@@ -14,26 +14,17 @@ from pathlib import Path
 import yaml
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..ivr.prompts import VOICE, spoken_digits
+from ..ivr.prompts import spoken_digits
+from ..languages import VOICE
 from .links import AgentLinks
 
 GATHER_TIMEOUT_S = 8
 _PROMPTS = yaml.safe_load((Path(__file__).with_name("prompts.yaml")).read_text(encoding="utf-8"))
-LANGS = tuple(VOICE)
 
 
 def t(key: str, lang: str, **fmt) -> str:
     s = _PROMPTS[key][lang]
     return s.format(**fmt) if fmt else s
-
-
-def agent_lang(languages) -> str:
-    """The first of the agent's languages that we speak; French by default."""
-    for tag in languages or ():
-        code = str(tag)[:2].lower()
-        if code in VOICE:
-            return code
-    return "fr"
 
 
 def _say(node, text: str, lang: str) -> None:

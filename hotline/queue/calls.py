@@ -236,12 +236,6 @@ class CallStore:
         )
         return Arrival(_values_to_call(ARRIVE_FIELDS, res[2:]), bool(int(res[0])), res[1] or None)
 
-    def create_or_get(
-        self, sid: str, from_number: str, to_number: str = "", lang: str = "fr"
-    ) -> tuple[Call, bool]:
-        a = self.arrive(sid, from_number, to_number, lang)
-        return a.call, a.created
-
     # Reads ----------------------------------------------------------------
     def get(self, sid: str) -> Call | None:
         if not valid_sid(sid):

@@ -55,17 +55,13 @@ class WaitEstimator:
             return None
         return parse_handle_times(self.r.lrange(self.keys.handle_times(skill), 0, HISTORY - 1))
 
-    def staffed(self, skill: str) -> int | None:
-        """Agents on shift now holding the skill and not offline; None when unknown."""
+    def staffed(self, skill: str) -> int:
+        """Agents on shift now holding the skill and not offline (cached STAFFED_TTL_S)."""
         now = self.svc.clock.now()
         hit = self._staffed.get(skill)
         if hit and 0 <= now - hit[0] < STAFFED_TTL_S:
             return hit[1]
-        try:
-            count = int(self.svc.agents.staffed_count(skill))
-        except (ImportError, AttributeError, NotImplementedError):
-            # The routing engine is not there (or not that far) yet: assume one agent.
-            count = None
+        count = int(self.svc.agents.staffed_count(skill))
         self._staffed[skill] = (now, count)
         return count
 

@@ -63,9 +63,11 @@ class RosterStore:
         return dump(self.require())
 
     def on_shift_now(self) -> set[str]:
+        """Agents on a regular shift now (`onshift`, replaced at every boundary)."""
         return self.r.smembers(self.k.onshift)
 
     def on_call_now(self) -> set[str]:
+        """Agents only on call now (`oncall`)."""
         return self.r.smembers(self.k.oncall)
 
     # writing -------------------------------------------------------------

@@ -10,12 +10,12 @@ The voicemail becomes a *callback request*: the call record itself, state
 `callback_requested`, put in the waiting line(s) of its skill at its effective
 arrival (its place; `now` if it never waited). The matcher treats it like a waiting
 call, so when cover returns (shift start -> `shift_boundary` job -> match) the first
-free eligible agent is reserved for it; issue 4 places the outgoing legs. The same
+free eligible agent is reserved for it; hotline/legs/ places the outgoing legs. The same
 applies to a caller who accepts the callback offered by the last overflow step.
 
 Webhook wiring (IVR side):
   1. before enqueueing: `info = afterhours.check(svc, call.skill, call.category)`;
-     if `not info.open`: <Say> `afterhours.message(lang, info.next_cover_at, tz, now)`,
+     if `not info.open`: <Say> `prompts.after_hours_message(lang, info.next_cover_at, tz, now)` (ivr/prompts.py),
      then <Record action=/webhooks/voice/voicemail transcribe=true
      transcribeCallback=/webhooks/voice/transcription maxLength=120 playBeep=true>;
   2. the Record `action` (RecordingUrl, RecordingDuration):
@@ -29,30 +29,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from .. import job_names as names
 from ..errors import HotlineError
 from ..roster import schedule
 from . import overflow
 from .agents import decode_skills
-
-FR_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-FR_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True)
@@ -100,10 +82,9 @@ def check(svc, skill: str, category: str | None = None, now: float | None = None
     now = svc.clock.now() if now is None else now
     steps = overflow.load_policy(svc).steps(category or skill)
     lines = overflow.all_lines(skill, steps)
-    r, k = svc.redis, svc.keys
-    if _staffed(svc, r.smembers(k.onshift), lines):
+    if _staffed(svc, svc.roster.on_shift_now(), lines):
         return AfterHours(True, skill, lines)
-    if overflow.reaches_on_call(steps) and _staffed(svc, r.smembers(k.oncall), lines):
+    if overflow.reaches_on_call(steps) and _staffed(svc, svc.roster.on_call_now(), lines):
         return AfterHours(True, skill, lines)
     if _rostered_now(svc, lines, now):
         # Someone is on shift by the roster but not logged in yet (late, on a break
@@ -119,56 +100,6 @@ def _rostered_now(svc, lines: tuple[str, ...], now: float) -> bool:
         return False
     at = datetime.fromtimestamp(now, tz=UTC)
     return any(not c.on_call for s in lines for c in schedule.on_shift(roster, at, skill=s))
-
-
-def when_phrase(lang: str, at: float, tz: ZoneInfo, now: float) -> str:
-    """ "demain à 8 h 00" / "tomorrow at 08:00": relative to today in the centre's zone."""
-    t = datetime.fromtimestamp(at, tz)
-    today = datetime.fromtimestamp(now, tz).date()
-    days = (t.date() - today).days
-    if lang.startswith("fr"):
-        hour = f"{t.hour} h {t.minute:02d}"
-        if days == 0:
-            return f"aujourd'hui à {hour}"
-        if days == 1:
-            return f"demain à {hour}"
-        if days < 7:
-            return f"{FR_DAYS[t.weekday()]} à {hour}"
-        return f"le {FR_DAYS[t.weekday()]} {t.day} {FR_MONTHS[t.month - 1]} à {hour}"
-    hour = f"{t.hour:02d}:{t.minute:02d}"
-    if days == 0:
-        return f"today at {hour}"
-    if days == 1:
-        return f"tomorrow at {hour}"
-    if days < 7:
-        return f"on {EN_DAYS[t.weekday()]} at {hour}"
-    return f"on {EN_DAYS[t.weekday()]} {t.strftime('%B')} {t.day} at {hour}"
-
-
-def message(lang: str, next_at: float | None, tz: ZoneInfo, now: float) -> str:
-    """What the IVR says after hours (then it records a voicemail)."""
-    fr = lang.startswith("fr")
-    if next_at is None:
-        head = (
-            "Aucun technicien n'est disponible pour ce type de demande en ce moment."
-            if fr
-            else "No technician is available for this kind of request right now."
-        )
-    else:
-        when = when_phrase(lang, next_at, tz, now)
-        head = (
-            f"Aucun technicien n'est disponible pour ce type de demande en ce moment. "
-            f"La hotline pourra vous répondre {when}."
-            if fr
-            else f"No technician is available for this kind of request right now. "
-            f"The hotline can answer you {when}."
-        )
-    tail = (
-        "Laissez un message après le bip, avec votre nom et votre problème : nous vous rappellerons."
-        if fr
-        else "Please leave a message after the beep with your name and your problem: we will call you back."
-    )
-    return f"{head} {tail}"
 
 
 def request_callback(

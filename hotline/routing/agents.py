@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .. import job_names as names
+from .. import languages
 from ..errors import IllegalTransition, NotEligible
 
 STATES = ("offline", "available", "reserved", "busy", "wrapup", "away")
@@ -43,11 +44,6 @@ def pool_score(idle_since: float, level: int, strategy: str) -> float:
     if strategy == "most_skilled_first":
         return (5 - level) * 1e13 + ms
     return ms * 8 + (5 - level)
-
-
-def lang_code(tag: str) -> str:
-    """Callers are `fr` or `en`; a roster may say `fr-FR` or `French`-ish codes: keep the 2-letter part."""
-    return tag.strip().lower().replace("_", "-").split("-")[0][:2]
 
 
 def encode_skills(skills: dict[str, int]) -> str:
@@ -133,7 +129,7 @@ class AgentStore:
         specs = roster.agents.values() if isinstance(roster.agents, dict) else roster.agents
         seen = set()
         for a in specs:
-            langs = ",".join(dict.fromkeys(lang_code(x) for x in a.languages))
+            langs = ",".join(dict.fromkeys(languages.code(x) for x in a.languages))
             self._run(
                 a.id,
                 "sync",
@@ -176,13 +172,13 @@ class AgentStore:
         for i in ids:
             p.hgetall(self.k.agent(i))
         hashes = p.execute()
-        onshift = self.r.smembers(self.k.onshift)
-        oncall = self.r.smembers(self.k.oncall)
+        onshift = self.svc.roster.on_shift_now()
+        oncall = self.svc.roster.on_call_now()
         return [Agent.from_hash(i, h, i in onshift, i in oncall) for i, h in zip(ids, hashes) if h]
 
     def staffed_count(self, skill: str) -> int:
         """Agents on shift now who hold the skill and are not offline (wait estimates divide by it)."""
-        ids = sorted(self.r.smembers(self.k.onshift))
+        ids = sorted(self.svc.roster.on_shift_now())
         if not ids:
             return 0
         p = self.r.pipeline(transaction=False)

@@ -27,6 +27,13 @@ class AgentView:
     on_shift: bool
     on_call: bool
 
+    @classmethod
+    def of(cls, agent) -> AgentView:
+        """From routing/agents.py's Agent (svc.agents.get)."""
+        return cls(
+            agent.state, dict(agent.skills), tuple(agent.languages), agent.on_shift, agent.on_call
+        )
+
 
 @dataclass(frozen=True)
 class CallView:
@@ -64,6 +71,23 @@ def why_not(agent: AgentView, call: CallView) -> str | None:
     if call.lang and not call.any_language and call.lang not in agent.languages:
         return f"the agent does not speak {call.lang}"
     return None
+
+
+def explain(svc, agent_id: str, call_sid: str) -> str | None:
+    """`hotline agents why AGENT CALL_SID`: why_not for an agent and a call as stored now.
+    NotEligible for an unknown agent or call."""
+    from ..errors import NotEligible
+
+    h = svc.redis.hgetall(svc.keys.call(call_sid))
+    if not h:
+        raise NotEligible(f"no call {call_sid}")
+    return why_not(AgentView.of(svc.agents.get(agent_id)), CallView.from_hash(h))
+
+
+def explain_lines(svc, agent_id: str, call_sid: str) -> tuple[str, ...]:
+    """The call's lines through which the agent may take it now (empty: not eligible)."""
+    h = svc.redis.hgetall(svc.keys.call(call_sid))
+    return eligible_skills(AgentView.of(svc.agents.get(agent_id)), CallView.from_hash(h))
 
 
 def eligible(agent: AgentView, call: CallView) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from ..languages import spoken
 from ..legs import conversation, offers, twiml
 from ..legs.common import agent_lang
 from ..queue.calls import valid_sid
@@ -77,8 +78,7 @@ def ended():
 
 @bp.post("/notice")
 def notice():
-    lang = request.args.get("lang", "fr")
-    return _xml(twiml.notice(request.args.get("what", ""), lang if lang in twiml.LANGS else "fr"))
+    return _xml(twiml.notice(request.args.get("what", ""), spoken(request.args.get("lang"))))
 
 
 def _join(who: str) -> Response:
