@@ -40,7 +40,7 @@ def create_app(services: Services | None = None) -> Flask:
     # with its name, rather than inside a caller's first webhook.
     from .ivr.classify import check_data
 
-    check_data()
+    check_data(services.settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # a body sent without a length is cut off here
     app.extensions["hotline"] = services

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,7 +46,19 @@ class Settings:
     rq_queue: str = "hotline"
     routing_strategy: str = "longest_idle"
     simulator_url: str | None = None
-    extra: dict = field(default_factory=dict)
+    # Calls and legs
+    hold_music_url: str | None = None  # played in the wait loop instead of a pause
+    offer_timeout_s: float = 20.0  # how long an offer holds an agent before it expires
+    agent_ring_timeout_s: int = 20  # the longest an agent's phone rings
+    match_window: int = 256  # most idle agents / waiting calls one routing decision looks at
+    callback_ring_timeout_s: int = 30  # how long a called-back customer's phone rings
+    callback_spacing_s: float = 600.0  # between two attempts to reach a customer
+    callback_attempts: int = 3  # attempts before a callback request fails
+    # Managers' data files, merged over (vocabulary, tips) or instead of (policies) the shipped ones
+    vocabulary_files: tuple[Path, ...] = ()
+    selfhelp_files: tuple[Path, ...] = ()
+    overflow_file: Path | None = None
+    wrapup_file: Path | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -155,7 +167,28 @@ class Settings:
                 "HOTLINE_SIMULATOR_URL: the carrier simulator is for HOTLINE_MODE=demo or test only"
             )
 
+        music = env.get("HOTLINE_HOLD_MUSIC_URL", "").strip() or None
+        if music and urlsplit(music).scheme not in ("http", "https"):
+            raise ConfigError(
+                f"HOTLINE_HOLD_MUSIC_URL: {music!r} is not an http(s) URL of an audio file"
+            )
+
         return cls(
+            hold_music_url=music,
+            offer_timeout_s=_number(env, "HOTLINE_OFFER_TIMEOUT_S", 20.0, 5, 300),
+            agent_ring_timeout_s=int(
+                _number(env, "HOTLINE_AGENT_RING_TIMEOUT_S", 20, 5, 120, whole=True)
+            ),
+            match_window=int(_number(env, "HOTLINE_MATCH_WINDOW", 256, 1, 100_000, whole=True)),
+            callback_ring_timeout_s=int(
+                _number(env, "HOTLINE_CALLBACK_RING_TIMEOUT_S", 30, 5, 120, whole=True)
+            ),
+            callback_spacing_s=_number(env, "HOTLINE_CALLBACK_SPACING_S", 600.0, 0, 7 * 86400),
+            callback_attempts=int(_number(env, "HOTLINE_CALLBACK_ATTEMPTS", 3, 1, 20, whole=True)),
+            vocabulary_files=_paths(env, "HOTLINE_VOCABULARY"),
+            selfhelp_files=_paths(env, "HOTLINE_SELFHELP"),
+            overflow_file=_file(env, "HOTLINE_OVERFLOW_FILE"),
+            wrapup_file=_file(env, "HOTLINE_WRAPUP_FILE"),
             twilio_account_sid=sid,
             twilio_auth_token=token,
             public_url=public_url.rstrip("/"),
@@ -172,6 +205,40 @@ class Settings:
             routing_strategy=strategy,
             simulator_url=simulator_url,
         )
+
+
+def _number(
+    env: dict, name: str, default: float, low: float, high: float, *, whole: bool = False
+) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(f"{name}: {raw!r} is not {kind}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: {value} is outside {low:g}..{high:g}")
+    return value
+
+
+def _paths(env: dict, name: str) -> tuple[Path, ...]:
+    """Files separated by the OS path separator; each must exist (a typo would be silent)."""
+    out = tuple(
+        Path(p.strip()).expanduser() for p in (env.get(name) or "").split(os.pathsep) if p.strip()
+    )
+    for p in out:
+        if not p.is_file():
+            raise ConfigError(f"{name}: no file {p}")
+    return out
+
+
+def _file(env: dict, name: str) -> Path | None:
+    paths = _paths(env, name)
+    if len(paths) > 1:
+        raise ConfigError(f"{name}: one file, not {len(paths)}")
+    return paths[0] if paths else None
 
 
 def web_workers(env=None) -> int:

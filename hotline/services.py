@@ -39,6 +39,17 @@ class Services:
     def from_env(cls) -> Services:
         return cls(Settings.from_env())
 
+    def derive(self, settings: Settings) -> Services:
+        """Services for other settings (URLs of a loopback server...) on the same clock and
+        the same Redis connections: what was built from the old settings is built anew."""
+        return Services(
+            settings,
+            clock=self.clock,
+            client=self.redis,
+            rq_client=self.rq_redis,
+            telephony=self._telephony,
+        )
+
     # Redis -------------------------------------------------------------
     @cached_property
     def redis(self) -> redis.Redis:

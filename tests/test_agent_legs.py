@@ -7,6 +7,8 @@ file tests the job logic; the real HTTP path is the carrier simulator's tests).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import PUBLIC_URL, call_params
 from legs_support import (
@@ -549,7 +551,7 @@ def test_the_sweep_frees_an_agent_left_busy_with_a_finished_call(lsvc, tel, tw, 
 def test_a_zero_wrap_up_makes_the_agent_available_at_once(lsvc, tel, tw, clock, tmp_path):
     f = tmp_path / "wrapup.yaml"
     f.write_text("default: 0\n")
-    object.__setattr__(lsvc.settings, "extra", {"wrapup_file": str(f)})
+    lsvc.settings = replace(lsvc.settings, wrapup_file=f)
     _agent, leg = accepted_call(lsvc, tel, tw, clock)
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
     leg.status("completed")

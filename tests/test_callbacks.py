@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import call_params
 from legs_support import events, query, said, work, xml
@@ -135,7 +137,7 @@ def test_an_unanswered_customer_is_tried_again_later_at_the_same_place(lsvc, tel
     assert lsvc.agents.get("ana").state == "available"
     # spacing not yet over: nothing
     assert callbacks.retry(lsvc, CALLER) == "not_due"
-    clock.advance(callbacks.SPACING_S)
+    clock.advance(lsvc.settings.callback_spacing_s)
     assert callbacks.due(lsvc) == [CALLER]  # what the sweep would retry if the timer were lost
     assert timers.release_due(lsvc) >= 1
     work(lsvc)  # callback_retry -> requeued -> rematch -> offered to ana again
@@ -147,7 +149,7 @@ def test_an_unanswered_customer_is_tried_again_later_at_the_same_place(lsvc, tel
 
 
 def test_after_the_last_attempt_the_callback_fails_with_its_reason(lsvc, tel, tw, clock):
-    object.__setattr__(lsvc.settings, "extra", {"callback_attempts": 1})
+    lsvc.settings = replace(lsvc.settings, callback_attempts=1)
     agent_takes_the_callback(lsvc, tel, tw, clock)
     cust = customer_leg(tel)
     tw.post(cust["status_callback"], call_params(cust["sid"], CallStatus="busy"))

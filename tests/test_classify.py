@@ -53,9 +53,11 @@ def labelled(lang: str, part: str = "tuned") -> list[tuple[str, str]]:
 
 @pytest.fixture(autouse=True)
 def fresh_data():
-    """Each test sees the shipped files (and its own env), never another test's cache."""
+    """Each test sees the shipped files (and its own extensions), never another test's cache."""
+    cl.configure()
     reload_data()
     yield
+    cl.configure()
     reload_data()
 
 
@@ -312,7 +314,7 @@ def write(tmp_path, name, text) -> Path:
     return p
 
 
-def test_managers_extend_the_vocabulary_through_an_environment_variable(tmp_path, monkeypatch):
+def test_managers_extend_the_vocabulary_with_their_own_file(tmp_path):
     assert classify("Sage ne démarre plus", "fr").category == "general"
     extra = write(
         tmp_path,
@@ -320,8 +322,7 @@ def test_managers_extend_the_vocabulary_through_an_environment_variable(tmp_path
         "software:\n  fr:\n    - sage\n"
         "general:\n  fr:\n    - box: 1   # our 'box' is the badge reader\n",
     )
-    monkeypatch.setenv("HOTLINE_VOCABULARY", str(extra))
-    reload_data()
+    cl.configure(vocabulary_files=(extra,))
     assert classify("Sage ne démarre plus", "fr").category == "software"
     assert classify("la box", "fr").category == "general"  # replaced, not added twice
     assert classify("le wifi", "fr").category == "connection"  # the rest is still shipped
@@ -356,19 +357,26 @@ def test_a_bad_vocabulary_file_is_refused_with_the_file_and_entry_named(tmp_path
     assert str(bad) in str(e.value)
 
 
-def test_a_missing_extension_file_names_the_variable(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOTLINE_VOCABULARY", str(tmp_path / "nope.yaml"))
-    reload_data()
+def test_a_missing_extension_file_names_the_variable(tmp_path):
+    from hotline.config import Settings
+
+    env = {
+        "HOTLINE_MODE": "test",
+        "HOTLINE_DATA_DIR": str(tmp_path),
+        "HOTLINE_VOCABULARY": str(tmp_path / "nope.yaml"),
+    }
+    with pytest.raises(ConfigError, match="HOTLINE_VOCABULARY: no file"):
+        Settings.from_env(env, load_dotenv=False)
+    cl.configure(vocabulary_files=(tmp_path / "gone.yaml",))  # there at start, gone since
     with pytest.raises(ConfigError, match="HOTLINE_VOCABULARY: cannot read"):
         classify("wifi", "fr")
 
 
-def test_managers_replace_a_tip_through_an_environment_variable(tmp_path, monkeypatch):
+def test_managers_replace_a_tip_with_their_own_file(tmp_path):
     extra = write(
         tmp_path, "tips.yaml", "tips:\n  general:\n    fr: Préparez le numéro de votre badge.\n"
     )
-    monkeypatch.setenv("HOTLINE_SELFHELP", str(extra))
-    reload_data()
+    cl.configure(selfhelp_files=(extra,))
     assert selfhelp_tip("general", "fr").startswith("Préparez le numéro de votre badge. Si cela")
     assert selfhelp_tip("general", "en").startswith("To save time")
 
@@ -380,13 +388,13 @@ def test_a_tip_file_missing_a_language_is_refused(tmp_path):
         cl.load_selfhelp(bad)
 
 
-def test_check_data_fails_fast_on_a_broken_extension(tmp_path, monkeypatch):
+def test_check_data_fails_fast_on_a_broken_extension(tmp_path, settings):
+    from dataclasses import replace
+
     cl.check_data()  # the shipped files are fine
     bad = write(tmp_path, "bad.yaml", "software:\n  fr:\n    - sage: lots\n")
-    monkeypatch.setenv("HOTLINE_VOCABULARY", str(bad))
-    reload_data()
     with pytest.raises(ConfigError, match="bad.yaml"):
-        cl.check_data()
+        cl.check_data(replace(settings, vocabulary_files=(bad,)))
 
 
 def test_an_empty_extension_file_changes_nothing(tmp_path):

@@ -357,9 +357,7 @@ def test_a_burst_of_200_simultaneous_calls_with_10_agents(
         )
     wrap = tmp_path / "wrapup.yaml"
     wrap.write_text("default: 0\n")  # no wrap-up: the burst is about accounting, not pacing
-    svc = Services(
-        settings.with_(extra={"wrapup_file": str(wrap)}), clock=SimulatedClock(T9), client=rclient
-    )
+    svc = Services(settings.with_(wrapup_file=wrap), clock=SimulatedClock(T9), client=rclient)
     t = time.monotonic()
     with LocalHotline(services=svc, network=Network()) as h:
         svc.roster.import_text("\n".join(roster), "burst.yaml", by="test")

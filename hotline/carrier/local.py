@@ -89,20 +89,15 @@ class LocalHotline:
         self.http = LoopbackServer()
         settings = base.with_(public_url=self.http.url)
         if services is not None:
-            # A caller-built Services (tests): it must read the shared ManualClock.
-            if not isinstance(services.clock, ManualClock):
-                raise TypeError("LocalHotline needs Services built with a ManualClock")
+            # A caller-built Services (tests, the demo): the app, the jobs and the simulator
+            # must all read its simulated clock.
             if not isinstance(services.clock, SimulatedClock):
-                # Same state, one more behaviour (real_delay for RQ's registry): the event
-                # log and everything else built on this clock keep reading the same object.
-                services.clock.__class__ = SimulatedClock
-            self.services = services
-            self._own_services = False
+                raise TypeError("LocalHotline needs Services built with a SimulatedClock")
+            clock = services.clock
         else:
-            self.services = Services(settings, clock=SimulatedClock(start or time.time()))
-            self._own_services = True
-        self.clock: ManualClock = self.services.clock
-        self._registry_key = self._registry().key
+            clock = SimulatedClock(start or time.time())
+        self.clock: ManualClock = clock
+        self._base_services = services
         self._run_jobs = run_jobs
         self._worker = None
         self._next: float | None = None
@@ -115,10 +110,13 @@ class LocalHotline:
         )
         self.sim = SimulatorServer(self.carrier, drive=False)
         self.settings = settings.with_(simulator_url=self.sim.url)
-        self.services.settings = self.settings
-        self.services.__dict__.pop(
-            "telephony", None
-        )  # built from the settings above, when first used
+        # Services for the loopback URLs, on the caller's clock and Redis connections.
+        self.services = (
+            services.derive(self.settings)
+            if services is not None
+            else Services(self.settings, clock=clock)
+        )
+        self._registry_key = self._registry().key
         from .. import jobs
         from ..app import create_app
 
@@ -251,8 +249,10 @@ class LocalHotline:
         self.sim.close()
         self.http.close()
         jobs.use_services(None)
-        if self._own_services:
+        if self._base_services is None:
             self.services.close()
+        else:
+            self.services.scripts.close()  # the connections are the caller's
 
     def __enter__(self):
         return self

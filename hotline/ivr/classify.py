@@ -48,8 +48,9 @@ separator, ':' on Linux) in the same format as data/vocabulary.yaml; they are
 merged over the shipped file in order: an entry already present in the same
 language (after folding) is replaced (new category and weight), a new one is
 added, and weight 0 neutralises a shipped entry. HOTLINE_SELFHELP does the same
-for data/selfhelp.yaml. Both are read once per process (the IVR webhooks are
-benchmarked); `reload_data()` forgets the cache.
+for data/selfhelp.yaml. Both are settings (config.py); the app hands them over at
+start (`check_data(settings)`), and they are read once per process (the IVR webhooks
+are benchmarked); `reload_data()` forgets the cache.
 
 This module is pure Python: no Redis, no Flask.
 """
@@ -82,8 +83,8 @@ DEFAULT_LANGUAGE = "fr"
 DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_VOCABULARY = DATA_DIR / "vocabulary.yaml"
 SHIPPED_SELFHELP = DATA_DIR / "selfhelp.yaml"
-VOCABULARY_ENV = "HOTLINE_VOCABULARY"
-SELFHELP_ENV = "HOTLINE_SELFHELP"
+# The managers' files merged over the shipped ones: set by `configure` (from the settings).
+_extra_files: dict[str, tuple[Path, ...]] = {"HOTLINE_VOCABULARY": (), "HOTLINE_SELFHELP": ()}
 
 ANY = "any"  # vocabulary entries valid in every language (brand names, "wifi", "VPN")
 NUM = "<num>"
@@ -269,7 +270,7 @@ def load_vocabulary(path: str | os.PathLike, base: Vocabulary | None = None) -> 
 
     Raises ConfigError naming the file and the faulty entry; nothing is cached.
     """
-    doc, where = _read_yaml(path, VOCABULARY_ENV)
+    doc, where = _read_yaml(path, "HOTLINE_VOCABULARY")
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: expected a mapping of category -> language -> entries")
     terms: list[Term] = []
@@ -323,15 +324,19 @@ def _parse_entry(item, category: str, lang: str, where: str) -> Term:
     return Term(entry=entry, category=category, lang=lang, weight=float(weight), pattern=pattern)
 
 
-def _paths_from_env(var: str) -> list[Path]:
-    return [Path(p).expanduser() for p in os.environ.get(var, "").split(os.pathsep) if p.strip()]
+def configure(vocabulary_files=(), selfhelp_files=()) -> None:
+    """Use these files (HOTLINE_VOCABULARY, HOTLINE_SELFHELP) from now on."""
+    new = {"HOTLINE_VOCABULARY": tuple(vocabulary_files), "HOTLINE_SELFHELP": tuple(selfhelp_files)}
+    if new != _extra_files:
+        _extra_files.update(new)
+        reload_data()
 
 
 @functools.cache
 def default_vocabulary() -> Vocabulary:
     """The shipped vocabulary with HOTLINE_VOCABULARY's files merged over it, once."""
     vocab = load_vocabulary(SHIPPED_VOCABULARY)
-    for extra in _paths_from_env(VOCABULARY_ENV):
+    for extra in _extra_files["HOTLINE_VOCABULARY"]:
         vocab = load_vocabulary(extra, base=vocab)
     return vocab
 
@@ -430,7 +435,7 @@ class SelfHelp:
 
 def load_selfhelp(path: str | os.PathLike, base: SelfHelp | None = None) -> SelfHelp:
     """Read and check a self-help file; with `base`, its texts replace base's."""
-    doc, where = _read_yaml(path, SELFHELP_ENV)
+    doc, where = _read_yaml(path, "HOTLINE_SELFHELP")
     if not isinstance(doc, dict) or set(doc) - {"closing", "tips"}:
         raise ConfigError(f"{where}: expected a mapping with 'closing' and 'tips'")
     closing = dict(base.closing) if base else {}
@@ -475,7 +480,7 @@ def _texts(doc, where: str) -> dict[str, str]:
 def default_selfhelp() -> SelfHelp:
     """The shipped tips with HOTLINE_SELFHELP's files merged over them, once."""
     sh = load_selfhelp(SHIPPED_SELFHELP)
-    for extra in _paths_from_env(SELFHELP_ENV):
+    for extra in _extra_files["HOTLINE_SELFHELP"]:
         sh = load_selfhelp(extra, base=sh)
     return sh
 
@@ -496,12 +501,15 @@ def selfhelp_tip(category: str, lang: str) -> str:
     return f"{sh.tips[category][base]} {sh.closing[base]}"
 
 
-def check_data() -> None:
-    """Load vocabulary and tips now; raises ConfigError naming the bad file.
+def check_data(settings=None) -> None:
+    """Take the settings' files (when given) and load vocabulary and tips now; raises
+    ConfigError naming the bad file.
 
     For process start (web, worker, CLI), so that a manager's broken extension
     file stops the start with one clear line instead of failing a caller later.
     """
+    if settings is not None:
+        configure(settings.vocabulary_files, settings.selfhelp_files)
     default_vocabulary()
     default_selfhelp()
 
@@ -528,6 +536,7 @@ __all__ = [
     "default_selfhelp",
     "reload_data",
     "check_data",
+    "configure",
     "fold",
     "words",
     "normalize_language",

@@ -69,7 +69,7 @@ class Intake:
         self.svc = svc
         self.links = Links(svc.settings.public_url)
         self.default_lang = spoken(svc.settings.default_language)
-        self.music_url = (svc.settings.extra or {}).get("hold_music_url")
+        self.music_url = svc.settings.hold_music_url
 
     def lang(self, value: str | None) -> str:
         return spoken(value, self.default_lang)

@@ -27,15 +27,13 @@ import uuid
 from ..queue.calls import ANONYMOUS
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from . import conversation, customer
-from .common import MISSED_STATUSES, carrier_request, extra
-from .customer import CUSTOMER_RING_S, MAX_ATTEMPTS, SPACING_S, cancel, due, retry, unreached
+from .common import MISSED_STATUSES, carrier_request
+from .customer import cancel, due, retry, unreached
 from .links import AgentLinks
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "MAX_ATTEMPTS",
-    "SPACING_S",
     "cancel",
     "customer_status",
     "dial",
@@ -70,7 +68,7 @@ def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
                 from_=svc.settings.hotline_number,
                 url=links.customer(sid),
                 status_callback=links.customer_status(sid),
-                timeout=extra(svc, "callback_ring_timeout_s", CUSTOMER_RING_S),
+                timeout=svc.settings.callback_ring_timeout_s,
             ),
             last_attempt=last_attempt,
         )

@@ -53,10 +53,6 @@ def job_context() -> tuple[str, bool]:
     return job.id, not job.retries_left
 
 
-def extra(svc, name: str, default):
-    return type(default)((svc.settings.extra or {}).get(name, default))
-
-
 def leg_step(
     svc,
     leg_sid: str,

@@ -16,13 +16,9 @@ import uuid
 
 from .. import job_names as names
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
-from .common import enqueue_at, extra, routing_again
+from .common import enqueue_at, routing_again
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 3
-SPACING_S = 600.0  # between two attempts to reach the customer
-CUSTOMER_RING_S = 30
 
 
 def missed(svc, sid: str, leg_sid: str, status: str) -> str:
@@ -30,7 +26,7 @@ def missed(svc, sid: str, leg_sid: str, status: str) -> str:
     attempt counted, the agent told, the retry timed. retry | failed | ignored."""
     k = svc.keys
     now = svc.clock.now()
-    retry_at = now + extra(svc, "callback_spacing_s", SPACING_S)
+    retry_at = now + svc.settings.callback_spacing_s
     out, _attempt = svc.scripts.callback_attempt(
         keys=[k.call(sid), k.events, k.callback_retries],
         args=[
@@ -38,7 +34,7 @@ def missed(svc, sid: str, leg_sid: str, status: str) -> str:
             repr(now),
             leg_sid,
             status,
-            extra(svc, "callback_attempts", MAX_ATTEMPTS),
+            svc.settings.callback_attempts,
             repr(retry_at),
         ],
     )

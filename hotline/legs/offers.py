@@ -33,7 +33,6 @@ from .common import (
     carrier_request,
     enqueue,
     enqueue_at,
-    extra,
     leg,
     leg_step,
     routing_again,
@@ -42,7 +41,6 @@ from .links import AgentLinks
 
 log = logging.getLogger(__name__)
 
-RING_TIMEOUT_S = 20  # the longest an agent's phone rings (setting extra: agent_ring_timeout_s)
 MIN_RING_S = 5
 ANSWER_GRACE_S = 30  # whisper + <Gather> time granted once the agent has picked up
 FINAL = FINAL_STATES
@@ -84,7 +82,7 @@ def place(svc, sid: str, agent_id: str, *, token: str, last_attempt: bool = True
             svc, sid, agent_id, "the agent has neither a phone number nor a Twilio Client identity"
         )
         return "failed"
-    ring_max = extra(svc, "agent_ring_timeout_s", RING_TIMEOUT_S)
+    ring_max = svc.settings.agent_ring_timeout_s
     ring = int(max(MIN_RING_S, min(ring_max, float(expires_at or now + ring_max) - now)))
     links = AgentLinks(svc.settings.public_url)
     leg_sid, error = carrier_request(

@@ -11,7 +11,6 @@ Wrap-up seconds per skill: hotline/legs/wrapup.yaml (or HOTLINE_WRAPUP_FILE).
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,11 +42,7 @@ def _load(path: str) -> tuple[float, dict[str, float]]:
 
 
 def _path(svc) -> str:
-    return str(
-        (svc.settings.extra or {}).get("wrapup_file")
-        or os.environ.get("HOTLINE_WRAPUP_FILE")
-        or DEFAULT_FILE
-    )
+    return str(svc.settings.wrapup_file or DEFAULT_FILE)
 
 
 def seconds_for(svc, skill: str | None) -> float:

@@ -39,9 +39,6 @@ from redis.exceptions import NoScriptError
 
 from .. import job_names as names
 
-DEFAULT_OFFER_TIMEOUT_S = 20.0
-DEFAULT_WINDOW = 256
-
 
 @dataclass(frozen=True)
 class Reservation:
@@ -55,9 +52,8 @@ class Matcher:
     def __init__(self, svc):
         self.svc = svc
         self.k = svc.keys
-        extra = svc.settings.extra or {}
-        self.offer_timeout = float(extra.get("offer_timeout_s", DEFAULT_OFFER_TIMEOUT_S))
-        self.window = int(extra.get("match_window", DEFAULT_WINDOW))
+        self.offer_timeout = svc.settings.offer_timeout_s
+        self.window = svc.settings.match_window
         self._scripts: dict[str, object] = {}
 
     def _run(self, name: str, keys: tuple, args: tuple):

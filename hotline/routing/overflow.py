@@ -13,7 +13,6 @@ sweep applies any step whose job was lost.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -124,8 +123,8 @@ def _load(path: str) -> OverflowPolicy:
 
 
 def load_policy(svc=None) -> OverflowPolicy:
-    extra = (svc.settings.extra if svc is not None else None) or {}
-    path = extra.get("overflow_file") or os.environ.get("HOTLINE_OVERFLOW_FILE") or DEFAULT_FILE
+    """The policy of HOTLINE_OVERFLOW_FILE (settings.overflow_file), else the shipped one."""
+    path = (svc.settings.overflow_file if svc is not None else None) or DEFAULT_FILE
     return _load(str(path))
 
 
