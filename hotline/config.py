@@ -148,6 +148,8 @@ class Settings:
             raise ConfigError(f"HOTLINE_NUMBER: {number!r} is not an E.164 number")
 
         prefix = env.get("HOTLINE_KEY_PREFIX", "hotline:")
+        if "|" in prefix or not prefix.strip():
+            raise ConfigError(f"HOTLINE_KEY_PREFIX: {prefix!r}: a non-empty prefix without '|'")
         strategy = env.get("HOTLINE_ROUTING_STRATEGY", "longest_idle")
         if strategy not in ("longest_idle", "most_skilled_first"):
             raise ConfigError(

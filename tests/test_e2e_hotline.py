@@ -97,6 +97,11 @@ class World:
         ]
 
     def check(self) -> dict:
+        # Every key the hotline wrote is under its prefix (RQ keeps its own `rq:` keys).
+        stray = [
+            k for k in self.svc.redis.keys("*") if not k.startswith((self.svc.keys.prefix, "rq:"))
+        ]
+        assert not stray, stray
         log = self.log()
         invariants.assert_holds(log)
         summary = reports.summary(log)
@@ -111,8 +116,11 @@ class World:
         return a.state, a.reason
 
 
-@pytest.fixture
-def world(settings, rclient):
+@pytest.fixture(params=["hotline:", "{hotline}:"], ids=["prefix", "hash-tagged-prefix"])
+def world(request, settings, rclient):
+    """Every end-to-end test runs twice: with the default prefix, and with the hash-tagged
+    one a Redis Cluster deployment uses (all of one hotline's keys in one slot)."""
+    settings = settings.with_(key_prefix=request.param)
     svc = Services(settings, clock=SimulatedClock(T9), client=rclient)
     with LocalHotline(services=svc, network=Network()) as h:
         svc.roster.import_text(ROSTER, "test-roster.yaml", by="test")

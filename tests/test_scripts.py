@@ -118,3 +118,30 @@ def test_a_failed_send_is_tried_once_more_and_runs_once(svc, tmp_path, monkeypat
 
     conn.send_command = broken
     assert script(keys=["ctr"]) == 2
+
+
+def test_no_lua_script_names_a_key_family_itself():
+    """Key names are made in store/keys.py: a script builds data-dependent names from the
+    families it is given (Keys.families, lib/families.lua), never from literals."""
+    import re
+
+    families = (
+        "waiting",
+        "agent",
+        "call",
+        "reservation",
+        "idle",
+        "idlecall",
+        "aht",
+        "leg",
+        "timer",
+        "caller",
+    )
+    literal = re.compile(r"""['"](?:%s):['"]""" % "|".join(families))
+    found = [
+        f"{p.name}:{i}"
+        for p in sorted(scripts_mod.LUA_DIR.rglob("*.lua"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if not line.lstrip().startswith("--") and literal.search(line)
+    ]
+    assert not found, found

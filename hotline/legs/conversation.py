@@ -120,7 +120,7 @@ def end(svc, sid: str, agent_id: str, *, ended_via: str) -> str:
             repr(now),
             agent_id,
             ended_via,
-            k.prefix,
+            k.families,
             svc.settings.routing_strategy,
             wrapup.policy_json(svc),
             HISTORY,

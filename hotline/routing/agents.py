@@ -117,7 +117,14 @@ class AgentStore:
         now = self.svc.clock.now() if now is None else now
         return self.svc.scripts.agent_state(
             keys=[k.agent(agent_id), k.agents, k.onshift, k.oncall, k.events],
-            args=[k.prefix, agent_id, mode, repr(now), self.svc.settings.routing_strategy, *extra],
+            args=[
+                k.families,
+                agent_id,
+                mode,
+                repr(now),
+                self.svc.settings.routing_strategy,
+                *extra,
+            ],
         )
 
     # roster -----------------------------------------------------------------

@@ -81,7 +81,7 @@ class Matcher:
         out = self._run(
             "match_call",
             (k.call(sid), k.reservations, k.events),
-            (k.prefix, sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
+            (k.families, sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
         )
         if not out:
             return None
@@ -99,7 +99,7 @@ class Matcher:
         out = self._run(
             "match_agent",
             (k.agent(agent_id), k.reservations, k.events),
-            (k.prefix, agent_id, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
+            (k.families, agent_id, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
         )
         if not out:
             return None

@@ -162,7 +162,7 @@ def apply_step(svc, sid: str, number: int, step: Step, now: float | None = None)
             int(step.on_call),
             int(step.any_language),
             int(step.callback),
-            k.prefix,
+            k.families,
             ",".join(step.add_lines),
         ],
     )

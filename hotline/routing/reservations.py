@@ -58,7 +58,7 @@ def end(
             k.leg(leg_sid or "none"),
         ],
         args=[
-            k.prefix,
+            k.families,
             sid,
             repr(now),
             mode,

@@ -14,6 +14,23 @@ class Keys:
     def __repr__(self) -> str:
         return f"Keys({self.prefix!r})"
 
+    @property
+    def families(self) -> str:
+        """The prefixes of the key families Lua scripts build names from (a line per skill,
+        the pools of an agent's skills...), joined by '|' in lib/families.lua's order: so
+        that every key a script touches is named here."""
+        return "|".join(
+            (
+                self.waiting(""),
+                self.agent(""),
+                self.call(""),
+                self.reservation(""),
+                self.idle_pool(""),
+                self.idle_pool("", on_call=True),
+                self.handle_times(""),
+            )
+        )
+
     # events.py
     @property
     def events(self) -> str:

@@ -1,4 +1,4 @@
---! use pools
+--! use families pools
 -- One agent's state, profile or pool membership, changed atomically so that the
 -- idle pools (idle:{skill}[:{lang}], idlecall:{skill}[:{lang}]) always hold
 -- exactly the available agents who may be offered a call now.
@@ -6,7 +6,7 @@
 -- KEYS[1] agent:{id} (hash)      KEYS[2] agents (set)
 -- KEYS[3] onshift (set)          KEYS[4] oncall (set)
 -- KEYS[5] events (stream)
--- ARGV[1] key prefix (pool keys are built from it: they depend on the agent's skills)
+-- ARGV[1] key families (Keys.families: pool keys depend on the agent's skills)
 -- ARGV[2] agent id   ARGV[3] mode: set | index | sync | retire | unstick
 -- ARGV[4] now (epoch s)   ARGV[5] strategy: longest_idle | most_skilled_first
 -- mode set:  ARGV[6] to   ARGV[7] reason   ARGV[8] by
@@ -14,7 +14,8 @@
 --            ARGV[8] name  ARGV[9] phone  ARGV[10] client identity
 -- Returns {status, from_state}: status ok | illegal | unknown | reserved.
 
-local prefix, id, mode, now, strategy = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local F = families(ARGV[1])
+local id, mode, now, strategy = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 
 -- Kept in step with TRANSITIONS in routing/agents.py (a test checks both).
 -- `reserved` is entered and left only through the matcher and reservation scripts.
@@ -29,10 +30,10 @@ local ALLOWED = {
 
 local akey = KEYS[1]
 local function remove_from_pools(skills_csv, langs_csv, both)
-  pools_remove(prefix, akey, id, skills_csv, langs_csv, both)
+  pools_remove(F, akey, id, skills_csv, langs_csv, both)
 end
 local function add_to_pools(skills_csv, langs_csv, idle_since)
-  pools_add(prefix, akey, id, skills_csv, langs_csv, idle_since, strategy, KEYS[3], KEYS[4])
+  pools_add(F, akey, id, skills_csv, langs_csv, idle_since, strategy, KEYS[3], KEYS[4])
 end
 
 local cur = redis.call('HMGET', KEYS[1], 'state', 'skills', 'languages', 'idle_since', 'retired')
@@ -70,7 +71,7 @@ if mode == 'unstick' then
   -- Repair: an agent left `reserved` with no reservation naming them is made available.
   if state ~= 'reserved' then return {'ok', state} end
   local csid = redis.call('HGET', KEYS[1], 'call_sid') or ''
-  if redis.call('HGET', prefix .. 'reservation:' .. csid, 'agent') == id then return {'ok', state} end
+  if redis.call('HGET', F.reservation .. csid, 'agent') == id then return {'ok', state} end
   redis.call('HSET', KEYS[1], 'state', 'available', 'since', ARGV[4], 'reason', '', 'call_sid', '', 'idle_since', ARGV[4])
   if not cur[5] then add_to_pools(skills, langs, now) end
   redis.call('XADD', KEYS[5], '*', 'type', 'agent_state', 'ts', ARGV[4], 'agent_id', id, 'from', state,

@@ -1,4 +1,4 @@
---! use pools
+--! use families pools
 -- The conversation of a bridged call is over: the whole end in one step, so that any
 -- number of end signals, in any order and at the same instant (the agent's <Dial
 -- action>, the agent leg's and the caller leg's status callbacks, the reconciliation)
@@ -12,7 +12,7 @@
 -- ARGV[1] call sid  ARGV[2] now  ARGV[3] agent id
 -- ARGV[4] ended_by: conference | agent_leg | caller_leg | customer_leg | bridge_failed |
 --         reconcile_caller | reconcile_agent (the carrier said the caller's / agent's leg is over)
--- ARGV[5] key prefix (aht:{skill}, waiting:{skill} and the idle pools depend on the call's data)
+-- ARGV[5] key families (Keys.families: aht:{skill}, waiting:{skill} and the idle pools depend on the call's data)
 -- ARGV[6] routing strategy (pool scores)
 -- ARGV[7] wrap-up seconds, JSON {"default": s, "skills": {skill: s}} (legs/wrapup.py)
 -- ARGV[8] handle times kept per skill (queue/estimates.py HISTORY)
@@ -33,7 +33,8 @@
 --   not_bridged  nothing to end (already ended, or never bridged): nothing changed
 --   wrong_agent  the call is bridged to someone else: nothing changed
 
-local sid, now_s, agent, ended_by, prefix, strategy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local sid, now_s, agent, ended_by, strategy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[6]
+local F = families(ARGV[5])
 local now = tonumber(now_s)
 local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'enqueued_at', 'answered_at', 'bridged_at', 'skill',
                      'leg_kind', 'effective_at', 'offer_lines')
@@ -44,7 +45,7 @@ if c[1] ~= 'bridged' then
   if holds and c[1] then
     -- The call left `bridged` another way (a callback whose customer did not answer, a
     -- failure) and this agent is still busy with it: free them, once.
-    pools_make_available(prefix, akey, agent, now_s, strategy, KEYS[6], KEYS[7], KEYS[3], 'busy', '', 'call_end', sid)
+    pools_make_available(F, akey, agent, now_s, strategy, KEYS[6], KEYS[7], KEYS[3], 'busy', '', 'call_end', sid)
     return {'freed', c[6] or '', '0', c[7] or '', ''}
   end
   return {'not_bridged', c[6] or '', '0', c[7] or '', ''}
@@ -75,7 +76,7 @@ if not bridged then
     if not lines or lines == '' then lines = skill end
     local eff = c[8]
     if not eff or eff == '' then eff = now_s end
-    for line in string.gmatch(lines, '[^,]+') do redis.call('ZADD', prefix .. 'waiting:' .. line, eff, sid) end
+    for line in string.gmatch(lines, '[^,]+') do redis.call('ZADD', F.waiting .. line, eff, sid) end
     redis.call('HSET', KEYS[1], 'state', 'waiting', 'agent', '', 'agent_leg', '', 'offer_for', '', 'lines', lines,
                'answered_at', '')
     redis.call('XADD', KEYS[3], '*', 'type', 'call_requeued', 'ts', now_s, 'call_sid', sid, 'agent_id', agent,
@@ -93,7 +94,7 @@ if not bridged then
   redis.call('XADD', KEYS[3], '*', 'type', 'abandoned', 'ts', now_s, 'call_sid', sid, 'agent_id', agent,
              'skill', skill, 'wait_s', wait, 'via', 'bridge', 'state_before', 'bridged')
   if holds then
-    pools_make_available(prefix, akey, agent, now_s, strategy, KEYS[6], KEYS[7], KEYS[3], 'busy', 'caller_gone',
+    pools_make_available(F, akey, agent, now_s, strategy, KEYS[6], KEYS[7], KEYS[3], 'busy', 'caller_gone',
                          'call_end', sid)
   end
   return {'abandoned', skill, '0', kind, ''}
@@ -114,7 +115,7 @@ redis.call('XADD', KEYS[3], '*', 'type', etype, 'ts', now_s, 'call_sid', sid, 'a
 local policy = cjson.decode(ARGV[7])
 local w = tonumber((policy['skills'] or {})[skill] or policy['default']) or 0
 if w < 0 then w = 0 end
-local aht = prefix .. 'aht:' .. skill
+local aht = F.aht .. skill
 redis.call('LPUSH', aht, string.format('%.17g', talk_n + w))
 redis.call('LTRIM', aht, 0, tonumber(ARGV[8]) - 1)
 
@@ -131,7 +132,7 @@ if w > 0 then
 end
 redis.call('XADD', KEYS[3], '*', 'type', 'wrapup_started', 'ts', now_s, 'call_sid', sid, 'agent_id', agent,
            'wrapup_s', '0', 'until', now_s)
-pools_make_available(prefix, akey, agent, now_s, strategy, KEYS[6], KEYS[7], KEYS[3], 'busy', '', 'call_end', sid)
+pools_make_available(F, akey, agent, now_s, strategy, KEYS[6], KEYS[7], KEYS[3], 'busy', '', 'call_end', sid)
 redis.call('XADD', KEYS[3], '*', 'type', 'wrapup_ended', 'ts', now_s, 'call_sid', sid, 'agent_id', agent,
            'via', 'zero')
 return {'completed', skill, talk, kind, '0'}

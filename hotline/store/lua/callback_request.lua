@@ -1,3 +1,4 @@
+--! use families
 -- Turn a call into a callback request (voicemail left after hours, or a callback the
 -- wait loop offered), routed like a waiting call: it (re)enters the waiting line of
 -- each of its lines at its effective arrival -- its place -- and stays there after the
@@ -5,9 +6,10 @@
 --
 -- KEYS[1] call:{sid}  KEYS[2] events  KEYS[3] skills (set)
 -- ARGV[1] call sid  ARGV[2] now  ARGV[3] recording url  ARGV[4] recording duration (s)
--- ARGV[5] key prefix (waiting:{skill} for the call's lines)  ARGV[6] fallback skill
+-- ARGV[5] key families (Keys.families: waiting:{skill} for the call's lines)  ARGV[6] fallback skill
 -- Returns {status, lines}: requested | updated | not_found | too_late
 
+local F = families(ARGV[5])
 local c = redis.call('HMGET', KEYS[1], 'state', 'lines', 'effective_at', 'skill', 'from_number', 'enqueued_at')
 if not c[1] then return {'not_found', ''} end
 if c[1] == 'callback_requested' then
@@ -28,7 +30,7 @@ if not lines or lines == '' then return {'not_found', ''} end
 local eff = c[3]
 if not eff or eff == '' then eff = ARGV[2] end
 for l in string.gmatch(lines, '[^,]+') do
-  redis.call('ZADD', ARGV[5] .. 'waiting:' .. l, 'NX', eff, ARGV[1])
+  redis.call('ZADD', F.waiting .. l, 'NX', eff, ARGV[1])
   redis.call('SADD', KEYS[3], l)
 end
 redis.call('HSET', KEYS[1], 'state', 'callback_requested', 'lines', lines, 'effective_at', eff,

@@ -1,10 +1,11 @@
+--! use families
 -- Offer a freed agent the waiting call with the earliest effective arrival across the
 -- agent's skills (and the overflow lines those skills serve), or change nothing.
 -- Same all-or-nothing reservation as match_call.lua.
 --
 -- KEYS[1] agent:{id} (hash)   KEYS[2] reservations (zset)   KEYS[3] events
 -- (shift status is read from the agent's `pool` field, which mirrors onshift/oncall)
--- ARGV[1] key prefix (waiting:{skill}, call:{sid}, idle pools, reservation:{sid} are built from it)
+-- ARGV[1] key families (Keys.families: waiting:{skill}, call:{sid}, idle pools, reservation:{sid})
 -- ARGV[2] agent id   ARGV[3] now   ARGV[4] offer expiry (now + timeout, formatted by the caller)
 -- ARGV[5] window: most waiting calls examined in all (bounds the cost)
 -- Returns {call_sid, skill, expires_at} or {}.
@@ -15,7 +16,8 @@
 -- allocations. Hence one pass over the skills that keeps each line's key for the later
 -- ZREM, parallel arrays instead of a table per head, and no helper closures.
 
-local prefix, id, now_s, exp_s = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local F = families(ARGV[1])
+local id, now_s, exp_s = ARGV[2], ARGV[3], ARGV[4]
 local window = tonumber(ARGV[5])
 
 -- `pool` says which idle pools hold the agent (kept by agent_state.lua at every
@@ -26,7 +28,7 @@ if a[1] ~= 'available' or a[5] or (pool ~= 'idle' and pool ~= 'idlecall') then r
 local on_shift = pool == 'idle'
 
 -- The head of the waiting line of each skill: parallel arrays, n lines.
-local wpre = prefix .. 'waiting:'
+local wpre = F.waiting
 local names, levels, lkeys, hsid, hraw, hscore, hpos = {}, {}, {}, {}, {}, {}, {}
 local n = 0
 for name, lvl in string.gmatch(a[3] or '', '([^,]+):(%d+)') do
@@ -42,7 +44,7 @@ for l in string.gmatch(a[4] or '', '[^,]+') do nl = nl + 1; langs[nl] = l; speak
 
 -- A k-way merge over the heads: look at the earliest head, take it if this agent may,
 -- else advance that line. At most `window` calls looked at.
-local cpre = prefix .. 'call:'
+local cpre = F.call
 local best, c
 local looked = 0
 while looked < window do
@@ -73,7 +75,7 @@ if not best then return {} end
 local sid, skill = hsid[best], names[best]
 
 -- The agent leaves every pool of its kind: {pool}:{skill} and {pool}:{skill}:{lang}.
-local ppre = prefix .. pool .. ':'
+local ppre = F[pool]
 for i = 1, n do
   local pkey = ppre .. names[i]
   redis.call('ZREM', pkey, id)
@@ -97,7 +99,7 @@ else
 end
 
 redis.call('HSET', cpre .. sid, 'state', 'reserved', 'agent', id, 'lines', '', 'reserved_at', now_s)
-redis.call('HSET', prefix .. 'reservation:' .. sid, 'agent', id, 'offered_at', now_s, 'expires_at', exp_s,
+redis.call('HSET', F.reservation .. sid, 'agent', id, 'offered_at', now_s, 'expires_at', exp_s,
            'lines', lines, 'score', hraw[best], 'prev_state', c[1], 'skill', skill)
 redis.call('ZADD', KEYS[2], exp_s, sid)
 local now = tonumber(now_s)

@@ -1,11 +1,12 @@
+--! use families
 -- Offer one waiting call to the best eligible idle agent, or change nothing.
 -- One decision, one script: the call leaves every waiting line it is in, the agent
 -- leaves every idle pool and becomes `reserved`, the reservation is written and the
 -- `reserved` event appended -- all or none.
 --
 -- KEYS[1] call:{sid} (hash)   KEYS[2] reservations (zset sid -> expiry)   KEYS[3] events
--- ARGV[1] key prefix: waiting:{skill}, idle*:{skill}[:{lang}], agent:{id} and
---         reservation:{sid} depend on the call's data, so they are built from it
+-- ARGV[1] key families (Keys.families): waiting:{skill}, idle*:{skill}[:{lang}], agent:{id}
+--         and reservation:{sid} depend on the call's data, so they are built from them
 --         (with a hash-tagged prefix like "{hotline}:" they share one cluster slot)
 -- ARGV[2] call sid   ARGV[3] now   ARGV[4] offer expiry (now + timeout, formatted by the caller)
 -- ARGV[5] window: most idle agents examined in all (bounds the cost)
@@ -14,7 +15,8 @@
 -- Written for the Lua VM's costs like match_agent.lua (see there): parallel arrays, no
 -- closures, and the winner's hash is read once for both the check and the reservation.
 
-local prefix, sid, now_s, exp_s = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local F = families(ARGV[1])
+local sid, now_s, exp_s = ARGV[2], ARGV[3], ARGV[4]
 local window = tonumber(ARGV[5])
 
 local c = redis.call('HMGET', KEYS[1], 'state', 'lines', 'lang', 'lang_any', 'min_level', 'ovf_oncall', 'enqueued_at')
@@ -37,7 +39,7 @@ for skill in string.gmatch(clines, '[^,]+') do
   nlines = nlines + 1
   lines[nlines] = skill
   for b = 1, (oncall and 2 or 1) do
-    local pkey = prefix .. (b == 1 and 'idle:' or 'idlecall:') .. skill .. lang_suffix
+    local pkey = (b == 1 and F.idle or F.idlecall) .. skill .. lang_suffix
     local got = redis.call('ZRANGE', pkey, 0, 0, 'WITHSCORES')
     if got[1] then
       n = n + 1
@@ -46,7 +48,7 @@ for skill in string.gmatch(clines, '[^,]+') do
   end
 end
 
-local apre = prefix .. 'agent:'
+local apre = F.agent
 local best, best_skill, a
 local looked = 0
 while looked < window do
@@ -74,7 +76,7 @@ if not best then return {} end
 
 -- Reserve: agent out of every pool, call out of every line, reservation written.
 local akey = apre .. best
-local ppre = prefix .. ((a[4] and a[4] ~= '') and a[4] or 'idle') .. ':'
+local ppre = F[(a[4] and a[4] ~= '') and a[4] or 'idle']
 local alangs, nl = {}, 0
 for l in string.gmatch(a[3] or '', '[^,]+') do nl = nl + 1; alangs[nl] = l end
 for skill in string.gmatch(a[2] or '', '([^,]+):%d+') do
@@ -85,14 +87,14 @@ end
 redis.call('HSET', akey, 'state', 'reserved', 'since', now_s, 'reason', '', 'call_sid', sid, 'pool', '')
 
 local score
-local wpre = prefix .. 'waiting:'
+local wpre = F.waiting
 for i = 1, nlines do
   local lkey = wpre .. lines[i]
   if not score then score = redis.call('ZSCORE', lkey, sid) end
   redis.call('ZREM', lkey, sid)
 end
 redis.call('HSET', KEYS[1], 'state', 'reserved', 'agent', best, 'lines', '', 'reserved_at', now_s)
-redis.call('HSET', prefix .. 'reservation:' .. sid, 'agent', best, 'offered_at', now_s, 'expires_at', exp_s,
+redis.call('HSET', F.reservation .. sid, 'agent', best, 'offered_at', now_s, 'expires_at', exp_s,
            'lines', clines, 'score', score or '', 'prev_state', cstate, 'skill', best_skill)
 redis.call('ZADD', KEYS[2], exp_s, sid)
 local now = tonumber(now_s)

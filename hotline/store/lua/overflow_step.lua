@@ -1,3 +1,4 @@
+--! use families
 -- Apply one overflow step to a waiting call, once: step N applies only when the call
 -- has applied exactly N-1 steps and is still waiting, or is a callback request
 -- (idempotent under retries and the sweep).
@@ -7,9 +8,10 @@
 -- KEYS[4..] waiting:{skill} for each line the step adds (same order as ARGV[8])
 -- ARGV[1] call sid  ARGV[2] now  ARGV[3] step number (1-based)
 -- ARGV[4] on_call 0|1  ARGV[5] any_language 0|1  ARGV[6] callback 0|1
--- ARGV[7] key prefix (the call's current lines, to read its score)  ARGV[8] added skills "a,b"
+-- ARGV[7] key families (Keys.families: the call's current lines, to read its score)  ARGV[8] added skills "a,b"
 -- Returns {status, lines}: applied | not_waiting | already | out_of_order
 
+local F = families(ARGV[7])
 local c = redis.call('HMGET', KEYS[1], 'state', 'lines', 'ovf_step', 'effective_at')
 -- A callback request waits too (for cover to return), and widens the same way.
 if c[1] ~= 'waiting' and c[1] ~= 'callback_requested' then return {'not_waiting', c[2] or ''} end
@@ -22,7 +24,7 @@ local lines, have = {}, {}
 for l in string.gmatch(c[2] or '', '[^,]+') do lines[#lines + 1] = l; have[l] = true end
 local score = nil
 for _, l in ipairs(lines) do
-  score = redis.call('ZSCORE', ARGV[7] .. 'waiting:' .. l, ARGV[1])
+  score = redis.call('ZSCORE', F.waiting .. l, ARGV[1])
   if score then break end
 end
 score = score or c[4]

@@ -1,4 +1,4 @@
---! use pools
+--! use families pools
 -- End a reservation: accepted, released, missed (the agent's leg said no answer /
 -- declined: at once) or expired (nobody answered in time). Idempotent:
 -- a reservation already ended (or never made) changes nothing.
@@ -8,7 +8,7 @@
 -- KEYS[1] reservation:{sid} (hash)  KEYS[2] reservations (zset)  KEYS[3] call:{sid} (hash)
 -- KEYS[4] events  KEYS[5] onshift  KEYS[6] oncall
 -- KEYS[7] leg:{agent leg sid} (accept: the leg that pressed 1; otherwise unused)
--- ARGV[1] key prefix (agent:{id}, waiting:{skill}, idle pools are built from it)
+-- ARGV[1] key families (Keys.families: agent:{id}, waiting:{skill}, idle pools are built from them)
 -- ARGV[2] call sid  ARGV[3] now  ARGV[4] mode: accept | release | miss | expire
 -- ARGV[5] strategy (idle pool scores)  ARGV[6] reason (release, miss)  ARGV[7] agent id the caller expects ('' = any)
 -- ARGV[8] accept: the agent leg's sid ('' = no leg to record)  ARGV[9] accept: leg TTL (s)
@@ -18,7 +18,8 @@
 --   call was reserved for this agent before the step, call_state its state before it --
 --   so that the caller decides from what the step saw, not from an earlier read.
 
-local prefix, sid, now, mode, strategy = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local F = families(ARGV[1])
+local sid, now, mode, strategy = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
 local c = redis.call('HMGET', KEYS[3], 'state', 'agent', 'leg_kind', 'enqueued_at')
 local r = redis.call('HMGET', KEYS[1], 'agent', 'expires_at', 'lines', 'score', 'prev_state')
@@ -37,7 +38,7 @@ if mode == 'accept' and ARGV[8] ~= '' then
   if ls and ls ~= 'placed' and ls ~= 'answered' then return reply('leg_done') end
 end
 
-local akey = prefix .. 'agent:' .. agent
+local akey = F.agent .. agent
 local a = redis.call('HMGET', akey, 'state', 'call_sid', 'skills', 'languages', 'retired')
 local holds = a[1] == 'reserved' and a[2] == sid
 local call_held = c[1] == 'reserved' and c[2] == agent
@@ -49,14 +50,14 @@ local function agent_event(from, to, reason)
 end
 
 local function make_available(reason)
-  pools_make_available(prefix, akey, agent, ARGV[3], strategy, KEYS[5], KEYS[6], KEYS[4], 'reserved', reason, '', sid)
+  pools_make_available(F, akey, agent, ARGV[3], strategy, KEYS[5], KEYS[6], KEYS[4], 'reserved', reason, '', sid)
 end
 
 local function put_call_back()
   if not call_held then return end
   local lines = pools_split(r[3])
   for _, skill in ipairs(lines) do
-    redis.call('ZADD', prefix .. 'waiting:' .. skill, r[4], sid)
+    redis.call('ZADD', F.waiting .. skill, r[4], sid)
   end
   redis.call('HSET', KEYS[3], 'state', r[5] or 'waiting', 'agent', '', 'lines', r[3] or '')
 end
