@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install install-dev bench clean
+.PHONY: demo test test-fast lint format install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,16 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Everything but the tests marked slow (real processes, faults, whole simulated mornings).
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check hotline tests benchmarks
+	$(BIN)/ruff format --check hotline tests benchmarks
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format hotline tests benchmarks
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/webhooks.py

@@ -44,20 +44,24 @@ TYPES: dict[str, str] = {
     "call_ended": "the carrier reported the call completed (status, duration)",
     "announcement_set": "a manager set the incident announcement (lang, text, by)",
     "announcement_cleared": "a manager cleared the incident announcement (by)",
-    "confirmation_asked": "speech was classified with low confidence; the caller is asked to confirm by key (category, confidence)",
+    "confirmation_asked": "speech was classified with low confidence; the caller is asked to confirm "
+    "by key (category, confidence)",
     "queue_result": "the carrier reported how the call left its Twilio queue, other than a hang-up (result, state)",
-    "after_hours_offered": "nobody can take the call now: the IVR said when cover returns and offered voicemail (skill, next_cover_at)",
+    "after_hours_offered": "nobody can take the call now: the IVR said when cover returns and "
+    "offered voicemail (skill, next_cover_at)",
     "agent_state": "an agent changed state (from, to, reason, by)",
     "agent_synced": "an agent's skills, languages or contact were (re)loaded from the roster (skills, languages)",
     "agent_retired": "an agent left the roster; no longer offered calls (from)",
     "reserved": "the matcher offered a waiting call to an agent, atomically (skill, wait_s, via: call|agent)",
     "reservation_expired": "an offer nobody answered: call back at its place, agent away/missed (lines)",
     "reservation_released": "an offer withdrawn before answer: call back at its place, agent available (reason)",
-    "reservation_missed": "the offered agent's leg said no answer or declined: call back at its place, agent away/missed (reason)",
+    "reservation_missed": "the offered agent's leg said no answer or declined: call back at its "
+    "place, agent away/missed (reason)",
     "reservation_accepted": "the agent took the offered call; agent busy, call bridged",
     "overflowed": "a waiting call reached an overflow step (step, lines, on_call, any_language)",
     "callback_offered": "a waiting call reached its callback step; the wait loop offers a callback",
-    "callback_requested": "the caller left a callback request (voicemail); routed like a waiting call (skill, recording_url)",
+    "callback_requested": "the caller left a callback request (voicemail); routed like a waiting "
+    "call (skill, recording_url)",
     "callback_transcribed": "the transcription of a callback request's voicemail arrived (chars)",
     "call_requeued": "a call put back at its place: missing from one of its lines (line), or its agent left "
     "before the caller joined (reason agent_left)",
@@ -67,12 +71,16 @@ TYPES: dict[str, str] = {
     "roster_imported": "a whole roster file replaced the stored roster (by, file, agents, shifts)",
     "roster_edited": "one change to the stored roster: add/remove shift, leave, swap (by, op, details)",
     "shift_started": "an agent entered the on-shift (or on-call) set at a shift boundary (shift, on_call)",
-    "agent_offered": "an RQ job placed the outbound leg that rings the reserved agent (leg_sid, to, kind, ring_timeout)",
-    "offer_failed": "the agent's leg could not be placed (permanent error or retries exhausted); reservation released (error)",
+    "agent_offered": "an RQ job placed the outbound leg that rings the reserved agent (leg_sid, to, "
+    "kind, ring_timeout)",
+    "offer_failed": "the agent's leg could not be placed (permanent error or retries exhausted); "
+    "reservation released (error)",
     "agent_answered": "the offered agent picked up and hears the whisper (leg_sid, ring_s)",
     "offer_accepted": "the agent pressed 1; the call is theirs, they enter the conference (leg_sid)",
-    "offer_missed": "the offered agent did not take the call (reason: no-answer, busy, failed, canceled, declined, no_input, hung_up); call back at its place",
-    "offer_caller_gone": "the caller hung up before the offered agent took the call; the agent is told and is free again (leg_sid, stage)",
+    "offer_missed": "the offered agent did not take the call (reason: no-answer, busy, failed, "
+    "canceled, declined, no_input, hung_up); call back at its place",
+    "offer_caller_gone": "the caller hung up before the offered agent took the call; the agent is "
+    "told and is free again (leg_sid, stage)",
     "caller_bridged": "the caller (or the called-back customer) entered the agent's conference (leg_sid)",
     "call_completed": "FINAL: answered by an agent and finished (agent_id, skill, wait_s, ring_s, talk_s, ended_by)",
     "wrapup_started": "the agent's wrap-up after a call began (wrapup_s, until)",
@@ -80,7 +88,8 @@ TYPES: dict[str, str] = {
     "callback_dialing": "the agent accepted a callback; the customer's number is being called (attempt, leg_sid)",
     "callback_no_answer": "the called-back customer did not answer (status, attempt); retried later or failed",
     "callback_retry": "a callback request waits again in its lines, at its place, after spacing (attempt)",
-    "callback_completed": "FINAL: a callback (voicemail or queue callback) reached the customer and finished (agent_id, talk_s)",
+    "callback_completed": "FINAL: a callback (voicemail or queue callback) reached the customer and "
+    "finished (agent_id, talk_s)",
     "shift_ended": "an agent left the on-shift (or on-call) set at a shift boundary (on_call)",
 }
 
@@ -210,4 +219,4 @@ def parse_since(text: str, now: float, tz: ZoneInfo) -> float:
     return dt.timestamp()
 
 
-__all__ = ["Event", "EventLog", "TYPES", "parse_since", "timedelta"]
+__all__ = ["TYPES", "Event", "EventLog", "parse_since", "timedelta"]

@@ -184,12 +184,12 @@ def pytest_terminal_summary(terminalreporter, config):
 
 
 __all__ = [
-    "sign",
-    "call_params",
-    "urlencode",
-    "TwilioTestClient",
     "ACCOUNT_SID",
     "AUTH_TOKEN",
     "PUBLIC_URL",
     "T0",
+    "TwilioTestClient",
+    "call_params",
+    "sign",
+    "urlencode",
 ]

@@ -4,6 +4,7 @@ embedded Redis to SIGKILL, SIGSTOP and restart, and a few waits."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,10 +47,8 @@ def start_worker(env: dict, log: Path) -> subprocess.Popen:
 
 
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
     if sig in (signal.SIGKILL, signal.SIGTERM):
         try:
             proc.wait(timeout=20)

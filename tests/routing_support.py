@@ -121,6 +121,6 @@ def pending_timers(svc):
     import json
 
     return [
-        tuple(json.loads(m)[:2]) + (at,)
+        (*tuple(json.loads(m)[:2]), at)
         for m, at in svc.redis.zrange(svc.keys.timers, 0, -1, withscores=True)
     ]

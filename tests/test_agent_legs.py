@@ -691,7 +691,7 @@ def test_the_sweep_gives_a_wrap_up_without_an_end_the_default_one(lsvc, tel, tw,
     """An agent in wrap-up with nothing timing it (set by hand from busy, or a lost
     write) would stay there for ever: the sweep sets its end, then ends it when due."""
 
-    _agent, leg = accepted_call(lsvc, tel, tw, clock)
+    _agent, _leg = accepted_call(lsvc, tel, tw, clock)
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
     lsvc.agents.set_state("ana", "wrapup", by="supervisor", notify=False)  # by hand, mid-call
     assert lsvc.redis.zscore(lsvc.keys.wrapups, "ana") is None

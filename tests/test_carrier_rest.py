@@ -352,14 +352,14 @@ def test_updating_a_call_that_has_ended_is_refused(app, telephony, carrier, netw
         status_callback=app.url + "/agent-status",
     )
     carrier.run()
-    with pytest.raises(PermanentTelephonyError, match="21220|not in-progress"):
+    with pytest.raises(PermanentTelephonyError, match=r"21220|not in-progress"):
         telephony.redirect_call(sid, app.url + "/agent")
     with pytest.raises(PermanentTelephonyError):
         telephony.hangup_call("CA" + "0" * 32)
 
 
 def test_queue_member_update_for_a_call_not_in_that_queue_is_404(telephony):
-    with pytest.raises(PermanentTelephonyError, match="404|not found"):
+    with pytest.raises(PermanentTelephonyError, match=r"404|not found"):
         telephony.dequeue_member("QU" + "0" * 32, "CA" + "1" * 32, "http://x.invalid/")
 
 

@@ -393,7 +393,7 @@ def test_check_data_fails_fast_on_a_broken_extension(tmp_path, settings):
 
     cl.check_data()  # the shipped files are fine
     bad = write(tmp_path, "bad.yaml", "software:\n  fr:\n    - sage: lots\n")
-    with pytest.raises(ConfigError, match="bad.yaml"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml"):
         cl.check_data(replace(settings, vocabulary_files=(bad,)))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -34,7 +35,7 @@ def test_validate_ok(cli):
 
 
 def test_validate_lists_every_problem_with_file_and_line(cli, tmp_path):
-    text = open(EXAMPLE, encoding="utf-8").read()
+    text = Path(EXAMPLE).read_text(encoding="utf-8")
     bad = text.replace("'+33612345602'", "'0612345602'").replace(
         "timezone: America/Toronto", "timezone: Canada/Montreal-Nord"
     )
@@ -55,7 +56,7 @@ def test_import_export_round_trip(cli, svc, tmp_path):
     out = tmp_path / "out.yaml"
     cli("roster", "export", str(out))
     assert load_text(out.read_text(encoding="utf-8")) == load_text(
-        open(EXAMPLE, encoding="utf-8").read()
+        Path(EXAMPLE).read_text(encoding="utf-8")
     )
     assert load_text(cli("roster", "export").output) == svc.roster.load()
     assert svc.events.read(types={"roster_imported"})[0].fields["by"] == "marie"

@@ -18,6 +18,7 @@ fault strikes. At the end, after the next sweep:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -218,10 +219,8 @@ class Morning:
         for p in self.procs.values():
             kill_group(p, signal.SIGTERM)
         if self.redis.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.redis.proc.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         self.redis.stop()
         subprocess.run(["pkill", "-9", "-f", str(self.dir)], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)

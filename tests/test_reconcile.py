@@ -60,7 +60,7 @@ def test_a_bridged_call_whose_end_was_lost_ends_and_the_agent_goes_to_wrap_up(ls
 def test_a_quiet_conversation_is_looked_up_once_per_bound_and_left_alone_while_live(
     lsvc, tel, tw, clock
 ):
-    _agent, leg = accepted_call(lsvc, tel, tw, clock)
+    _agent, _leg = accepted_call(lsvc, tel, tw, clock)
     tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))
     clock.advance(reconcile.QUIET_S["bridged"] - 10)
     assert sweep_and_work(lsvc)["reconcile_jobs"] == 0

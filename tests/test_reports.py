@@ -105,7 +105,7 @@ def test_invariants_hold_on_a_clean_log():
 
 
 def test_two_final_states_for_one_call_are_caught():
-    log = answered("CA1", "ana", 0, 20) + [ev(500, "abandoned", "CA1")]
+    log = [*answered("CA1", "ana", 0, 20), ev(500, "abandoned", "CA1")]
     assert [v.rule for v in invariants.check(log)] == ["final_once"]
 
 
@@ -118,13 +118,13 @@ def test_an_agent_in_two_calls_at_once_is_caught():
 
 
 def test_a_call_bridged_to_two_agents_is_caught():
-    log = answered("CA1", "ana", 0, 20) + [ev(25, "reservation_accepted", "CA1", "ben")]
+    log = [*answered("CA1", "ana", 0, 20), ev(25, "reservation_accepted", "CA1", "ben")]
     log.sort(key=lambda e: e["ts"])
     assert "one_agent_per_call" in {v.rule for v in invariants.check(log)}
 
 
 def test_an_event_about_a_call_without_its_call_id_is_caught():
-    log = answered("CA1", "ana", 0, 20) + [ev(30, "caller_bridged", None, "ana")]
+    log = [*answered("CA1", "ana", 0, 20), ev(30, "caller_bridged", None, "ana")]
     assert "call_id" in {v.rule for v in invariants.check(log)}
 
 
@@ -141,12 +141,12 @@ def test_an_agent_moved_out_of_busy_by_a_person_owes_no_wrap_up():
     first = answered("CA1", "ana", 0, 20)
     hand = ev(60, "agent_state", None, "ana", to="available", by="supervisor")
     first = [e for e in first if e["type"] not in ("wrapup_started",) and e.get("to") != "wrapup"]
-    log = sorted(first + [hand] + answered("CA2", "ana", 200, 20), key=lambda e: e["ts"])
+    log = sorted([*first, hand, *answered("CA2", "ana", 200, 20)], key=lambda e: e["ts"])
     assert invariants.check(log) == []
 
 
 def test_undocumented_event_types_are_caught():
-    log = answered("CA1", "ana", 0, 20) + [ev(30, "something_new", "CA1")]
+    log = [*answered("CA1", "ana", 0, 20), ev(30, "something_new", "CA1")]
     assert [v.rule for v in invariants.check(log)] == ["documented"]
     with pytest.raises(AssertionError, match="something_new"):
         invariants.assert_holds(log)

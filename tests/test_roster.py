@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_export_reads_back_to_an_equal_roster():
 
 
 def test_example_roster_is_valid_and_round_trips():
-    text = open("examples/roster.yaml", encoding="utf-8").read()
+    text = Path("examples/roster.yaml").read_text(encoding="utf-8")
     r = load_text(text, "examples/roster.yaml")
     assert len(r.agents) == 12 and any(a.timezone for a in r.agents)
     assert load_text(dump(r)) == r

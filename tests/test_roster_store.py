@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +13,7 @@ from hotline.errors import RosterInvalid
 from hotline.roster import ExtraShift, Leave, Shift, Swap, load_text
 
 PARIS = ZoneInfo("Europe/Paris")
-EXAMPLE = open("examples/roster.yaml", encoding="utf-8").read()
+EXAMPLE = Path("examples/roster.yaml").read_text(encoding="utf-8")
 
 
 def paris(text: str) -> float:

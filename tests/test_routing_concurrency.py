@@ -6,6 +6,7 @@ import multiprocessing as mp
 import random
 from collections import Counter, defaultdict
 
+import pytest
 from routing_support import chaos_worker, load_agents, sid, spec
 
 SKILLS = ("connection", "software", "general")
@@ -35,6 +36,7 @@ def populate(svc):
     return [s.id for s in specs], [sid(n) for n in range(CALLS)]
 
 
+@pytest.mark.slow
 def test_concurrent_matchers_never_double_assign_or_lose(svc, clock):
     agent_ids, call_ids = populate(svc)
     ctx = mp.get_context("spawn")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -237,7 +238,7 @@ def test_naive_instant_is_refused(roster):
 
 
 def test_example_roster_has_someone_reachable_every_minute_of_2026():
-    r = load_text(open("examples/roster.yaml", encoding="utf-8").read())
+    r = load_text(Path("examples/roster.yaml").read_text(encoding="utf-8"))
     for week in (2, 13, 20, 33, 43, 52):
         cov = coverage(r, f"2026-W{week:02d}")
         holes = [g for g in cov.gaps if not g.on_call]

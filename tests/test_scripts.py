@@ -36,7 +36,7 @@ def test_a_connection_the_server_closed_is_replaced_without_losing_the_call(svc,
 
 def test_errors_from_the_script_reach_the_caller_and_the_connection_stays_usable(svc):
     bad = scripts_mod.LuaScript(svc.scripts, "bad", "return redis.call('NOSUCHCOMMAND')")
-    with pytest.raises(redis.ResponseError, match="(?i)unknown .*command"):
+    with pytest.raises(redis.ResponseError, match=r"(?i)unknown .*command"):
         bad()
     assert _arrive(svc).created
 

@@ -3,6 +3,7 @@ with care; `hotline redis` tells when its server dies. Real processes, real sign
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -96,7 +97,7 @@ def served(tmp_path):
 
 @pytest.mark.slow
 def test_serve_restarts_a_dead_worker_and_a_dead_web_process(served):
-    proc, base, healthy, _server, _env, log = served
+    proc, _base, healthy, _server, _env, log = served
     w = wait_for(lambda: child(proc.pid, "hotline.cli worker"), 10)
     os.kill(w, signal.SIGKILL)
     again = wait_for(lambda: (p := child(proc.pid, "hotline.cli worker")) and p != w and p, 10)
@@ -118,7 +119,7 @@ def test_serve_restarts_a_dead_worker_and_a_dead_web_process(served):
 def test_a_dead_embedded_redis_is_restarted_from_its_aof_within_2_s(served, report_figure):
     import redis
 
-    proc, base, healthy, server, _env, log = served
+    proc, _base, healthy, server, _env, log = served
     r = redis.Redis(unix_socket_path=str(server.socket))
     r.set("hotline:before-the-crash", "kept")
     time.sleep(1.2)  # appendfsync everysec
@@ -140,7 +141,7 @@ def test_a_dead_embedded_redis_is_restarted_from_its_aof_within_2_s(served, repo
 
 @pytest.mark.slow
 def test_a_cli_command_during_a_redis_outage_is_quick_and_never_stops_the_servers_redis(served):
-    proc, base, healthy, server, env, log = served
+    _proc, _base, healthy, server, env, _log = served
     pid = int((server.data_dir / "redis.pid").read_text())
     os.kill(pid, signal.SIGKILL)
     t0 = time.monotonic()
@@ -158,7 +159,7 @@ def test_a_cli_command_during_a_redis_outage_is_quick_and_never_stops_the_server
 
 @pytest.mark.slow
 def test_serve_stops_only_on_a_signal_and_then_stops_everything(served):
-    proc, base, healthy, server, _env, log = served
+    proc, _base, _healthy, server, _env, log = served
     kids = children_of(proc.pid)
     t0 = time.monotonic()
     os.kill(proc.pid, signal.SIGTERM)
@@ -245,10 +246,8 @@ def test_an_on_demand_redis_is_left_running_when_another_process_uses_it(tmp_pat
     finally:
         if server.alive():
             server.stop()
-        try:
+        with contextlib.suppress(Exception):
             redis.Redis(unix_socket_path=str(server.socket)).shutdown()
-        except Exception:
-            pass
         import shutil
 
         shutil.rmtree(d, ignore_errors=True)

@@ -9,6 +9,7 @@ they forked die too), kill and pause Redis, and time when a timer runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -91,7 +92,7 @@ def test_eight_pumps_at_once_release_every_timer_exactly_once(settings, clock, r
     assert not errors
     args = [j.args[0] for j in queued_jobs(base)]
     assert len(args) == n and len(set(args)) == n
-    for s in pumps + [base]:
+    for s in [*pumps, base]:
         s.close()
 
 
@@ -286,10 +287,8 @@ def test_timers_resume_within_5_s_after_redis_comes_back(
         )
     finally:
         kill_group(w)
-        try:
+        with contextlib.suppress(redis.RedisError):
             svc.close()
-        except redis.RedisError:
-            pass
 
 
 @pytest.mark.slow

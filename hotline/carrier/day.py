@@ -22,6 +22,7 @@ format). Playing it:
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from dataclasses import dataclass, field, replace
@@ -396,10 +397,9 @@ class Day:
                 self._set(plan.id, "available")
 
     def _set(self, agent_id: str, state: str) -> None:
-        try:
+        # Busy or reserved meanwhile: the hotline has the last word.
+        with contextlib.suppress(IllegalTransition, NotEligible):
             self.svc.agents.set_state(agent_id, state, by="agent")
-        except (IllegalTransition, NotEligible):
-            pass  # busy or reserved meanwhile: the hotline has the last word
 
     def _supervise(self) -> None:
         from .. import reports

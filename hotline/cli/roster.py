@@ -261,10 +261,11 @@ def who(ctx, at_text, skill, file, as_json):
     """Agents on shift (and on call) at an instant, with the shift that covers them."""
     r = _roster(ctx, file)
     tz = r.tz
-    if at_text:
-        at = parse_at(at_text, tz)
-    else:
-        at = schedule.fixed(datetime.fromtimestamp(ctx.services.clock.now(), tz))
+    at = (
+        parse_at(at_text, tz)
+        if at_text
+        else schedule.fixed(datetime.fromtimestamp(ctx.services.clock.now(), tz))
+    )
     if skill and skill not in r.skills:
         raise click.BadParameter(
             f"unknown skill {skill!r} (skills are: {', '.join(r.skills)})", param_hint="--skill"
@@ -336,4 +337,4 @@ def coverage(ctx, week, skill, file, as_json):
         )
 
 
-__all__ = ["register", "roster", "parse_at"]
+__all__ = ["parse_at", "register", "roster"]

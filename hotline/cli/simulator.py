@@ -266,10 +266,7 @@ def _agents_come_back(svc, plans, clock, stop: threading.Event, poll_s: float = 
 
 def _wait_all(events: list[threading.Event], until: float) -> bool:
     """True once every event is set; False if `until` (time.monotonic()) comes first."""
-    for ev in events:
-        if not ev.wait(max(0.0, until - time.monotonic())):
-            return False
-    return True
+    return all(ev.wait(max(0.0, until - time.monotonic())) for ev in events)
 
 
 def heard_apology(transcript) -> bool:

@@ -163,7 +163,7 @@ class Intake:
             res = self.svc.calls.step(
                 sid,
                 {"lang": d.lang, "menu_attempts": 0, "ivr_stage": "menu"},
-                said + [{"type": "language_chosen", "lang": d.lang}],
+                [*said, {"type": "language_chosen", "lang": d.lang}],
                 states=("ivr",),
                 turn=turn,
             )
@@ -188,14 +188,14 @@ class Intake:
                     "ivr_stage": "confirm",
                     "pending_category": d.category,
                 },
-                said
-                + [
+                [
+                    *said,
                     {
                         "type": "confirmation_asked",
                         "category": d.category,
                         "confidence": d.confidence,
                         "matched": ",".join(d.matched),
-                    }
+                    },
                 ],
                 states=("ivr",),
                 turn=turn,
@@ -224,7 +224,7 @@ class Intake:
             return self._classified(
                 sid,
                 d,
-                said + [{"type": "classification_confirmed", "category": d.category}],
+                [*said, {"type": "classification_confirmed", "category": d.category}],
                 turn=turn,
             )
         if d.kind == "retry":
@@ -244,7 +244,7 @@ class Intake:
         res = self.svc.calls.step(
             sid,
             {"menu_attempts": attempt, "ivr_stage": "menu"},
-            said + [{"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}],
+            [*said, {"type": "menu_retry", "reason": d.reason, "attempt": d.attempt}],
             states=("ivr",),
             turn=turn,
         )
@@ -274,7 +274,8 @@ class Intake:
             "menu_attempts": d.attempt,
             "classified_by": d.method,
         }
-        events = said + [
+        events = [
+            *said,
             {
                 "type": "classified",
                 "category": category,
@@ -284,7 +285,7 @@ class Intake:
                 "matched": ",".join(d.matched) or None,
                 "reason": d.reason,
                 **(answer or {}),
-            }
+            },
         ]
         code_first = flow.needs_error_code(category)
         if code_first:

@@ -172,7 +172,7 @@ STEP_FIELDS = (
     "turn",
     "ivr_stage",
 )
-ARRIVE_FIELDS = STEP_FIELDS + ("from_number", "to_number", "previous_call_at", "created_at")
+ARRIVE_FIELDS = (*STEP_FIELDS, "from_number", "to_number", "previous_call_at", "created_at")
 
 
 def _values_to_call(names: tuple[str, ...], values: list) -> Call:

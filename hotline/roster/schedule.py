@@ -22,6 +22,7 @@ sharing one ZoneInfo by wall clock, which is wrong across a DST change.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -316,7 +317,7 @@ def coverage(roster: Roster, iso_week: str, skill: str | None = None) -> Coverag
 def _gaps(skill: str, covers: list[Cover], w0: datetime, w1: datetime, tz: ZoneInfo) -> list[Gap]:
     cuts = sorted({w0, w1, *(t for c in covers for t in (c.start, c.end) if w0 < t < w1)})
     out: list[Gap] = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in itertools.pairwise(cuts):
         here = [c for c in covers if c.start <= a and b <= c.end]
         if any(not c.on_call for c in here):
             continue

@@ -94,8 +94,8 @@ class RosterStore:
         def change(r: Roster) -> Roster:
             s = shift if shift.id else replace(shift, id=_free_id(r, shift))
             if isinstance(s, ExtraShift):
-                return replace(r, extras=r.extras + (s,))
-            return replace(r, shifts=r.shifts + (s,))
+                return replace(r, extras=(*r.extras, s))
+            return replace(r, shifts=(*r.shifts, s))
 
         return self._edit(change, by, "add_shift", shift=_describe(shift))
 
@@ -119,7 +119,7 @@ class RosterStore:
 
     def set_leave(self, leave: Leave, by: str = "cli") -> Roster:
         return self._edit(
-            lambda r: replace(r, leaves=r.leaves + (leave,)),
+            lambda r: replace(r, leaves=(*r.leaves, leave)),
             by,
             "leave",
             agent=leave.agent,
@@ -130,7 +130,7 @@ class RosterStore:
 
     def swap(self, swap: Swap, by: str = "cli") -> Roster:
         return self._edit(
-            lambda r: replace(r, swaps=r.swaps + (swap,)),
+            lambda r: replace(r, swaps=(*r.swaps, swap)),
             by,
             "swap",
             date=swap.date.isoformat(),

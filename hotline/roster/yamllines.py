@@ -3,6 +3,8 @@ so that every problem in a roster file is reported with its line."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import yaml
 
 # --- YAML with line numbers -------------------------------------------------
@@ -19,7 +21,7 @@ class LineMap(dict):
 
 class LineSeq(list):
     line: int | None = None
-    item_lines: list[int] = []
+    item_lines: ClassVar[list[int]] = []  # set per instance by the constructor
 
     def item_line(self, i: int) -> int | None:
         return self.item_lines[i] if i < len(self.item_lines) else self.line

@@ -222,7 +222,8 @@ class EmbeddedRedis:
             while not self.ping():
                 if self.proc.poll() is not None:
                     raise StoreUnavailable(
-                        f"embedded redis-server exited with code {self.proc.returncode}; see {self.data_dir / 'redis.log'}"
+                        f"embedded redis-server exited with code {self.proc.returncode}; "
+                        f"see {self.data_dir / 'redis.log'}"
                     )
                 if time.monotonic() > deadline:
                     self.proc.kill()

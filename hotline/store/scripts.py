@@ -10,7 +10,8 @@ timeouts, decoding and health check), EVALSHA is sent, the reply read and the
 connection put back. A send that fails is tried once more on a fresh connection (Redis
 runs nothing it did not wholly receive); a reply lost after the send is not: the
 script may have run, so the error goes to the caller (a webhook's fallback TwiML, a
-job's failure), and the step it attempted is repaired by the sweep if it mattered. Going through `redis.Redis.evalsha` instead would take and
+job's failure), and the step it attempted is repaired by the sweep if it mattered.
+Going through `redis.Redis.evalsha` instead would take and
 return a redis-py pool connection and run its retry and metrics wrappers on every
 call -- about 45 us of CPU per webhook on a small VM, a third of everything Redis
 costs us there. The free list holds as many connections as calls ever ran at once
@@ -20,6 +21,7 @@ costs us there. The free list holds as many connections as calls ever ran at onc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -45,7 +47,7 @@ def source(name: str) -> str:
 class LuaScript:
     """One Lua file. Call it with `keys=` and `args=`; returns the script's reply."""
 
-    __slots__ = ("name", "source", "sha", "_runner")
+    __slots__ = ("_runner", "name", "sha", "source")
 
     def __init__(self, runner: Scripts, name: str, source: str):
         self.name, self.source, self._runner = name, source, runner
@@ -150,7 +152,5 @@ class Scripts:
     def close(self) -> None:
         free, self._free = self._free, []
         for conn in free:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort: the process is leaving
                 conn.disconnect()
-            except Exception:  # closing is best effort: the process is leaving
-                pass
