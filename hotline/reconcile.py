@@ -20,8 +20,13 @@ conversation is looked at once per bound, not at every sweep.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from . import job_names as names
+
+if TYPE_CHECKING:
+    from .services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,7 @@ def _last_signal(h: dict) -> float:
     return best
 
 
-def candidates(svc, now: float, *, everything: bool = False) -> list[str]:
+def candidates(svc: Services, now: float, *, everything: bool = False) -> list[str]:
     """Live calls to look up: quiet for longer than QUIET_S for their state, or every
     live call when `everything` (after an outage). Each is marked `reconcile_at`."""
     r, k = svc.redis, svc.keys
@@ -76,7 +81,7 @@ def candidates(svc, now: float, *, everything: bool = False) -> list[str]:
     return out
 
 
-def sweep(svc, now: float) -> dict:
+def sweep(svc: Services, now: float) -> dict:
     """The sweep's part: after an outage every live call, else the quiet ones, get a job."""
     from .store import outage
 
@@ -99,7 +104,7 @@ def _retry():
     return names.carrier_retry()
 
 
-def call(svc, sid: str, *, last_attempt: bool = True) -> str:
+def call(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
     """The `reconcile` job: ask the carrier about `sid` (and its agent or customer leg) and
     deliver what the store missed. Returns what it did (for the job's result and tests)."""
     from .legs import callbacks, conversation, offers

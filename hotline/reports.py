@@ -39,6 +39,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .services import Services
+
 
 SERVICE_LEVEL_S = 60.0
 # Events that put a call in its final state; each call gets exactly one (invariants.py).
@@ -73,7 +78,7 @@ def normalize(events: Iterable) -> list[dict]:
     return out
 
 
-def read_log(svc) -> list[dict]:
+def read_log(svc: Services) -> list[dict]:
     """The whole event log as `hotline events --json` prints it."""
     return normalize(ev.to_json() for ev in svc.events.read())
 
@@ -195,7 +200,7 @@ def unfinished_calls(events: Iterable) -> list[str]:
     return [s for s in created if s not in done]
 
 
-def summary_of(svc) -> dict:
+def summary_of(svc: Services) -> dict:
     return summary(read_log(svc))
 
 

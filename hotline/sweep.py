@@ -20,11 +20,16 @@ what was done.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .services import Services
+
 
 LOCK_TTL_S = 300
 
 
-def run(svc, *, reschedule: bool = True) -> dict | None:
+def run(svc: Services, *, reschedule: bool = True) -> dict | None:
     """One sweep; None when another holds the lock."""
     from . import reconcile
     from .legs import callbacks, conversation

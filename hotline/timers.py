@@ -40,8 +40,13 @@ import json
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import redis
+
+if TYPE_CHECKING:
+    from .services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +54,7 @@ LEASE_S = 30.0  # a claim older than this (real seconds) is taken back
 BATCH = 200  # timers claimed per Lua call
 
 
-def schedule(svc, at: float, func: str, *args) -> None:
+def schedule(svc: Services, at: float, func: str, *args) -> None:
     """Run job `func(*args)` at clock time `at` (at once if that is now or past)."""
     if at <= svc.clock.now():
         svc.rq_queue.enqueue(func, *args)
@@ -61,12 +66,12 @@ def member(func: str, args, at: float) -> str:
     return json.dumps([func, list(args), at])
 
 
-def job_id(svc, m: str) -> str:
+def job_id(svc: Services, m: str) -> str:
     """The RQ job id of one timer: the same timer always gets the same id."""
     return "timer-" + hashlib.sha1((svc.keys.prefix + m).encode()).hexdigest()
 
 
-def release_due(svc, now: float | None = None, *, limit: int = BATCH) -> int:
+def release_due(svc: Services, now: float | None = None, *, limit: int = BATCH) -> int:
     """Enqueue every timer due at clock time `now` (and RQ's own delayed jobs due);
     returns how many of our timers were enqueued."""
     from rq.exceptions import DuplicateJobError
@@ -97,7 +102,7 @@ def release_due(svc, now: float | None = None, *, limit: int = BATCH) -> int:
     return released
 
 
-def _release_rq_delayed(svc) -> int:
+def _release_rq_delayed(svc: Services) -> int:
     """Move the jobs RQ delayed itself (retries with an interval) to the queue once due.
 
     Scores in RQ's registry are real epoch seconds; a simulated clock's `real_delay`
@@ -130,13 +135,13 @@ def _release_rq_delayed(svc) -> int:
     return len(ids)
 
 
-def next_due(svc) -> float | None:
+def next_due(svc: Services) -> float | None:
     """Clock time of the earliest timer, or None."""
     first = svc.redis.zrange(svc.keys.timers, 0, 0, withscores=True)
     return float(first[0][1]) if first else None
 
 
-def pending(svc) -> list[tuple[str, list, float]]:
+def pending(svc: Services) -> list[tuple[str, list, float]]:
     """Every timer not yet due, by time: [(func, args, at)] (tests, `hotline queue`)."""
     return [tuple(json.loads(m)) for m in svc.redis.zrange(svc.keys.timers, 0, -1)]
 
@@ -150,7 +155,7 @@ class TimerPump(threading.Thread):
     backoff; the first pass after the outage runs the moment Redis answers again, and
     `store.outage` is told, so that the sweep reconciles calls with the carrier."""
 
-    def __init__(self, svc, *, interval: float = 0.2, chains_every: float = 5.0):
+    def __init__(self, svc: Services, *, interval: float = 0.2, chains_every: float = 5.0):
         super().__init__(name="hotline-timers", daemon=True)
         self.svc = svc
         self.interval = interval

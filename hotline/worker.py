@@ -15,10 +15,15 @@ import logging
 import signal
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import redis
 
 from .timers import TimerPump
+
+if TYPE_CHECKING:
+    from .services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,7 @@ def worker_class():
     return HotlineWorker
 
 
-def run(svc, *, burst: bool = False, logging_level: str = "WARNING") -> int:
+def run(svc: Services, *, burst: bool = False, logging_level: str = "WARNING") -> int:
     """Work until asked to stop (or, with `burst`, until the queue is empty). Returns 0."""
     from . import jobs
     from .routing import engine

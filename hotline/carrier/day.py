@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -35,6 +36,10 @@ from ..errors import HotlineError, IllegalTransition, NotEligible
 from .party import Party, Press, Silence, Speak
 from .phones import AgentPhone
 from .scenario import ScriptedCaller
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 HERE = Path(__file__).parent
 DEFAULT_DAY = HERE / "morning_peak.yaml"
@@ -243,7 +248,7 @@ def load_day(path: Path | str | None = None) -> DayScenario:
 
 
 # Resetting the store -------------------------------------------------------------------
-def reset_store(svc) -> int:
+def reset_store(svc: Services) -> int:
     """Delete our keys (the settings' prefix) and empty our RQ queue and its registries;
     another application's keys on the same Redis are left alone. Returns keys deleted."""
     from rq.registry import (

@@ -10,6 +10,7 @@ runs; nothing here changes anything.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.panel import Panel
@@ -17,6 +18,10 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import reports
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 STATE_STYLE = {
     "available": "green",
@@ -36,7 +41,7 @@ def _mmss(seconds: float | None) -> str:
 
 
 class LiveView:
-    def __init__(self, svc, title: str, agent_ids: list[str], speed: float | None):
+    def __init__(self, svc: Services, title: str, agent_ids: list[str], speed: float | None):
         self.svc = svc
         self.title = title
         self.agent_ids = agent_ids

@@ -28,10 +28,14 @@ import json
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from . import pass_ctx
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 
 def register(main: click.Group) -> None:
@@ -241,7 +245,9 @@ def simulator(
     sys.exit(EXIT_DEADLINE if deadline_reached else 0)
 
 
-def _agents_come_back(svc, plans, clock, stop: threading.Event, poll_s: float = 20.0) -> None:
+def _agents_come_back(
+    svc: Services, plans, clock, stop: threading.Event, poll_s: float = 20.0
+) -> None:
     """Every `poll_s` simulated seconds, each simulated agent away after a missed offer for
     longer than their plan's back_after_missed_s logs back in; Redis errors are waited out."""
     import redis
@@ -278,7 +284,7 @@ def heard_apology(transcript) -> bool:
 
 
 def summary_json(
-    carrier, sessions: list, svc, *, deadline_reached: bool, settle_until: float | None
+    carrier, sessions: list, svc: Services, *, deadline_reached: bool, settle_until: float | None
 ) -> dict:
     """What --json prints. The report fields are reports.summary() of the event log,
     restricted to this run's calls (an event log on staging has other days in it);

@@ -7,13 +7,19 @@ inside create_call.lua, in the same round trip that creates the call.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..languages import LANGS, spoken
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 MAX_CHARS = 400
 
 
 class Announcements:
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
         self.r = svc.redis
         self.keys = svc.keys

@@ -16,6 +16,7 @@ its stored state says it is.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -29,6 +30,10 @@ from .classify import selfhelp_tip as _tip
 from .classify import speech_hints as _hints
 from .fallback import fallback_twiml
 from .menu import Links
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,7 @@ def _turn(value) -> int | None:
 
 
 class Intake:
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
         self.links = Links(svc.settings.public_url)
         self.default_lang = spoken(svc.settings.default_language)

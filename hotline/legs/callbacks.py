@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import TYPE_CHECKING
 
 from ..queue.calls import ANONYMOUS
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
@@ -30,6 +31,10 @@ from . import conversation, customer
 from .common import MISSED_STATUSES, carrier_request
 from .customer import cancel, due, retry, unreached
 from .links import AgentLinks
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ __all__ = [
 ]
 
 
-def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
+def dial(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
     """The `callback_dial` job, after the agent accepted: dialing | skipped | no_carrier | unreached."""
     r, k = svc.redis, svc.keys
     state, customer_leg, number, from_number, agent_id = r.hmget(
@@ -92,7 +97,7 @@ def dial(svc, sid: str, *, last_attempt: bool = True) -> str:
     return "dialing"
 
 
-def customer_status(svc, sid: str, leg_sid: str, status: str) -> str:
+def customer_status(svc: Services, sid: str, leg_sid: str, status: str) -> str:
     """The customer leg's status callback: retry | failed | ended | ignored."""
     status = (status or "").strip()
     if status in MISSED_STATUSES:

@@ -13,8 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import TYPE_CHECKING
 
 from .. import job_names as names
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ def job_context() -> tuple[str, bool]:
 
 
 def leg_step(
-    svc,
+    svc: Services,
     leg_sid: str,
     to: str,
     *,
@@ -87,11 +92,11 @@ def leg_step(
     return bool(int(applied)), prev
 
 
-def leg(svc, leg_sid: str) -> dict:
+def leg(svc: Services, leg_sid: str) -> dict:
     return svc.redis.hgetall(svc.keys.leg(leg_sid)) if leg_sid else {}
 
 
-def agent_lang(svc, agent_id: str) -> str:
+def agent_lang(svc: Services, agent_id: str) -> str:
     """The language the agent hears their whispers and notices in: the first of theirs we speak."""
     from ..languages import first_spoken
 
@@ -99,19 +104,21 @@ def agent_lang(svc, agent_id: str) -> str:
     return first_spoken(x for x in langs.split(",") if x)
 
 
-def enqueue(svc, func: str, *args, with_retry: bool = False):
+def enqueue(svc: Services, func: str, *args, with_retry: bool = False):
     kw = {"retry": retry()} if with_retry else {}
     return svc.rq_queue.enqueue(func, *args, **kw)
 
 
-def enqueue_at(svc, at: float, func: str, *args) -> None:
+def enqueue_at(svc: Services, at: float, func: str, *args) -> None:
     """Run `func` at clock time `at` (hotline/timers.py knows how, for each kind of clock)."""
     from ..timers import schedule
 
     schedule(svc, at, func, *args)
 
 
-def routing_again(svc, *, call_sid: str | None = None, agent_id: str | None = None) -> None:
+def routing_again(
+    svc: Services, *, call_sid: str | None = None, agent_id: str | None = None
+) -> None:
     """Let the routing engine look again: at a call back at its place, at an agent free again."""
     if call_sid:
         svc.rq_queue.enqueue(names.REMATCH, call_sid)

@@ -13,6 +13,7 @@ callback, whichever first (`end` is idempotent: call_end.lua).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from .. import job_names as names
 from ..ivr.menu import Links, redirect
@@ -22,11 +23,15 @@ from . import customer, twiml, wrapup
 from .common import carrier_request, routing_again
 from .links import AgentLinks
 
+if TYPE_CHECKING:
+    from ..services import Services
+
+
 log = logging.getLogger(__name__)
 FINAL = FINAL_STATES
 
 
-def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
+def bridge(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
     """The `bridge` job: dequeued | skipped | no_carrier | failed (raises transient errors for RQ)."""
     r, k = svc.redis, svc.keys
     state, queue_sid, bridged_at, agent_id = r.hmget(
@@ -55,14 +60,14 @@ def bridge(svc, sid: str, *, last_attempt: bool = True) -> str:
     return "dequeued"
 
 
-def bridge_failed(svc, sid: str, agent_id: str | None, error: str) -> None:
+def bridge_failed(svc: Services, sid: str, agent_id: str | None, error: str) -> None:
     """The caller could not be moved (gone from the queue: hung up): the agent is told, and free."""
     log.warning("could not bring caller %s to agent %s: %s", sid, agent_id, error)
     if agent_id and end(svc, sid, agent_id, ended_via="bridge_failed") != "joined":
         notify_agent(svc, sid, agent_id, "caller_gone")
 
 
-def notify_agent(svc, sid: str, agent_id: str, what: str) -> None:
+def notify_agent(svc: Services, sid: str, agent_id: str, what: str) -> None:
     """Say `what` to the agent's live leg, then hang it up (Calls update Url)."""
     from .common import agent_lang
 
@@ -79,7 +84,7 @@ def notify_agent(svc, sid: str, agent_id: str, what: str) -> None:
         log.info("could not tell agent %s (%s) %s: %s", agent_id, leg_sid, what, e)
 
 
-def join(svc, sid: str, leg_sid: str, *, who: str = "caller") -> str:
+def join(svc: Services, sid: str, leg_sid: str, *, who: str = "caller") -> str:
     """TwiML for the caller (or the called-back customer) entering the agent's conference."""
     status, lang, _agent = svc.scripts.caller_join(
         keys=[svc.keys.call(sid), svc.keys.events],
@@ -94,7 +99,7 @@ def join(svc, sid: str, leg_sid: str, *, who: str = "caller") -> str:
     return twiml.sorry(lang)
 
 
-def end(svc, sid: str, agent_id: str, *, ended_via: str) -> str:
+def end(svc: Services, sid: str, agent_id: str, *, ended_via: str) -> str:
     """The conversation is over: one Lua step (call_end.lua) for the durations, the final
     event, the handle time and the agent's wrap-up, whichever signal comes first; then
     the timers and routing that follow from what it did.
@@ -141,7 +146,7 @@ def end(svc, sid: str, agent_id: str, *, ended_via: str) -> str:
     return status
 
 
-def caller_leg_ended(svc, sid: str) -> str:
+def caller_leg_ended(svc: Services, sid: str) -> str:
     """The caller's own leg ended (the voice status callback): the other way to learn that a
     bridged call is over, should the agent leg's callbacks be late or lost. Redis only
     (safe inside a webhook); telling an agent whose caller never arrived is a job."""
@@ -156,7 +161,7 @@ def caller_leg_ended(svc, sid: str) -> str:
     return out
 
 
-def free_agent(svc, agent_id: str, sid: str) -> bool:
+def free_agent(svc: Services, agent_id: str, sid: str) -> bool:
     """An agent still busy with `sid` after it ended without a conversation: available again."""
     from ..errors import IllegalTransition, NotEligible
 
@@ -171,7 +176,7 @@ def free_agent(svc, agent_id: str, sid: str) -> bool:
     return True
 
 
-def repair(svc, now: float | None = None) -> dict:
+def repair(svc: Services, now: float | None = None) -> dict:
     """The sweep's part for legs: overdue wrap-ups ended, wrap-ups without an end given one,
     busy agents whose call is over freed."""
     now = svc.clock.now() if now is None else now

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import TYPE_CHECKING
 
 from .. import job_names as names
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from .common import enqueue_at, routing_again
 
+if TYPE_CHECKING:
+    from ..services import Services
+
+
 log = logging.getLogger(__name__)
 
 
-def missed(svc, sid: str, leg_sid: str, status: str) -> str:
+def missed(svc: Services, sid: str, leg_sid: str, status: str) -> str:
     """The customer leg did not reach the customer (no-answer, busy, failed, canceled): the
     attempt counted, the agent told, the retry timed. retry | failed | ignored."""
     k = svc.keys
@@ -48,7 +53,7 @@ def missed(svc, sid: str, leg_sid: str, status: str) -> str:
     return out
 
 
-def unreached(svc, sid: str, agent_id: str) -> None:
+def unreached(svc: Services, sid: str, agent_id: str) -> None:
     """The agent's leg ended before the customer answered (the agent hung up while it rang).
 
     Runs inside webhooks (the agent's <Dial action>, its status callback): stopping the
@@ -66,7 +71,7 @@ def unreached(svc, sid: str, agent_id: str) -> None:
     missed(svc, sid, leg_sid, "canceled")
 
 
-def cancel(svc, leg_sid: str) -> str:
+def cancel(svc: Services, leg_sid: str) -> str:
     """The `callback_cancel` job: stop a customer leg nobody waits for. cancelled | no_carrier | failed."""
     tel = svc.telephony
     if tel is None:
@@ -79,7 +84,7 @@ def cancel(svc, leg_sid: str) -> str:
     return "cancelled"
 
 
-def retry(svc, sid: str) -> str:
+def retry(svc: Services, sid: str) -> str:
     """The `callback_retry` job (and the sweep): requeued | not_due | ignored."""
     k = svc.keys
     out = svc.scripts.callback_retry(
@@ -91,6 +96,6 @@ def retry(svc, sid: str) -> str:
     return out
 
 
-def due(svc, now: float | None = None) -> list[str]:
+def due(svc: Services, now: float | None = None) -> list[str]:
     now = svc.clock.now() if now is None else now
     return svc.redis.zrangebyscore(svc.keys.callback_retries, "-inf", now)

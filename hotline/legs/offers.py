@@ -20,6 +20,7 @@ If the caller hung up meanwhile the agent hears "the caller hung up" and is free
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from .. import job_names as names
 from ..routing import reservations
@@ -39,6 +40,10 @@ from .common import (
 )
 from .links import AgentLinks
 
+if TYPE_CHECKING:
+    from ..services import Services
+
+
 log = logging.getLogger(__name__)
 
 MIN_RING_S = 5
@@ -46,7 +51,7 @@ ANSWER_GRACE_S = 30  # whisper + <Gather> time granted once the agent has picked
 FINAL = FINAL_STATES
 
 
-def _contact(svc, agent_id: str) -> str:
+def _contact(svc: Services, agent_id: str) -> str:
     phone, client = svc.redis.hmget(svc.keys.agent(agent_id), "phone", "client")
     # A Twilio Client identity means the agent answers in the browser softphone.
     if client:
@@ -54,7 +59,7 @@ def _contact(svc, agent_id: str) -> str:
     return phone or ""
 
 
-def place(svc, sid: str, agent_id: str, *, token: str, last_attempt: bool = True) -> str:
+def place(svc: Services, sid: str, agent_id: str, *, token: str, last_attempt: bool = True) -> str:
     """The `offer` job: placed | placed_already | duplicate | stale | gone | failed | no_carrier.
 
     A transient carrier error is raised for RQ to retry, unless this is the last attempt."""
@@ -112,7 +117,7 @@ def place(svc, sid: str, agent_id: str, *, token: str, last_attempt: bool = True
     return "placed"
 
 
-def fail(svc, sid: str, agent_id: str, error: str) -> str:
+def fail(svc: Services, sid: str, agent_id: str, error: str) -> str:
     """The agent cannot be rung: end the offer (call back at its place); the agent is away
     (reason missed) until they come back, so an unreachable phone is not rung in a loop."""
     ended = reservations.end(svc, sid, "miss", reason="offer_failed", agent_id=agent_id)
@@ -126,7 +131,7 @@ def fail(svc, sid: str, agent_id: str, error: str) -> str:
 
 
 # Webhooks --------------------------------------------------------------------------
-def answered(svc, sid: str, agent_id: str, leg_sid: str) -> str:
+def answered(svc: Services, sid: str, agent_id: str, leg_sid: str) -> str:
     """The agent picked up: whisper + press 1, or tell them the call is gone."""
     k = svc.keys
     lang = agent_lang(svc, agent_id)
@@ -151,7 +156,7 @@ def answered(svc, sid: str, agent_id: str, leg_sid: str) -> str:
     return twiml.notice("taken", lang)
 
 
-def whisper_for(svc, call, lang: str) -> str:
+def whisper_for(svc: Services, call, lang: str) -> str:
     if call is None:
         return ""
     now = svc.clock.now()
@@ -177,7 +182,7 @@ def whisper_for(svc, call, lang: str) -> str:
     )
 
 
-def _gone(svc, sid, agent_id, leg_sid, call_state, lang, *, stage: str) -> str:
+def _gone(svc: Services, sid, agent_id, leg_sid, call_state, lang, *, stage: str) -> str:
     """The offer is no longer this agent's: the caller hung up, or the call went elsewhere."""
     if call_state in FINAL or not call_state:
         applied, _ = leg_step(
@@ -207,7 +212,7 @@ def _gone(svc, sid, agent_id, leg_sid, call_state, lang, *, stage: str) -> str:
     return twiml.notice("taken", lang)
 
 
-def accept(svc, sid: str, agent_id: str, leg_sid: str, digits: str) -> str:
+def accept(svc: Services, sid: str, agent_id: str, leg_sid: str, digits: str) -> str:
     """The whisper's <Gather action>: 1 takes the call; anything else (or nothing) declines it."""
     lang = agent_lang(svc, agent_id)
     links = AgentLinks(svc.settings.public_url)
@@ -236,7 +241,7 @@ def accept(svc, sid: str, agent_id: str, leg_sid: str, digits: str) -> str:
     return _gone(svc, sid, agent_id, leg_sid, call_state, lang, stage="accept")
 
 
-def missed(svc, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
+def missed(svc: Services, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
     """The offer ended without the agent taking the call. missed | caller_gone | ignored."""
     applied, prev = leg_step(
         svc,
@@ -274,7 +279,9 @@ def missed(svc, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
     return "missed"
 
 
-def leg_status(svc, sid: str, agent_id: str, leg_sid: str, status: str, duration: str = "") -> str:
+def leg_status(
+    svc: Services, sid: str, agent_id: str, leg_sid: str, status: str, duration: str = ""
+) -> str:
     """The agent leg's status callback. What it changed: missed | caller_gone | ended | ignored."""
     from . import conversation
 

@@ -13,11 +13,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .. import job_names as names
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 DEFAULT_FILE = Path(__file__).with_name("wrapup.yaml")
 TOLERANCE_S = 0.5  # the sweep ends a wrap-up due within this much (clock vs scheduler jitter)
@@ -41,11 +46,11 @@ def _load(path: str) -> tuple[float, dict[str, float]]:
     return default, skills
 
 
-def _path(svc) -> str:
+def _path(svc: Services) -> str:
     return str(svc.settings.wrapup_file or DEFAULT_FILE)
 
 
-def seconds_for(svc, skill: str | None) -> float:
+def seconds_for(svc: Services, skill: str | None) -> float:
     default, skills = _load(_path(svc))
     return skills.get(skill or "", default)
 
@@ -56,12 +61,12 @@ def _policy_json(path: str) -> str:
     return json.dumps({"default": default, "skills": skills})
 
 
-def policy_json(svc) -> str:
+def policy_json(svc: Services) -> str:
     """The wrap-up times as call_end.lua reads them."""
     return _policy_json(_path(svc))
 
 
-def schedule_end(svc, agent_id: str, sid: str, until: float) -> None:
+def schedule_end(svc: Services, agent_id: str, sid: str, until: float) -> None:
     """The timer that ends the wrap-up call_end.lua started (the sweep does it if lost)."""
     from .common import enqueue_at
 
@@ -69,7 +74,12 @@ def schedule_end(svc, agent_id: str, sid: str, until: float) -> None:
 
 
 def done(
-    svc, agent_id: str, sid: str | None = None, *, via: str = "timer", now: float | None = None
+    svc: Services,
+    agent_id: str,
+    sid: str | None = None,
+    *,
+    via: str = "timer",
+    now: float | None = None,
 ) -> str:
     """End the wrap-up of `agent_id` (for call `sid` when given): ended | not_due | skipped."""
     k = svc.keys
@@ -91,12 +101,12 @@ def done(
     return out
 
 
-def due(svc, now: float | None = None) -> list[str]:
+def due(svc: Services, now: float | None = None) -> list[str]:
     now = svc.clock.now() if now is None else now
     return svc.redis.zrangebyscore(svc.keys.wrapups, "-inf", now + TOLERANCE_S)
 
 
-def unscheduled(svc, agent_states: dict[str, tuple]) -> list[str]:
+def unscheduled(svc: Services, agent_states: dict[str, tuple]) -> list[str]:
     """Agents in wrap-up with no end in `wrapups` (put there by hand, or a lost write):
     the sweep gives them the default wrap-up from when it began."""
     in_wrapup = [a for a, (state, *_rest) in agent_states.items() if state == "wrapup"]
@@ -108,7 +118,7 @@ def unscheduled(svc, agent_states: dict[str, tuple]) -> list[str]:
     return [a for a, score in zip(in_wrapup, p.execute()) if score is None]
 
 
-def set_missing_end(svc, agent_id: str, since: float | None, now: float) -> float:
+def set_missing_end(svc: Services, agent_id: str, since: float | None, now: float) -> float:
     """Give an agent in wrap-up without an end one (ZADD NX: an end set meanwhile wins)."""
     until = (since if since is not None else now) + seconds_for(svc, None)
     svc.redis.zadd(svc.keys.wrapups, {agent_id: until}, nx=True)

@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING
 
 from ..errors import UnknownCall
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 REPEAT_WINDOW_S = 24 * 3600
 # Garbage collection of caller:{number}; the repeat decision compares timestamps.
@@ -200,7 +205,7 @@ class Step:
 
 
 class CallStore:
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
         self.r = svc.redis
         self.keys = svc.keys

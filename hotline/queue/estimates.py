@@ -16,6 +16,11 @@ every turn of every waiting caller, and who is on shift changes slowly.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 HISTORY = 50
 STAFFED_TTL_S = 10.0
@@ -30,7 +35,7 @@ def estimate_from(position: int, handle_times: list[float], staffed: int | None)
 
 
 class WaitEstimator:
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
         self.r = svc.redis
         self.keys = svc.keys

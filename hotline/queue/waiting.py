@@ -16,10 +16,14 @@ Lua scripts, with the key names from store/keys.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import UnknownCall
 from ..states import BOOST_PER_PRIORITY_S
 from .calls import Call, valid_sid
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class LineView:
 
 
 class WaitingLines:
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
         self.r = svc.redis
         self.keys = svc.keys

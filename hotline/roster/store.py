@@ -19,6 +19,7 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -28,9 +29,12 @@ from .dump import dump, to_data
 from .model import ExtraShift, Leave, Problem, Roster, Shift, Swap
 from .validate import from_data, load_text
 
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 class RosterStore:
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
         self.r = svc.redis
         self.k = svc.keys

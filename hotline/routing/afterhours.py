@@ -29,12 +29,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from .. import job_names as names
 from ..errors import HotlineError
 from ..roster import schedule
 from . import overflow
 from .agents import decode_skills
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class AfterHours:
     next_cover_at: float | None = None  # epoch s; None when open, or no cover within a year
 
 
-def _staffed(svc, members: set[str], lines: tuple[str, ...]) -> bool:
+def _staffed(svc: Services, members: set[str], lines: tuple[str, ...]) -> bool:
     if not members:
         return False
     ids = sorted(members)
@@ -58,7 +62,7 @@ def _staffed(svc, members: set[str], lines: tuple[str, ...]) -> bool:
     return False
 
 
-def _roster(svc):
+def _roster(svc: Services):
     try:
         return svc.roster.load()
     except (
@@ -67,7 +71,7 @@ def _roster(svc):
         return None
 
 
-def next_cover_at(svc, lines: tuple[str, ...], now: float) -> float | None:
+def next_cover_at(svc: Services, lines: tuple[str, ...], now: float) -> float | None:
     roster = _roster(svc)
     if roster is None:
         return None
@@ -78,7 +82,9 @@ def next_cover_at(svc, lines: tuple[str, ...], now: float) -> float | None:
     return min(found).timestamp() if found else None
 
 
-def check(svc, skill: str, category: str | None = None, now: float | None = None) -> AfterHours:
+def check(
+    svc: Services, skill: str, category: str | None = None, now: float | None = None
+) -> AfterHours:
     now = svc.clock.now() if now is None else now
     steps = overflow.load_policy(svc).steps(category or skill)
     lines = overflow.all_lines(skill, steps)
@@ -94,7 +100,7 @@ def check(svc, skill: str, category: str | None = None, now: float | None = None
     return AfterHours(False, skill, lines, next_cover_at(svc, lines, now))
 
 
-def _rostered_now(svc, lines: tuple[str, ...], now: float) -> bool:
+def _rostered_now(svc: Services, lines: tuple[str, ...], now: float) -> bool:
     roster = _roster(svc)
     if roster is None:
         return False
@@ -103,7 +109,11 @@ def _rostered_now(svc, lines: tuple[str, ...], now: float) -> bool:
 
 
 def request_callback(
-    svc, sid: str, recording_url: str = "", duration: float | str = "", now: float | None = None
+    svc: Services,
+    sid: str,
+    recording_url: str = "",
+    duration: float | str = "",
+    now: float | None = None,
 ) -> str:
     """requested | updated (already a request: recording kept) | too_late | not_found."""
     k = svc.keys
@@ -117,7 +127,7 @@ def request_callback(
     return status
 
 
-def add_transcription(svc, sid: str, text: str, now: float | None = None) -> bool:
+def add_transcription(svc: Services, sid: str, text: str, now: float | None = None) -> bool:
     """The voicemail's transcription, kept once (Twilio may deliver it twice); False for
     an unknown call or one that already has it."""
     now = svc.clock.now() if now is None else now

@@ -17,10 +17,15 @@ them with one ZREM per pool held and reads the agent's shift status without the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import job_names as names
 from .. import languages
 from ..errors import IllegalTransition, NotEligible
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 STATES = ("offline", "available", "reserved", "busy", "wrapup", "away")
 AWAY_REASONS = ("break", "training", "missed", "meeting", "lunch", "other")
@@ -106,7 +111,7 @@ class Agent:
 
 
 class AgentStore:
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
         self.r = svc.redis
         self.k = svc.keys

@@ -17,6 +17,10 @@ two agree on random populations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def why_not(agent: AgentView, call: CallView) -> str | None:
     return None
 
 
-def explain(svc, agent_id: str, call_sid: str) -> str | None:
+def explain(svc: Services, agent_id: str, call_sid: str) -> str | None:
     """`hotline agents why AGENT CALL_SID`: why_not for an agent and a call as stored now.
     NotEligible for an unknown agent or call."""
     from ..errors import NotEligible
@@ -84,7 +88,7 @@ def explain(svc, agent_id: str, call_sid: str) -> str | None:
     return why_not(AgentView.of(svc.agents.get(agent_id)), CallView.from_hash(h))
 
 
-def explain_lines(svc, agent_id: str, call_sid: str) -> tuple[str, ...]:
+def explain_lines(svc: Services, agent_id: str, call_sid: str) -> tuple[str, ...]:
     """The call's lines through which the agent may take it now (empty: not eligible)."""
     h = svc.redis.hgetall(svc.keys.call(call_sid))
     return eligible_skills(AgentView.of(svc.agents.get(agent_id)), CallView.from_hash(h))

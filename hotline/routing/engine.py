@@ -14,16 +14,21 @@ is one Lua step with the timer, so starting the chains twice does not double the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .. import job_names as names
 from .. import timers
 from . import overflow, reservations
 
+if TYPE_CHECKING:
+    from ..services import Services
+
+
 SWEEP_INTERVAL_S = 60.0
 SHIFT_LOOKAHEAD_S = 8 * 86400
 
 
-def call_waiting(svc, sid: str):
+def call_waiting(svc: Services, sid: str):
     """A call entered its waiting line (or became a callback request)."""
     overflow.prepare(svc, sid)
     overflow.apply_due(svc, sid)
@@ -31,18 +36,18 @@ def call_waiting(svc, sid: str):
     return svc.matcher.match_call(sid)
 
 
-def agent_available(svc, agent_id: str):
+def agent_available(svc: Services, agent_id: str):
     return svc.matcher.match_agent(agent_id)
 
 
-def overflow_due(svc, sid: str, step: int):
+def overflow_due(svc: Services, sid: str, step: int):
     applied = overflow.apply_due(svc, sid)
     if applied:
         return svc.matcher.match_call(sid)
     return None
 
 
-def reservation_due(svc, sid: str):
+def reservation_due(svc: Services, sid: str):
     """An offer's timer fired: expire it if still unanswered, then offer the call again."""
     status = reservations.expire(svc, sid)
     if status == "expired":
@@ -51,7 +56,7 @@ def reservation_due(svc, sid: str):
     return None
 
 
-def shift_boundary(svc, reschedule: bool = True) -> int:
+def shift_boundary(svc: Services, reschedule: bool = True) -> int:
     """Shifts started or ended: recompute who is on, re-index the pools, match."""
     if reschedule:
         schedule_next_boundary(svc)  # first: a crash below must not end the chain
@@ -60,7 +65,7 @@ def shift_boundary(svc, reschedule: bool = True) -> int:
     return len(svc.matcher.match_all())
 
 
-def _chain(svc, name: str, at: float, func: str, *, dead: bool = False) -> bool:
+def _chain(svc: Services, name: str, at: float, func: str, *, dead: bool = False) -> bool:
     """Set the next firing of timer chain `name` at clock time `at` unless one is already
     due in (now, at]: one Lua step (timer_chain.lua)."""
     now = svc.clock.now()
@@ -72,11 +77,11 @@ def _chain(svc, name: str, at: float, func: str, *, dead: bool = False) -> bool:
     )
 
 
-def schedule_sweep(svc, *, dead: bool = False) -> bool:
+def schedule_sweep(svc: Services, *, dead: bool = False) -> bool:
     return _chain(svc, "sweep", svc.clock.now() + SWEEP_INTERVAL_S, names.SWEEP, dead=dead)
 
 
-def schedule_next_boundary(svc, *, dead: bool = False) -> float | None:
+def schedule_next_boundary(svc: Services, *, dead: bool = False) -> float | None:
     from ..roster import schedule
 
     roster = svc.roster.load()
@@ -96,13 +101,13 @@ def schedule_next_boundary(svc, *, dead: bool = False) -> float | None:
     return at
 
 
-def start_timers(svc) -> None:
+def start_timers(svc: Services) -> None:
     """At worker start: make sure the sweep and the next shift boundary are scheduled."""
     schedule_sweep(svc)
     schedule_next_boundary(svc)
 
 
-def ensure_timers(svc) -> None:
+def ensure_timers(svc: Services) -> None:
     """Restart a timer chain that died: one MGET when both are alive.
 
     Run by every worker's timer pump every few seconds and by the routing jobs. A chain

@@ -34,10 +34,14 @@ On Redis Cluster a hash-tagged prefix (`{hotline}:`) keeps them in one slot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis.exceptions import NoScriptError
 
 from .. import job_names as names
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Reservation:
 
 
 class Matcher:
-    def __init__(self, svc):
+    def __init__(self, svc: Services):
         self.svc = svc
         self.k = svc.keys
         self.offer_timeout = svc.settings.offer_timeout_s

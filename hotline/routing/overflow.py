@@ -16,12 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .. import job_names as names
 from .. import timers
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 DEFAULT_FILE = Path(__file__).with_name("overflow.yaml")
 STEP_KEYS = {"after", "add_lines", "on_call", "any_language", "callback"}
@@ -122,7 +127,7 @@ def _load(path: str) -> OverflowPolicy:
     return parse_policy(data, path)
 
 
-def load_policy(svc=None) -> OverflowPolicy:
+def load_policy(svc: Services = None) -> OverflowPolicy:
     """The policy of HOTLINE_OVERFLOW_FILE (settings.overflow_file), else the shipped one."""
     path = (svc.settings.overflow_file if svc is not None else None) or DEFAULT_FILE
     return _load(str(path))
@@ -150,7 +155,7 @@ def reaches_on_call(steps: tuple[Step, ...]) -> bool:
 
 
 # store ---------------------------------------------------------------------------
-def apply_step(svc, sid: str, number: int, step: Step, now: float | None = None) -> str:
+def apply_step(svc: Services, sid: str, number: int, step: Step, now: float | None = None) -> str:
     k = svc.keys
     now = svc.clock.now() if now is None else now
     status, _ = svc.scripts.overflow_step(
@@ -169,7 +174,9 @@ def apply_step(svc, sid: str, number: int, step: Step, now: float | None = None)
     return status
 
 
-def apply_due(svc, sid: str, now: float | None = None, fields: tuple | None = None) -> list[int]:
+def apply_due(
+    svc: Services, sid: str, now: float | None = None, fields: tuple | None = None
+) -> list[int]:
     """Apply every step of the call's category that is due; returns the step numbers applied.
 
     `fields` = (state, category, enqueued_at, ovf_step) already read (the sweep reads
@@ -191,7 +198,7 @@ def apply_due(svc, sid: str, now: float | None = None, fields: tuple | None = No
     return done
 
 
-def prepare(svc, sid: str) -> None:
+def prepare(svc: Services, sid: str) -> None:
     """Before the first match: the category's required level, once."""
     category = svc.redis.hget(svc.keys.call(sid), "category")
     level = load_policy(svc).for_category(category).min_level
@@ -199,7 +206,7 @@ def prepare(svc, sid: str) -> None:
         svc.redis.hsetnx(svc.keys.call(sid), "min_level", level)
 
 
-def schedule(svc, sid: str, now: float | None = None) -> int:
+def schedule(svc: Services, sid: str, now: float | None = None) -> int:
     """One RQ job per pending step, at enqueued_at + after (real delay from the clock)."""
     now = svc.clock.now() if now is None else now
     category, enq, applied = svc.redis.hmget(

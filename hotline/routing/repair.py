@@ -8,8 +8,13 @@ left `reserved` for nothing, re-indexes the idle pools, applies due overflow ste
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .reservations import expire_due
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 REPAIR_HORIZON_S = (
     7 * 86400
@@ -28,7 +33,7 @@ class SweepReport:
         return dict(self.__dict__)
 
 
-def _waiting_calls(svc, now: float) -> list[tuple[str, dict]]:
+def _waiting_calls(svc: Services, now: float) -> list[tuple[str, dict]]:
     r, k = svc.redis, svc.keys
     sids = r.zrangebyscore(k.calls, now - REPAIR_HORIZON_S, "+inf")
     p = r.pipeline(transaction=False)
@@ -53,7 +58,7 @@ def _waiting_calls(svc, now: float) -> list[tuple[str, dict]]:
     return out
 
 
-def repair(svc, now: float | None = None, match_limit: int = 5000) -> SweepReport:
+def repair(svc: Services, now: float | None = None, match_limit: int = 5000) -> SweepReport:
     """Idempotent repair, then match everything matchable. Safe to run any time, twice."""
     from . import overflow
 
@@ -95,7 +100,7 @@ def repair(svc, now: float | None = None, match_limit: int = 5000) -> SweepRepor
     return rep
 
 
-def _nonempty_pools(svc) -> list[str]:
+def _nonempty_pools(svc: Services) -> list[str]:
     from .agents import decode_skills
 
     r, k = svc.redis, svc.keys

@@ -16,6 +16,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 log = logging.getLogger(__name__)
 REPAIR_HORIZON_S = (
@@ -34,7 +39,7 @@ class Ended:
 
 
 def end(
-    svc,
+    svc: Services,
     sid: str,
     mode: str,
     now: float | None = None,
@@ -73,7 +78,7 @@ def end(
 
 
 def accept(
-    svc,
+    svc: Services,
     sid: str,
     agent_id: str = "",
     now: float | None = None,
@@ -89,13 +94,13 @@ def accept(
 
 
 def release(
-    svc, sid: str, reason: str = "declined", agent_id: str = "", now: float | None = None
+    svc: Services, sid: str, reason: str = "declined", agent_id: str = "", now: float | None = None
 ) -> str:
     return end(svc, sid, "release", now, reason, agent_id).status
 
 
 def miss(
-    svc, sid: str, reason: str = "no_answer", agent_id: str = "", now: float | None = None
+    svc: Services, sid: str, reason: str = "no_answer", agent_id: str = "", now: float | None = None
 ) -> str:
     """The agent's leg reported no answer / declined: end the offer now, in one step --
     agent away (missed), call back at its place. missed | none | wrong_agent.
@@ -105,16 +110,16 @@ def miss(
     return end(svc, sid, "miss", now, reason, agent_id).status
 
 
-def expire(svc, sid: str, now: float | None = None) -> str:
+def expire(svc: Services, sid: str, now: float | None = None) -> str:
     """expired | not_due | none."""
     return end(svc, sid, "expire", now).status
 
 
-def get(svc, sid: str) -> dict | None:
+def get(svc: Services, sid: str) -> dict | None:
     return svc.redis.hgetall(svc.keys.reservation(sid)) or None
 
 
-def expire_due(svc, now: float | None = None) -> list[str]:
+def expire_due(svc: Services, now: float | None = None) -> list[str]:
     now = svc.clock.now() if now is None else now
     out = []
     for sid in svc.redis.zrangebyscore(svc.keys.reservations, "-inf", now):

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 
-def record(svc, since: float, until: float | None = None) -> None:
+def record(svc: Services, since: float, until: float | None = None) -> None:
     """Note an outage seen from `since` (real epoch seconds) to `until` (default now).
     Kept until the sweep takes it; a second outage before that widens it."""
     until = time.time() if until is None else until
     svc.scripts.outage(keys=[svc.keys.outage], args=["record", repr(since), repr(until)])
 
 
-def take(svc) -> dict | None:
+def take(svc: Services) -> dict | None:
     """The outage mark, removed in the same step (one sweep acts on it); None if there is none."""
     got = svc.scripts.outage(keys=[svc.keys.outage], args=["take", "", ""])
     if not got:
@@ -29,7 +33,7 @@ def take(svc) -> dict | None:
     return {"since": float(got[0]), "until": float(got[1])}
 
 
-def restarted(svc) -> bool:
+def restarted(svc: Services) -> bool:
     """True once after the Redis server restarted (its run_id differs from the one last seen)."""
     run_id = svc.redis.info("server").get("run_id", "")
     previous = svc.redis.set(svc.keys.run_id, run_id, get=True)
@@ -48,7 +52,7 @@ class Notes:
             if self._since is None:
                 self._since = time.time()
 
-    def flush(self, svc) -> None:
+    def flush(self, svc: Services) -> None:
         """Cheap when nothing failed (one attribute read): called on every request."""
         if self._since is None:
             return

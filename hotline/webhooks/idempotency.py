@@ -17,6 +17,11 @@ Owns `idem:{token}` (string, TTL: '' while the first delivery runs, then its ans
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..services import Services
+
 
 HEADER = "I-Twilio-Idempotency-Token"
 TTL_S = 3600
@@ -28,11 +33,11 @@ def token_of(headers) -> str | None:
     return token if TOKEN_RE.match(token) else None
 
 
-def claim(svc, token: str) -> str | None:
+def claim(svc: Services, token: str) -> str | None:
     """None: this delivery is the first, handle it. A string: the first delivery's answer
     ('' when it has not answered yet)."""
     return svc.scripts.idempotency(keys=[svc.keys.idempotency(token)], args=["claim", TTL_S])
 
 
-def store(svc, token: str, body: str) -> None:
+def store(svc: Services, token: str, body: str) -> None:
     svc.scripts.idempotency(keys=[svc.keys.idempotency(token)], args=["store", TTL_S, body])
