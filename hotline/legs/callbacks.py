@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..queue.calls import ANONYMOUS
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
@@ -34,6 +34,9 @@ from .links import AgentLinks
 
 if TYPE_CHECKING:
     from ..services import Services
+
+CustomerResult = Literal["retry", "failed", "ended", "ignored"]
+DialResult = Literal["dialing", "skipped", "no_carrier", "unreached"]
 
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,7 @@ __all__ = [
 ]
 
 
-def dial(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
+def dial(svc: Services, sid: str, *, last_attempt: bool = True) -> DialResult:
     """The `callback_dial` job, after the agent accepted: dialing | skipped | no_carrier | unreached."""
     r, k = svc.redis, svc.keys
     state, customer_leg, number, from_number, agent_id = r.hmget(
@@ -97,7 +100,7 @@ def dial(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
     return "dialing"
 
 
-def customer_status(svc: Services, sid: str, leg_sid: str, status: str) -> str:
+def customer_status(svc: Services, sid: str, leg_sid: str, status: str) -> CustomerResult:
     """The customer leg's status callback: retry | failed | ended | ignored."""
     status = (status or "").strip()
     if status in MISSED_STATUSES:

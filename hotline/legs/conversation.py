@@ -13,7 +13,7 @@ callback, whichever first (`end` is idempotent: call_end.lua).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .. import job_names as names
 from ..ivr.menu import Links, redirect
@@ -26,12 +26,24 @@ from .links import AgentLinks
 if TYPE_CHECKING:
     from ..services import Services
 
+CallEnd = Literal[
+    "completed",
+    "abandoned",
+    "requeued",
+    "unreached",
+    "joined",
+    "freed",
+    "not_bridged",
+    "wrong_agent",
+]
+BridgeResult = Literal["dequeued", "skipped", "no_carrier", "failed"]
+
 
 log = logging.getLogger(__name__)
 FINAL = FINAL_STATES
 
 
-def bridge(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
+def bridge(svc: Services, sid: str, *, last_attempt: bool = True) -> BridgeResult:
     """The `bridge` job: dequeued | skipped | no_carrier | failed (raises transient errors for RQ)."""
     r, k = svc.redis, svc.keys
     state, queue_sid, bridged_at, agent_id = r.hmget(
@@ -99,7 +111,7 @@ def join(svc: Services, sid: str, leg_sid: str, *, who: str = "caller") -> str:
     return twiml.sorry(lang)
 
 
-def end(svc: Services, sid: str, agent_id: str, *, ended_via: str) -> str:
+def end(svc: Services, sid: str, agent_id: str, *, ended_via: str) -> CallEnd:
     """The conversation is over: one Lua step (call_end.lua) for the durations, the final
     event, the handle time and the agent's wrap-up, whichever signal comes first; then
     the timers and routing that follow from what it did.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .. import job_names as names
 from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
@@ -22,11 +22,13 @@ from .common import enqueue_at, routing_again
 if TYPE_CHECKING:
     from ..services import Services
 
+AttemptResult = Literal["retry", "failed", "ignored"]
+
 
 log = logging.getLogger(__name__)
 
 
-def missed(svc: Services, sid: str, leg_sid: str, status: str) -> str:
+def missed(svc: Services, sid: str, leg_sid: str, status: str) -> AttemptResult:
     """The customer leg did not reach the customer (no-answer, busy, failed, canceled): the
     attempt counted, the agent told, the retry timed. retry | failed | ignored."""
     k = svc.keys

@@ -20,7 +20,7 @@ If the caller hung up meanwhile the agent hears "the caller hung up" and is free
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .. import job_names as names
 from ..routing import reservations
@@ -43,6 +43,11 @@ from .links import AgentLinks
 if TYPE_CHECKING:
     from ..services import Services
 
+PlaceResult = Literal[
+    "placed", "placed_already", "duplicate", "stale", "gone", "failed", "no_carrier"
+]
+MissResult = Literal["missed", "caller_gone", "ignored"]
+
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +64,9 @@ def _contact(svc: Services, agent_id: str) -> str:
     return phone or ""
 
 
-def place(svc: Services, sid: str, agent_id: str, *, token: str, last_attempt: bool = True) -> str:
+def place(
+    svc: Services, sid: str, agent_id: str, *, token: str, last_attempt: bool = True
+) -> PlaceResult:
     """The `offer` job: placed | placed_already | duplicate | stale | gone | failed | no_carrier.
 
     A transient carrier error is raised for RQ to retry, unless this is the last attempt."""
@@ -241,7 +248,7 @@ def accept(svc: Services, sid: str, agent_id: str, leg_sid: str, digits: str) ->
     return _gone(svc, sid, agent_id, leg_sid, call_state, lang, stage="accept")
 
 
-def missed(svc: Services, sid: str, agent_id: str, leg_sid: str, reason: str) -> str:
+def missed(svc: Services, sid: str, agent_id: str, leg_sid: str, reason: str) -> MissResult:
     """The offer ended without the agent taking the call. missed | caller_gone | ignored."""
     applied, prev = leg_step(
         svc,

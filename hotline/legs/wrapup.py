@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 
@@ -80,7 +80,7 @@ def done(
     *,
     via: str = "timer",
     now: float | None = None,
-) -> str:
+) -> Literal["ended", "not_due", "skipped"]:
     """End the wrap-up of `agent_id` (for call `sid` when given): ended | not_due | skipped."""
     k = svc.keys
     now = svc.clock.now() if now is None else now

@@ -16,7 +16,7 @@ Lua scripts, with the key names from store/keys.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import UnknownCall
 from ..states import BOOST_PER_PRIORITY_S
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Enqueued:
-    status: str  # "enqueued" | "already_waiting" | "refused"
+    status: Literal["enqueued", "already_waiting", "refused"]
     effective_at: float | None = None
     state: str | None = None  # when refused: the call's state ("" for an unknown call)
     priority: int = 0

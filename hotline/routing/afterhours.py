@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .. import job_names as names
 from ..errors import HotlineError
@@ -114,7 +114,7 @@ def request_callback(
     recording_url: str = "",
     duration: float | str = "",
     now: float | None = None,
-) -> str:
+) -> Literal["requested", "updated", "too_late", "not_found"]:
     """requested | updated (already a request: recording kept) | too_late | not_found."""
     k = svc.keys
     now = svc.clock.now() if now is None else now

@@ -16,10 +16,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from ..services import Services
+
+EndStatus = Literal[
+    "accepted",
+    "released",
+    "missed",
+    "expired",
+    "none",
+    "not_due",
+    "wrong_agent",
+    "call_gone",
+    "leg_done",
+]
 
 
 log = logging.getLogger(__name__)
@@ -32,7 +44,7 @@ REPAIR_HORIZON_S = (
 class Ended:
     """What reservation_end.lua did, and what it saw before doing it."""
 
-    status: str
+    status: EndStatus
     agent_id: str
     call_held: bool  # the call was reserved for this agent before the step
     call_state: str  # the call's state before the step ('' = no such call)
@@ -85,7 +97,7 @@ def accept(
     *,
     leg_sid: str = "",
     leg_ttl_s: int = 0,
-) -> str:
+) -> EndStatus:
     """accepted | call_gone (caller hung up while ringing) | none | wrong_agent | leg_done.
     With `leg_sid`, that leg is recorded as accepted and as the call's agent leg in the same step."""
     return end(
@@ -95,13 +107,13 @@ def accept(
 
 def release(
     svc: Services, sid: str, reason: str = "declined", agent_id: str = "", now: float | None = None
-) -> str:
+) -> EndStatus:
     return end(svc, sid, "release", now, reason, agent_id).status
 
 
 def miss(
     svc: Services, sid: str, reason: str = "no_answer", agent_id: str = "", now: float | None = None
-) -> str:
+) -> EndStatus:
     """The agent's leg reported no answer / declined: end the offer now, in one step --
     agent away (missed), call back at its place. missed | none | wrong_agent.
     (`end(svc, sid, "miss", ...)` also tells what the step saw of the call.)
@@ -110,7 +122,7 @@ def miss(
     return end(svc, sid, "miss", now, reason, agent_id).status
 
 
-def expire(svc: Services, sid: str, now: float | None = None) -> str:
+def expire(svc: Services, sid: str, now: float | None = None) -> EndStatus:
     """expired | not_due | none."""
     return end(svc, sid, "expire", now).status
 
