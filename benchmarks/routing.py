@@ -40,9 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotline.clock import ManualClock  # noqa: E402
-from hotline.config import Settings  # noqa: E402
-from hotline.services import Services  # noqa: E402
+from hotline.clock import ManualClock
+from hotline.config import Settings
+from hotline.services import Services
 
 SKILLS = ("connection", "software", "error_message", "general")
 NOW = 1_780_000_000.0

@@ -4,8 +4,15 @@ It places calls to the app over real HTTP with Twilio's parameters and a valid
 X-Twilio-Signature, executes the TwiML the app returns, follows every URL the
 way Twilio does and posts the status callback at the end. Modules:
 
-* `twiml_exec` — one call: TwiML parsing and the verbs (Say, Play, Pause,
-  Gather, Redirect, Enqueue + waitUrl loop + action, Leave, Hangup, Record, Dial);
+* `twiml_exec` — one call's `CallSession`: answer or ring, follow the TwiML
+  documents, finish and report; the verb table. Its parts: `twiml_session` (the
+  call's state, REST controls, signed requests, verb dispatch, waits),
+  `twiml_voice` (Say, Play, Pause, Gather, Redirect, Hangup), `twiml_queue`
+  (Enqueue + waitUrl loop + action, Leave), `twiml_record` (Record +
+  transcription), `twiml_dial` (Dial: Conference, Number/Client child legs and
+  their private rooms), `twiml_attrs` (attributes read as Twilio reads them);
+* `call_data` — CallSpec, CallResult, Fetch, TwimlError; `queues` — the
+  carrier's queues (FIFO per name, QueueSid, average wait);
 * `party` — the simulated caller's script (keys, speech, patience, message);
 * `timing` — every duration and how simulated time passes (virtual or real);
 * `signing` — signed webhook requests; a non-2xx answer fails loudly;
