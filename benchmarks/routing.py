@@ -31,6 +31,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -288,6 +289,7 @@ def main(argv=None) -> int:
     finally:
         if server is not None:
             server.stop()
+            shutil.rmtree(server.data_dir, ignore_errors=True)
     separate_ping = max(ping, ping_after)
 
     def pick(n, p):
