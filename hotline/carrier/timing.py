@@ -9,7 +9,7 @@ All the simulator's time arithmetic lives here:
 `VirtualTimeline` (the offline case: app and simulator in one process sharing a
 `ManualClock`) never sleeps: it moves the shared clock forward, so a two-minute
 wait in the queue runs in milliseconds and the app reads consistent times.
-Several simulated parties (callers now, agents in part 2) run as threads, but
+Several simulated parties (callers, agents) run as threads, but
 only one holds the baton at a time; the driver always wakes the party with the
 earliest wake-up time and sets the clock to it, so runs are deterministic
 (ties are FIFO). A party's HTTP round trip happens while it holds the baton,

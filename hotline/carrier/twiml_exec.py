@@ -14,7 +14,7 @@ ElementTree and runs its verbs in order, following URLs as Twilio does:
   QueuePosition, QueueTime, AvgQueueTime, CurrentQueueSize, MaxQueueSize and
   run the wait TwiML (only Say, Play, Pause, Gather, Redirect, Leave, Hangup),
   then request `waitUrl` again each time the wait TwiML ends. On <Leave> (or a
-  redirect by the REST API in part 2) the `action` URL is requested with
+  redirect by the REST API) the `action` URL is requested with
   QueueResult (leave / redirected), QueueSid, QueueTime and its TwiML runs; no
   action = the verb after <Enqueue>. When the caller hangs up while enqueued
   (patience exhausted) or the wait TwiML says <Hangup>, `action` is requested
@@ -23,7 +23,7 @@ ElementTree and runs its verbs in order, following URLs as Twilio does:
   document) gets RecordingUrl, RecordingSid, RecordingDuration and Digits; a
   transcribeCallback gets the text after the call.
 * Hangup, or the end of the document: the call is over.
-* Dial (part 2): <Conference> puts the call in a room of conference.py
+* Dial: <Conference> puts the call in a room of conference.py
   (startConferenceOnEnter, endConferenceOnExit, timeLimit) until the room ends,
   the call hangs up, or the REST API moves it; <Number>/<Client> (or a bare
   number) rings that endpoint of the Network (phones.py) as a child leg

@@ -119,7 +119,7 @@ class SessionCore:
         self._party = None  # the timeline's id for the thread running this call
         self.recordings: list[dict] = []
 
-    # Called from other threads (REST API, part 2) ---------------------------------
+    # Called from other threads (the REST API) ------------------------------------
     def redirect(self, url: str, method: str = "POST") -> None:
         """Move the call to new TwiML now (REST Calls or Queue Members update): what the
         caller is hearing is cut short, as on Twilio."""
