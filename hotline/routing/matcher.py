@@ -58,6 +58,7 @@ class Matcher:
         self.k = svc.keys
         self.offer_timeout = svc.settings.offer_timeout_s
         self.window = svc.settings.match_window
+        self._families = svc.keys.family_args  # built once: every decision sends them
         self._scripts: dict[str, object] = {}
 
     def _run(self, name: str, keys: tuple, args: tuple):
@@ -85,7 +86,7 @@ class Matcher:
         out = self._run(
             "match_call",
             (k.call(sid), k.reservations, k.events),
-            (k.families, sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
+            (*self._families, sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
         )
         if not out:
             return None
@@ -103,7 +104,13 @@ class Matcher:
         out = self._run(
             "match_agent",
             (k.agent(agent_id), k.reservations, k.events),
-            (k.families, agent_id, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
+            (
+                *self._families,
+                agent_id,
+                repr(now),
+                "%.3f" % (now + self.offer_timeout),
+                self.window,
+            ),
         )
         if not out:
             return None

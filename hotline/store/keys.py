@@ -15,21 +15,24 @@ class Keys:
         return f"Keys({self.prefix!r})"
 
     @property
-    def families(self) -> str:
+    def family_args(self) -> tuple[str, ...]:
         """The prefixes of the key families Lua scripts build names from (a line per skill,
-        the pools of an agent's skills...), joined by '|' in lib/families.lua's order: so
-        that every key a script touches is named here."""
-        return "|".join(
-            (
-                self.waiting(""),
-                self.agent(""),
-                self.call(""),
-                self.reservation(""),
-                self.idle_pool(""),
-                self.idle_pool("", on_call=True),
-                self.handle_times(""),
-            )
+        the pools of an agent's skills...), in lib/families.lua's order: so that every key a
+        script touches is named here."""
+        return (
+            self.waiting(""),
+            self.agent(""),
+            self.call(""),
+            self.reservation(""),
+            self.idle_pool(""),
+            self.idle_pool("", on_call=True),
+            self.handle_times(""),
         )
+
+    @property
+    def families(self) -> str:
+        """`family_args` as one argument, joined by '|' (lib/families.lua reads it)."""
+        return "|".join(self.family_args)
 
     # events.py
     @property
