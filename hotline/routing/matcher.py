@@ -58,7 +58,8 @@ class Matcher:
         self.k = svc.keys
         self.offer_timeout = svc.settings.offer_timeout_s
         self.window = svc.settings.match_window
-        self._families = svc.keys.family_args  # built once: every decision sends them
+        # built and encoded once: every decision sends them
+        self._families = tuple(f.encode() for f in svc.keys.family_args)
         self._scripts: dict[str, object] = {}
 
     def _run(self, name: str, keys: tuple, args: tuple):
