@@ -74,7 +74,7 @@ class Services:
 
     @cached_property
     def scripts(self) -> Scripts:
-        return Scripts(self.redis)
+        return Scripts(self.redis, self.keys.families)
 
     @cached_property
     def events(self) -> EventLog:

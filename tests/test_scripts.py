@@ -122,7 +122,7 @@ def test_a_failed_send_is_tried_once_more_and_runs_once(svc, tmp_path, monkeypat
 
 def test_no_lua_script_names_a_key_family_itself():
     """Key names are made in store/keys.py: a script builds data-dependent names from the
-    families it is given (Keys.families, lib/families.lua), never from literals."""
+    families written into it (Keys.families, store/scripts.py), never from literals."""
     import re
 
     families = (
@@ -145,3 +145,20 @@ def test_no_lua_script_names_a_key_family_itself():
         if not line.lstrip().startswith("--") and literal.search(line)
     ]
     assert not found, found
+
+
+@pytest.mark.parametrize("prefix", ["hotline:", "{hotline}:", 'it\'s \\ a\n"strange" préfixe]]:'])
+def test_the_key_families_written_into_a_script_are_the_names_keys_py_makes(svc, prefix):
+    from hotline.store.keys import Keys
+
+    families = Keys(prefix).families
+    body = "return {F.waiting, F.agent, F.call, F.reservation, F.idle, F.idlecall, F.aht}"
+    preamble = scripts_mod.families_preamble(families)
+    script = scripts_mod.LuaScript(svc.scripts, "families_probe", preamble + body)
+    assert script() == list(families.values())
+
+
+def test_a_script_that_uses_the_families_needs_them():
+    with pytest.raises(ValueError, match="key families"):
+        scripts_mod.source("match_call")
+    assert scripts_mod.source("match_call", {"waiting": "x:"}).startswith("-- the key families")

@@ -137,7 +137,6 @@ def end(svc: Services, sid: str, agent_id: str, *, ended_via: str) -> CallEnd:
             repr(now),
             agent_id,
             ended_via,
-            k.families,
             svc.settings.routing_strategy,
             wrapup.policy_json(svc),
             HISTORY,

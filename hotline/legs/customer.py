@@ -91,7 +91,7 @@ def retry(svc: Services, sid: str) -> str:
     k = svc.keys
     out = svc.scripts.callback_retry(
         keys=[k.call(sid), k.events, k.callback_retries, k.skills],
-        args=[sid, repr(svc.clock.now()), k.families],
+        args=[sid, repr(svc.clock.now())],
     )
     if out == "requeued":
         routing_again(svc, call_sid=sid)

@@ -87,7 +87,6 @@ def done(
     out = svc.scripts.wrapup_end(
         keys=[k.agent(agent_id), k.wrapups, k.events, k.onshift, k.oncall],
         args=[
-            k.families,
             agent_id,
             repr(now),
             svc.settings.routing_strategy,

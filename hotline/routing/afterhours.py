@@ -120,7 +120,7 @@ def request_callback(
     now = svc.clock.now() if now is None else now
     status, _ = svc.scripts.callback_request(
         keys=[k.call(sid), k.events, k.skills],
-        args=[sid, repr(now), recording_url or "", str(duration or ""), k.families, "general"],
+        args=[sid, repr(now), recording_url or "", str(duration or ""), "general"],
     )
     if status == "requested":
         svc.rq_queue.enqueue(names.CALL_WAITING, sid)

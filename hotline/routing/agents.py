@@ -123,7 +123,6 @@ class AgentStore:
         return self.svc.scripts.agent_state(
             keys=[k.agent(agent_id), k.agents, k.onshift, k.oncall, k.events],
             args=[
-                k.families,
                 agent_id,
                 mode,
                 repr(now),

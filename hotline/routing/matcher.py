@@ -27,7 +27,8 @@ reindex`/the sweep, which re-scores every available agent).
 
 Keys built inside the scripts: which lines, pools and agent/call hashes a decision
 touches depends on the data it reads (the call's lines, the agent's skills), so the
-scripts receive the key prefix and build those names the way store/keys.py does.
+scripts build those names from the key families store/keys.py makes (`Keys.families`,
+written into the scripts' text when they are loaded: store/scripts.py).
 On Redis Cluster a hash-tagged prefix (`{hotline}:`) keeps them in one slot.
 """
 
@@ -58,8 +59,6 @@ class Matcher:
         self.k = svc.keys
         self.offer_timeout = svc.settings.offer_timeout_s
         self.window = svc.settings.match_window
-        # built and encoded once: every decision sends them
-        self._families = tuple(f.encode() for f in svc.keys.family_args)
         self._scripts: dict[str, object] = {}
 
     def _run(self, name: str, keys: tuple, args: tuple):
@@ -87,7 +86,7 @@ class Matcher:
         out = self._run(
             "match_call",
             (k.call(sid), k.reservations, k.events),
-            (*self._families, sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
+            (sid, repr(now), "%.3f" % (now + self.offer_timeout), self.window),
         )
         if not out:
             return None
@@ -106,7 +105,6 @@ class Matcher:
             "match_agent",
             (k.agent(agent_id), k.reservations, k.events),
             (
-                *self._families,
                 agent_id,
                 repr(now),
                 "%.3f" % (now + self.offer_timeout),

@@ -167,7 +167,6 @@ def apply_step(svc: Services, sid: str, number: int, step: Step, now: float | No
             int(step.on_call),
             int(step.any_language),
             int(step.callback),
-            k.families,
             ",".join(step.add_lines),
         ],
     )

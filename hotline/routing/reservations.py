@@ -75,7 +75,6 @@ def end(
             k.leg(leg_sid or "none"),
         ],
         args=[
-            k.families,
             sid,
             repr(now),
             mode,

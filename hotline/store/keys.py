@@ -15,24 +15,20 @@ class Keys:
         return f"Keys({self.prefix!r})"
 
     @property
-    def family_args(self) -> tuple[str, ...]:
+    def families(self) -> dict[str, str]:
         """The prefixes of the key families Lua scripts build names from (a line per skill,
-        the pools of an agent's skills...), in lib/families.lua's order: so that every key a
-        script touches is named here."""
-        return (
-            self.waiting(""),
-            self.agent(""),
-            self.call(""),
-            self.reservation(""),
-            self.idle_pool(""),
-            self.idle_pool("", on_call=True),
-            self.handle_times(""),
-        )
-
-    @property
-    def families(self) -> str:
-        """`family_args` as one argument, joined by '|' (lib/families.lua reads it)."""
-        return "|".join(self.family_args)
+        the pools of an agent's skills...), by the name scripts use (`F.waiting`): the script
+        runner writes them into every script that says `--! use families`, so that every key
+        a script touches is named here and no call pays for sending them."""
+        return {
+            "waiting": self.waiting(""),
+            "agent": self.agent(""),
+            "call": self.call(""),
+            "reservation": self.reservation(""),
+            "idle": self.idle_pool(""),
+            "idlecall": self.idle_pool("", on_call=True),
+            "aht": self.handle_times(""),
+        }
 
     # events.py
     @property
@@ -90,7 +86,7 @@ class Keys:
 
         `idle:{skill}` on shift, any language; `idle:{skill}:{lang}` on shift and
         speaking lang; `idlecall:…` the same for agents reached only on call.
-        Lua builds the same names from the prefix (see the note on keys in routing/matcher.py).
+        Lua builds the same names from `families` (see the note on keys in routing/matcher.py).
         """
         base = "idlecall" if on_call else "idle"
         return f"{self.prefix}{base}:{skill}" + (f":{lang}" if lang else "")

@@ -32,16 +32,45 @@ from redis.exceptions import NoScriptError
 LUA_DIR = Path(__file__).parent / "lua"
 
 
-def source(name: str) -> str:
+def source(name: str, families: dict[str, str] | None = None) -> str:
     """The text of store/lua/NAME.lua, with the libraries its first lines ask for
-    (`--! use pools` prepends lib/pools.lua): one definition of shared Lua logic."""
+    (`--! use pools` prepends lib/pools.lua): one definition of shared Lua logic.
+
+    `--! use families` prepends `local F = {waiting = '<prefix>waiting:', ...}` made from
+    `families` (Keys.families): a script builds its data-dependent key names from F, the
+    names stay made in store/keys.py, and no call sends or parses them (the match scripts
+    are the whole cost of an assignment). The script's text, hence its SHA, depends on the
+    key prefix."""
     text = (LUA_DIR / f"{name}.lua").read_text()
     libs = []
     for line in text.splitlines():
         if not line.startswith("--! use "):
             break
-        libs += [(LUA_DIR / "lib" / f"{lib}.lua").read_text() for lib in line[8:].split()]
+        for lib in line[8:].split():
+            if lib == "families":
+                if families is None:
+                    raise ValueError(
+                        f"{name}.lua uses the key families: Scripts needs Keys.families"
+                    )
+                libs.append(families_preamble(families))
+            else:
+                libs.append((LUA_DIR / "lib" / f"{lib}.lua").read_text())
     return "".join(libs) + text
+
+
+def lua_string(text: str) -> str:
+    """A Lua string literal for any text: every byte but letters, digits and a few safe
+    characters as a decimal escape, so a prefix can never end the literal or the line."""
+    safe = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-.{}")
+    return "'" + "".join(chr(b) if b in safe else "\\%d" % b for b in text.encode()) + "'"
+
+
+def families_preamble(families: dict[str, str]) -> str:
+    fields = ", ".join(f"{name} = {lua_string(prefix)}" for name, prefix in families.items())
+    return (
+        "-- the key families, written in by store/scripts.py from store/keys.py (Keys.families)\n"
+        f"local F = {{{fields}}}\n"
+    )
 
 
 class LuaScript:
@@ -61,8 +90,9 @@ class LuaScript:
 
 
 class Scripts:
-    def __init__(self, client: redis.Redis):
+    def __init__(self, client: redis.Redis, families: dict[str, str] | None = None):
         self._client = client
+        self._families = families
         self._loaded: dict[str, LuaScript] = {}
         self._free: list = []
         self._pid = os.getpid()
@@ -76,7 +106,7 @@ class Scripts:
             path = LUA_DIR / f"{name}.lua"
             if not path.exists():
                 raise AttributeError(f"no Lua script {path.name} in {LUA_DIR}") from None
-            script = self._loaded[name] = LuaScript(self, name, source(name))
+            script = self._loaded[name] = LuaScript(self, name, source(name, self._families))
             return script
 
     def run(self, script: LuaScript, keys, args):

@@ -6,16 +6,15 @@
 -- KEYS[1] agent:{id} (hash)      KEYS[2] agents (set)
 -- KEYS[3] onshift (set)          KEYS[4] oncall (set)
 -- KEYS[5] events (stream)
--- ARGV[1] key families (Keys.families: pool keys depend on the agent's skills)
--- ARGV[2] agent id   ARGV[3] mode: set | index | sync | retire | unstick
--- ARGV[4] now (epoch s)   ARGV[5] strategy: longest_idle | most_skilled_first
--- mode set:  ARGV[6] to   ARGV[7] reason   ARGV[8] by
--- mode sync: ARGV[6] skills "skill:level,..."  ARGV[7] languages "fr,en"
---            ARGV[8] name  ARGV[9] phone  ARGV[10] client identity
+-- F: the key families (store/scripts.py writes them in): pool keys depend on the agent's skills
+-- ARGV[1] agent id   ARGV[2] mode: set | index | sync | retire | unstick
+-- ARGV[3] now (epoch s)   ARGV[4] strategy: longest_idle | most_skilled_first
+-- mode set:  ARGV[5] to   ARGV[6] reason   ARGV[7] by
+-- mode sync: ARGV[5] skills "skill:level,..."  ARGV[6] languages "fr,en"
+--            ARGV[7] name  ARGV[8] phone  ARGV[9] client identity
 -- Returns {status, from_state}: status ok | illegal | unknown | reserved.
 
-local F = families(ARGV[1])
-local id, mode, now, strategy = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local id, mode, now, strategy = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 
 -- Kept in step with TRANSITIONS in routing/agents.py (a test checks both).
 -- `reserved` is entered and left only through the matcher and reservation scripts.
@@ -44,17 +43,17 @@ if mode == 'sync' then
   if state then remove_from_pools(skills, langs, true) end
   if not state or cur[5] then
     state = 'offline'
-    redis.call('HSET', KEYS[1], 'state', 'offline', 'since', ARGV[4], 'reason', '')
+    redis.call('HSET', KEYS[1], 'state', 'offline', 'since', ARGV[3], 'reason', '')
     redis.call('HDEL', KEYS[1], 'retired')
   end
-  redis.call('HSET', KEYS[1], 'id', id, 'skills', ARGV[6], 'languages', ARGV[7],
-             'name', ARGV[8], 'phone', ARGV[9], 'client', ARGV[10])
+  redis.call('HSET', KEYS[1], 'id', id, 'skills', ARGV[5], 'languages', ARGV[6],
+             'name', ARGV[7], 'phone', ARGV[8], 'client', ARGV[9])
   redis.call('SADD', KEYS[2], id)
-  skills, langs = ARGV[6], ARGV[7]
+  skills, langs = ARGV[5], ARGV[6]
   if state == 'available' then add_to_pools(skills, langs, tonumber(cur[4]) or now) end
-  if old_skills ~= ARGV[6] or old_langs ~= ARGV[7] then
-    redis.call('XADD', KEYS[5], '*', 'type', 'agent_synced', 'ts', ARGV[4], 'agent_id', id,
-               'skills', ARGV[6], 'languages', ARGV[7])
+  if old_skills ~= ARGV[5] or old_langs ~= ARGV[6] then
+    redis.call('XADD', KEYS[5], '*', 'type', 'agent_synced', 'ts', ARGV[3], 'agent_id', id,
+               'skills', ARGV[5], 'languages', ARGV[6])
   end
   return {'ok', state}
 end
@@ -72,9 +71,9 @@ if mode == 'unstick' then
   if state ~= 'reserved' then return {'ok', state} end
   local csid = redis.call('HGET', KEYS[1], 'call_sid') or ''
   if redis.call('HGET', F.reservation .. csid, 'agent') == id then return {'ok', state} end
-  redis.call('HSET', KEYS[1], 'state', 'available', 'since', ARGV[4], 'reason', '', 'call_sid', '', 'idle_since', ARGV[4])
+  redis.call('HSET', KEYS[1], 'state', 'available', 'since', ARGV[3], 'reason', '', 'call_sid', '', 'idle_since', ARGV[3])
   if not cur[5] then add_to_pools(skills, langs, now) end
-  redis.call('XADD', KEYS[5], '*', 'type', 'agent_state', 'ts', ARGV[4], 'agent_id', id, 'from', state,
+  redis.call('XADD', KEYS[5], '*', 'type', 'agent_state', 'ts', ARGV[3], 'agent_id', id, 'from', state,
              'to', 'available', 'reason', 'repaired', 'by', 'sweep')
   return {'fixed', state}
 end
@@ -84,27 +83,27 @@ if mode == 'retire' then
   redis.call('SREM', KEYS[2], id)
   redis.call('HSET', KEYS[1], 'retired', '1')
   if state ~= 'busy' and state ~= 'reserved' and state ~= 'wrapup' then
-    redis.call('HSET', KEYS[1], 'state', 'offline', 'since', ARGV[4], 'reason', 'retired')
+    redis.call('HSET', KEYS[1], 'state', 'offline', 'since', ARGV[3], 'reason', 'retired')
   end
-  redis.call('XADD', KEYS[5], '*', 'type', 'agent_retired', 'ts', ARGV[4], 'agent_id', id, 'from', state)
+  redis.call('XADD', KEYS[5], '*', 'type', 'agent_retired', 'ts', ARGV[3], 'agent_id', id, 'from', state)
   return {'ok', state}
 end
 
 -- mode set
-local to, reason, by = ARGV[6], ARGV[7], ARGV[8]
+local to, reason, by = ARGV[5], ARGV[6], ARGV[7]
 if state == 'reserved' then return {'reserved', state} end
 if not ALLOWED[state] or not ALLOWED[state][to] then return {'illegal', state} end
 
-redis.call('HSET', KEYS[1], 'state', to, 'since', ARGV[4], 'reason', reason)
-if state == 'busy' then redis.call('HSET', KEYS[1], 'last_call_end', ARGV[4]) end
+redis.call('HSET', KEYS[1], 'state', to, 'since', ARGV[3], 'reason', reason)
+if state == 'busy' then redis.call('HSET', KEYS[1], 'last_call_end', ARGV[3]) end
 if to == 'available' then
-  redis.call('HSET', KEYS[1], 'idle_since', ARGV[4], 'call_sid', '')
+  redis.call('HSET', KEYS[1], 'idle_since', ARGV[3], 'call_sid', '')
   remove_from_pools(skills, langs)
   if not cur[5] then add_to_pools(skills, langs, now) end
 elseif state == 'available' then
   remove_from_pools(skills, langs)
 end
-local ev = {'type', 'agent_state', 'ts', ARGV[4], 'agent_id', id, 'from', state, 'to', to}
+local ev = {'type', 'agent_state', 'ts', ARGV[3], 'agent_id', id, 'from', state, 'to', to}
 if reason ~= '' then ev[#ev + 1] = 'reason'; ev[#ev + 1] = reason end
 if by ~= '' then ev[#ev + 1] = 'by'; ev[#ev + 1] = by end
 redis.call('XADD', KEYS[5], '*', unpack(ev))

@@ -10,12 +10,13 @@
 -- KEYS[4] agent:{agent id}  KEYS[5] wrapups (zset agent -> wrap-up end)
 -- KEYS[6] onshift  KEYS[7] oncall
 -- ARGV[1] call sid  ARGV[2] now  ARGV[3] agent id
+-- F: the key families (store/scripts.py writes them in): aht:{skill}, waiting:{skill} and the
+--    idle pools depend on the call's data
 -- ARGV[4] ended_by: conference | agent_leg | caller_leg | customer_leg | bridge_failed |
 --         reconcile_caller | reconcile_agent (the carrier said the caller's / agent's leg is over)
--- ARGV[5] key families (Keys.families: aht:{skill}, waiting:{skill} and the idle pools depend on the call's data)
--- ARGV[6] routing strategy (pool scores)
--- ARGV[7] wrap-up seconds, JSON {"default": s, "skills": {skill: s}} (legs/wrapup.py)
--- ARGV[8] handle times kept per skill (queue/estimates.py HISTORY)
+-- ARGV[5] routing strategy (pool scores)
+-- ARGV[6] wrap-up seconds, JSON {"default": s, "skills": {skill: s}} (legs/wrapup.py)
+-- ARGV[7] handle times kept per skill (queue/estimates.py HISTORY)
 -- Returns {status, skill, talk_s, kind, wrapup_until}:
 --   completed    answered and finished: state completed, `call_completed` (or
 --                `callback_completed` for a callback) -- FINAL; wrapup_until is the
@@ -33,8 +34,7 @@
 --   not_bridged  nothing to end (already ended, or never bridged): nothing changed
 --   wrong_agent  the call is bridged to someone else: nothing changed
 
-local sid, now_s, agent, ended_by, strategy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[6]
-local F = families(ARGV[5])
+local sid, now_s, agent, ended_by, strategy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = tonumber(now_s)
 local c = redis.call('HMGET', KEYS[1], 'state', 'agent', 'enqueued_at', 'answered_at', 'bridged_at', 'skill',
                      'leg_kind', 'effective_at', 'offer_lines')
@@ -112,12 +112,12 @@ if kind == 'callback' then etype = 'callback_completed' end
 redis.call('XADD', KEYS[3], '*', 'type', etype, 'ts', now_s, 'call_sid', sid, 'agent_id', agent,
            'skill', skill, 'wait_s', wait, 'ring_s', ring, 'talk_s', talk, 'ended_by', ended_by)
 
-local policy = cjson.decode(ARGV[7])
+local policy = cjson.decode(ARGV[6])
 local w = tonumber((policy['skills'] or {})[skill] or policy['default']) or 0
 if w < 0 then w = 0 end
 local aht = F.aht .. skill
 redis.call('LPUSH', aht, string.format('%.17g', talk_n + w))
-redis.call('LTRIM', aht, 0, tonumber(ARGV[8]) - 1)
+redis.call('LTRIM', aht, 0, tonumber(ARGV[7]) - 1)
 
 if not holds then return {'completed', skill, talk, kind, ''} end
 local until_s = string.format('%.3f', now + w)

@@ -6,10 +6,10 @@
 --
 -- KEYS[1] call:{sid}  KEYS[2] events  KEYS[3] skills (set)
 -- ARGV[1] call sid  ARGV[2] now  ARGV[3] recording url  ARGV[4] recording duration (s)
--- ARGV[5] key families (Keys.families: waiting:{skill} for the call's lines)  ARGV[6] fallback skill
+-- ARGV[5] fallback skill   F: the key families (store/scripts.py writes them in): waiting:{skill}
+--    for the call's lines
 -- Returns {status, lines}: requested | updated | not_found | too_late
 
-local F = families(ARGV[5])
 local c = redis.call('HMGET', KEYS[1], 'state', 'lines', 'effective_at', 'skill', 'from_number', 'enqueued_at')
 if not c[1] then return {'not_found', ''} end
 if c[1] == 'callback_requested' then
@@ -24,7 +24,7 @@ if c[1] ~= 'ivr' and c[1] ~= 'selfhelp' and c[1] ~= 'waiting' then
 end
 local lines = c[2]
 local skill = c[4]
-if not skill or skill == '' then skill = ARGV[6] end
+if not skill or skill == '' then skill = ARGV[5] end
 if not lines or lines == '' then lines = skill end
 if not lines or lines == '' then return {'not_found', ''} end
 local eff = c[3]

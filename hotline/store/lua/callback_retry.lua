@@ -3,10 +3,10 @@
 -- place (its effective arrival), once the spacing has passed. Idempotent.
 --
 -- KEYS[1] call:{sid}  KEYS[2] events  KEYS[3] callback:retries (zset)  KEYS[4] skills (set)
--- ARGV[1] call sid  ARGV[2] now  ARGV[3] key families (Keys.families: waiting:{skill} of the call's lines)
+-- ARGV[1] call sid  ARGV[2] now
+-- F: the key families (store/scripts.py writes them in): waiting:{skill} of the call's lines
 -- Returns 'requeued' | 'not_due' | 'ignored'
 
-local F = families(ARGV[3])
 local c = redis.call('HMGET', KEYS[1], 'state', 'offer_lines', 'skill', 'effective_at', 'retry_at', 'callback_attempts')
 if c[1] ~= 'callback_wait' then
   redis.call('ZREM', KEYS[3], ARGV[1])

@@ -1,16 +1,15 @@
+--! use families
 -- Offer a freed agent the waiting call with the earliest effective arrival across the
 -- agent's skills (and the overflow lines those skills serve), or change nothing.
 -- Same all-or-nothing reservation as match_call.lua.
 --
 -- KEYS[1] agent:{id} (hash)   KEYS[2] reservations (zset)   KEYS[3] events
 -- (shift status is read from the agent's `pool` field, which mirrors onshift/oncall)
--- ARGV[1..7] the key families (Keys.family_args, in lib/families.lua's order: waiting, agent,
---         call, reservation, idle, idlecall, aht) as separate arguments -- this script is the
---         cost of an assignment, so nothing is parsed: waiting:{skill}, call:{sid}, the
---         agent's idle pools and reservation:{sid} depend on the data and are built from them
---         (with a hash-tagged prefix like "{hotline}:" they share one cluster slot)
--- ARGV[8] agent id   ARGV[9] now   ARGV[10] offer expiry (now + timeout, formatted by the caller)
--- ARGV[11] window: most waiting calls examined in all (bounds the cost)
+-- F: the key families (store/scripts.py writes them in): waiting:{skill}, call:{sid}, the
+--    agent's idle pools and reservation:{sid} depend on the data and are built
+--    from them (with a hash-tagged prefix like "{hotline}:" they share one cluster slot)
+-- ARGV[1] agent id   ARGV[2] now   ARGV[3] offer expiry (now + timeout, formatted by the caller)
+-- ARGV[4] window: most waiting calls examined in all (bounds the cost)
 -- Returns {call_sid, skill, expires_at} or {}.
 --
 -- This script is the whole cost of an assignment (benchmarks/routing.py), so it is
@@ -19,9 +18,8 @@
 -- allocations. Hence one pass over the skills that keeps each line's key for the later
 -- ZREM, parallel arrays instead of a table per head, and no helper closures.
 
-local F = {waiting = ARGV[1], call = ARGV[3], reservation = ARGV[4], idle = ARGV[5], idlecall = ARGV[6]}
-local id, now_s, exp_s = ARGV[8], ARGV[9], ARGV[10]
-local window = tonumber(ARGV[11])
+local id, now_s, exp_s = ARGV[1], ARGV[2], ARGV[3]
+local window = tonumber(ARGV[4])
 
 -- `pool` says which idle pools hold the agent (kept by agent_state.lua at every
 -- availability and shift change): idle = on shift, idlecall = on call only.

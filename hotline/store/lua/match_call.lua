@@ -1,24 +1,22 @@
+--! use families
 -- Offer one waiting call to the best eligible idle agent, or change nothing.
 -- One decision, one script: the call leaves every waiting line it is in, the agent
 -- leaves every idle pool and becomes `reserved`, the reservation is written and the
 -- `reserved` event appended -- all or none.
 --
 -- KEYS[1] call:{sid} (hash)   KEYS[2] reservations (zset sid -> expiry)   KEYS[3] events
--- ARGV[1..7] the key families (Keys.family_args, in lib/families.lua's order: waiting, agent,
---         call, reservation, idle, idlecall, aht) as separate arguments -- this script is the
---         cost of an assignment, so nothing is parsed: waiting:{skill}, idle*:{skill}[:{lang}],
---         agent:{id} and reservation:{sid} depend on the call's data and are built from them
---         (with a hash-tagged prefix like "{hotline}:" they share one cluster slot)
--- ARGV[8] call sid   ARGV[9] now   ARGV[10] offer expiry (now + timeout, formatted by the caller)
--- ARGV[11] window: most idle agents examined in all (bounds the cost)
+-- F: the key families (store/scripts.py writes them in): waiting:{skill}, idle*:{skill}[:{lang}],
+--    agent:{id} and reservation:{sid} depend on the call's data and are built
+--    from them (with a hash-tagged prefix like "{hotline}:" they share one cluster slot)
+-- ARGV[1] call sid   ARGV[2] now   ARGV[3] offer expiry (now + timeout, formatted by the caller)
+-- ARGV[4] window: most idle agents examined in all (bounds the cost)
 -- Returns {agent_id, skill, expires_at} or {} when nobody eligible is idle.
 --
 -- Written for the Lua VM's costs like match_agent.lua (see there): parallel arrays, no
 -- closures, and the winner's hash is read once for both the check and the reservation.
 
-local F = {waiting = ARGV[1], agent = ARGV[2], reservation = ARGV[4], idle = ARGV[5], idlecall = ARGV[6]}
-local sid, now_s, exp_s = ARGV[8], ARGV[9], ARGV[10]
-local window = tonumber(ARGV[11])
+local sid, now_s, exp_s = ARGV[1], ARGV[2], ARGV[3]
+local window = tonumber(ARGV[4])
 
 local c = redis.call('HMGET', KEYS[1], 'state', 'lines', 'lang', 'lang_any', 'min_level', 'ovf_oncall', 'enqueued_at')
 local cstate, clines = c[1], c[2]

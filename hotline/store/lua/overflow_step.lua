@@ -5,13 +5,13 @@
 -- Lines added get the call with the score it has in its own line (its place).
 --
 -- KEYS[1] call:{sid}   KEYS[2] events   KEYS[3] skills (set of skills with a line)
--- KEYS[4..] waiting:{skill} for each line the step adds (same order as ARGV[8])
+-- KEYS[4..] waiting:{skill} for each line the step adds (same order as ARGV[7])
 -- ARGV[1] call sid  ARGV[2] now  ARGV[3] step number (1-based)
 -- ARGV[4] on_call 0|1  ARGV[5] any_language 0|1  ARGV[6] callback 0|1
--- ARGV[7] key families (Keys.families: the call's current lines, to read its score)  ARGV[8] added skills "a,b"
+-- ARGV[7] added skills "a,b"
+-- F: the key families (store/scripts.py writes them in): the call's current lines, to read its score
 -- Returns {status, lines}: applied | not_waiting | already | out_of_order
 
-local F = families(ARGV[7])
 local c = redis.call('HMGET', KEYS[1], 'state', 'lines', 'ovf_step', 'effective_at')
 -- A callback request waits too (for cover to return), and widens the same way.
 if c[1] ~= 'waiting' and c[1] ~= 'callback_requested' then return {'not_waiting', c[2] or ''} end
@@ -30,7 +30,7 @@ end
 score = score or c[4]
 
 local i = 0
-for skill in string.gmatch(ARGV[8], '[^,]+') do
+for skill in string.gmatch(ARGV[7], '[^,]+') do
   i = i + 1
   if not have[skill] and score then
     redis.call('ZADD', KEYS[3 + i], score, ARGV[1])

@@ -4,23 +4,24 @@
 --
 -- KEYS[1] agent:{id}  KEYS[2] wrapups (zset agent -> wrap-up end)  KEYS[3] events
 -- KEYS[4] onshift  KEYS[5] oncall
--- ARGV[1] key families (Keys.families: the idle pools)  ARGV[2] agent id  ARGV[3] now  ARGV[4] routing strategy
--- ARGV[5] the call whose wrap-up this is ('' = whichever)  ARGV[6] via: timer | sweep | ...
--- ARGV[7] with via=sweep: tolerance (s) -- a wrap-up due later than now + this is left alone
+-- F: the key families (store/scripts.py writes them in): the idle pools
+-- ARGV[1] agent id  ARGV[2] now  ARGV[3] routing strategy
+-- ARGV[4] the call whose wrap-up this is ('' = whichever)  ARGV[5] via: timer | sweep | ...
+-- ARGV[6] with via=sweep: tolerance (s) -- a wrap-up due later than now + this is left alone
 -- Returns ended | not_due | skipped (not in wrap-up, or the wrap-up of another call)
 
-local akey, agent, now_s = KEYS[1], ARGV[2], ARGV[3]
+local akey, agent, now_s = KEYS[1], ARGV[1], ARGV[2]
 local a = redis.call('HMGET', akey, 'state', 'call_sid')
 if a[1] ~= 'wrapup' then
   redis.call('ZREM', KEYS[2], agent)  -- ended by hand, or never started: nothing left to time
   return 'skipped'
 end
-if ARGV[5] ~= '' and a[2] ~= ARGV[5] then return 'skipped' end  -- a timer from an earlier call
+if ARGV[4] ~= '' and a[2] ~= ARGV[4] then return 'skipped' end  -- a timer from an earlier call
 local due = tonumber(redis.call('ZSCORE', KEYS[2], agent))
-if ARGV[6] == 'sweep' and due and due > tonumber(now_s) + tonumber(ARGV[7]) then return 'not_due' end
-pools_make_available(families(ARGV[1]), akey, agent, now_s, ARGV[4], KEYS[4], KEYS[5], KEYS[3], 'wrapup', '', 'wrapup', a[2])
+if ARGV[5] == 'sweep' and due and due > tonumber(now_s) + tonumber(ARGV[6]) then return 'not_due' end
+pools_make_available(F, akey, agent, now_s, ARGV[3], KEYS[4], KEYS[5], KEYS[3], 'wrapup', '', 'wrapup', a[2])
 redis.call('ZREM', KEYS[2], agent)
-local ev = {'type', 'wrapup_ended', 'ts', now_s, 'agent_id', agent, 'via', ARGV[6]}
+local ev = {'type', 'wrapup_ended', 'ts', now_s, 'agent_id', agent, 'via', ARGV[5]}
 if a[2] and a[2] ~= '' then ev[#ev + 1] = 'call_sid'; ev[#ev + 1] = a[2] end
 redis.call('XADD', KEYS[3], '*', unpack(ev))
 return 'ended'

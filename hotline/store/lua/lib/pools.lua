@@ -6,7 +6,7 @@
 -- for each skill and language; one only on call (in `oncall`), in idlecall:...; others
 -- in none. The agent hash's `pool` field (idle | idlecall | '') says which kind holds
 -- them, so leaving costs one ZREM per pool actually held. Scores: see pools_score.
--- Every key is built from the families the script was given (lib/families.lua, keys.py).
+-- Every key is built from the families the script was given (F, written into the script from store/keys.py).
 
 local function pools_split(s)
   local out = {}
