@@ -7,6 +7,7 @@ Redis, flushed around each test by the `svc` fixture) and writes to the store
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -87,3 +88,39 @@ def test_a_bad_scenario_is_one_clear_error(tmp_path):
     bad.write_text("start: '2026-12-01T10:30:00+01:00'\nagents: [{id: x, offers: [maybe]}]\n")
     with pytest.raises(HotlineError, match="maybe"):
         load_day(bad)
+
+
+def test_the_embedded_redis_the_demo_started_for_itself_is_stopped_when_it_exits():
+    """Without REDIS_URL the demo starts the data dir's own Redis on demand; its in-process
+    RQ worker's connection is its own, so nothing is left running after it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hotline.store.embedded import EmbeddedRedis
+
+    d = Path("/tmp") / f"hl-demo-{os.getpid()}"  # short: a unix socket path is at most 107 bytes
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "HOTLINE_"))}
+    env |= {"HOTLINE_MODE": "test", "HOTLINE_DATA_DIR": str(d)}
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "hotline.cli", "demo", "--headless", "--json", "--calls", "4"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout.splitlines()[-1])["unfinished"] == 0
+        assert not EmbeddedRedis(d).ping()
+        assert EmbeddedRedis(d)._running_pid() is None
+    finally:
+        server = EmbeddedRedis(d)
+        if server.ping():
+            import redis
+
+            with contextlib.suppress(redis.RedisError):
+                redis.Redis(unix_socket_path=str(server.socket)).shutdown()
+        shutil.rmtree(d, ignore_errors=True)

@@ -190,11 +190,17 @@ class LocalHotline:
             return 0
         from rq import Queue, SimpleWorker
 
+        from ..store.embedded import client_name
+
         if self._worker is None:
             # One worker for the whole run, never "started": Worker.work() would also
             # register, listen for commands (a pubsub thread) and tear that down on every
             # burst, ~0.3 s each, which a simulated day of thousands of bursts cannot afford.
-            self._worker = SimpleWorker([q], connection=self.services.rq_redis)
+            # Named as this process's own, so that a Redis the demo started for itself is
+            # stopped at its exit (RQ names the connection after the worker: embedded.py).
+            self._worker = SimpleWorker(
+                [q], connection=self.services.rq_redis, name=client_name("rq")
+            )
         n = 0
         while True:
             got = Queue.dequeue_any([q], None, connection=self.services.rq_redis)

