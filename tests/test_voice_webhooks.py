@@ -747,6 +747,28 @@ def test_after_hours_says_when_cover_returns_and_records_a_voicemail(
     assert "abandoned" not in types(svc)
 
 
+def test_a_repeated_request_after_hours_resumes_the_voicemail_not_the_tip(
+    twilio, svc, clock, monkeypatch
+):
+    from hotline.routing import afterhours
+
+    svc.redis.hset(svc.keys.roster, "version", "1")
+    monkeypatch.setattr(
+        afterhours,
+        "check",
+        lambda svc_, skill, category=None, now=None: afterhours.AfterHours(
+            False, skill, (skill,), clock.now() + 3600
+        ),
+    )
+    c = Caller(twilio)
+    tip = c.answer(c.dial(), Digits="2")
+    closed = c.silence(tip)
+    assert verbs(closed) == ["Say", "Record", "Say", "Hangup"]
+    again = c.silence(tip)  # the same request once more (a retry, a replay)
+    assert verbs(again) == ["Say", "Record", "Say", "Hangup"]
+    assert len(svc.events.read(call_sid=SID, types={"after_hours_offered"})) == 1
+
+
 def test_wait_loop_offers_the_callback_the_routing_engine_flagged(twilio, svc):
     c = Caller(twilio)
     el = enqueue_el(c.to_queue("1"))

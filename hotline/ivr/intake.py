@@ -94,8 +94,9 @@ class Intake:
             return self._bridged(call.sid, lang)
         if flow.is_final(state) or state == flow.CALLBACK or state not in flow.IN_IVR:
             return menu.goodbye(lang)
+        # Every step writes its stage (after hours keeps state `selfhelp`): dispatch on it.
         stage = call.ivr_stage or ("selfhelp" if state == "selfhelp" else "menu")
-        if stage == "selfhelp" or state == "selfhelp":
+        if stage == "selfhelp":
             category = call.category or "general"
             return menu.selfhelp(
                 self.links, lang, category, _tip(category, lang), code=call.error_code, turn=turn
