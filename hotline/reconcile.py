@@ -90,7 +90,7 @@ def sweep(svc: Services, now: float) -> dict:
     everything = mark is not None or restarted
     sids = candidates(svc, now, everything=everything)
     for sid in sids:
-        svc.rq_queue.enqueue(names.RECONCILE, sid, retry=_retry())
+        svc.rq_queue.enqueue(names.RECONCILE, sid, retry=names.carrier_retry())
     if everything:
         log.warning(
             "reconciling %d live calls with the carrier after %s",
@@ -100,10 +100,6 @@ def sweep(svc: Services, now: float) -> dict:
     return {"reconcile_jobs": len(sids), "after_outage": int(everything)}
 
 
-def _retry():
-    return names.carrier_retry()
-
-
 def call(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
     """The `reconcile` job: ask the carrier about `sid` (and its agent or customer leg) and
     deliver what the store missed. Returns what it did (for the job's result and tests)."""
@@ -111,9 +107,20 @@ def call(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
     from .legs.common import carrier_request
 
     r, k = svc.redis, svc.keys
-    state, agent, agent_leg, customer_leg, kind, bridged_at = r.hmget(
-        k.call(sid), "state", "agent", "agent_leg", "customer_leg", "leg_kind", "bridged_at"
+    state, agent, agent_leg, customer_leg, kind, bridged_at, callback_at = r.hmget(
+        k.call(sid),
+        "state",
+        "agent",
+        "agent_leg",
+        "customer_leg",
+        "leg_kind",
+        "bridged_at",
+        "callback_at",
     )
+    # A callback request's own caller leg ended long ago and says nothing: from the match
+    # on (`leg_kind` is written only when the offer begins) only its agent and customer
+    # legs do.
+    is_callback = kind == "callback" or bool(callback_at)
     if state not in LIVE:
         return "not_live"
     tel = svc.telephony
@@ -127,8 +134,8 @@ def call(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
         return info
 
     try:
-        caller = None if kind == "callback" and state == "bridged" else fetch(sid)
-        caller_over = kind != "callback" and (caller is None or caller.ended)
+        caller = None if is_callback else fetch(sid)
+        caller_over = not is_callback and (caller is None or caller.ended)
         caller_status = "completed" if caller is None else caller.status
         done = None
         if state in ("ivr", "selfhelp", "waiting", "reserved"):
@@ -143,7 +150,7 @@ def call(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
                     )
         elif state == "bridged" and agent:
             leg = fetch(agent_leg) if agent_leg else None
-            agent_over = agent_leg is not None and agent_leg != "" and (leg is None or leg.ended)
+            agent_over = bool(agent_leg) and (leg is None or leg.ended)
             if caller_over:
                 # What the caller's status callback would have done: the end of their leg, then
                 # the end of the conversation.
@@ -151,13 +158,13 @@ def call(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
                 done = conversation.end(svc, sid, agent, ended_via="reconcile_caller")
             elif agent_over:
                 done = conversation.end(svc, sid, agent, ended_via="reconcile_agent")
-            elif kind == "callback" and customer_leg and not customer_leg.startswith("failed-"):
+            elif is_callback and customer_leg and not customer_leg.startswith("failed-"):
                 cust = fetch(customer_leg)
                 if cust is None or cust.ended:
                     done = "customer_" + callbacks.customer_status(
                         svc, sid, customer_leg, "no-answer" if cust is None else cust.status
                     )
-            elif kind != "callback" and not bridged_at and caller is not None:
+            elif not is_callback and not bridged_at and caller is not None:
                 # Both legs alive, the caller never brought in: the bridge job was lost.
                 svc.rq_queue.enqueue(names.BRIDGE, sid)
                 done = "bridge_again"
@@ -170,7 +177,7 @@ def call(svc: Services, sid: str, *, last_attempt: bool = True) -> str:
             call_sid=sid,
             agent_id=agent or None,
             state_before=state,
-            carrier_status=caller_status if caller is not None or kind != "callback" else None,
+            carrier_status=None if is_callback else caller_status,
             action=done,
         )
         return done

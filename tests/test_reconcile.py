@@ -144,3 +144,20 @@ def test_a_callback_whose_customer_leg_ended_unseen_counts_the_attempt(lsvc, tel
     outage.record(lsvc, since=1.0)
     sweep_and_work(lsvc)
     assert events(lsvc, "callback_no_answer")[0].fields["status"] == "no-answer"
+
+
+def test_a_callback_request_just_reserved_is_not_taken_for_a_caller_who_hung_up(lsvc, tel, clock):
+    """Between the match and the offer job, the call is `reserved` without `leg_kind`: its
+    own caller leg (long over) must not make it an abandoned call."""
+    from routing_support import make_available
+    from test_callbacks import CALLER as REQUESTER
+    from test_callbacks import request_callback
+
+    request_callback(lsvc, clock)
+    tel.statuses[REQUESTER] = "completed"  # the caller hung up after leaving the request
+    make_available(lsvc, "ana")
+    assert lsvc.matcher.match_agent("ana") is not None
+    assert call_hash(lsvc, REQUESTER)["state"] == "reserved"
+    assert reconcile.call(lsvc, REQUESTER) == "unchanged"
+    assert call_hash(lsvc, REQUESTER)["state"] == "reserved"
+    assert events(lsvc, "abandoned") == []
