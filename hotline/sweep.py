@@ -4,6 +4,9 @@ Each part is idempotent and repairs what a lost job, a crashed worker or a lost 
 left behind; the order matters only in that earlier parts free agents the routing part
 then matches:
 
+0. who is on shift now (roster/store.refresh_shift_sets), when a roster is loaded: a
+   shift-boundary job lost after its chain moved on (the chain reschedules first) would
+   leave `onshift`/`oncall` wrong until the next boundary;
 1. the legs (legs/conversation.repair): overdue wrap-ups ended, a wrap-up without an end
    given one, agents busy with a finished call freed; callback retries whose timer was lost;
 2. routing (routing/repair.py): expired offers, calls missing from a line, stuck agents,
@@ -42,7 +45,11 @@ def run(svc: Services, *, reschedule: bool = True) -> dict | None:
         return None
     try:
         now = svc.clock.now()
-        out = conversation.repair(svc, now)
+        out = {}
+        if svc.roster.version():
+            started, ended = svc.roster.refresh_shift_sets(now)
+            out["shift_changes"] = len(started) + len(ended)
+        out.update(conversation.repair(svc, now))
         out["callbacks_requeued"] = sum(
             callbacks.retry(svc, s) == "requeued" for s in callbacks.due(svc, now)
         )

@@ -174,3 +174,18 @@ def test_import_loads_agents_profiles(svc):
         "error_message": 5,
         "software": 3,
     }
+
+
+def test_the_sweep_puts_right_the_shift_sets_a_lost_boundary_job_left_wrong(svc, clock):
+    from hotline import sweep
+
+    clock.set(paris("2026-06-03T12:00"))
+    svc.roster.import_text(EXAMPLE, "examples/roster.yaml", by="marie")
+    svc.roster.refresh_shift_sets()
+    clock.set(paris("2026-06-03T15:00"))  # a boundary passed; its job was lost
+    assert "lea.petit" not in svc.roster.on_shift_now()
+    out = sweep.run(svc, reschedule=False)
+    assert out["shift_changes"] == 5
+    assert {"lea.petit", "theo.durand"} <= svc.roster.on_shift_now()
+    assert "hugo.thomas" not in svc.roster.on_shift_now()
+    assert sweep.run(svc, reschedule=False)["shift_changes"] == 0  # nothing more to do
