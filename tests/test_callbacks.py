@@ -148,6 +148,26 @@ def test_an_unanswered_customer_is_tried_again_later_at_the_same_place(lsvc, tel
     assert call_hash(lsvc, CALLER)["state"] == "reserved"
 
 
+def test_an_agent_whose_leg_ended_unseen_after_an_unanswered_callback_is_freed_by_the_sweep(
+    lsvc, tel, tw, clock
+):
+    from hotline import sweep
+
+    agent_takes_the_callback(lsvc, tel, tw, clock)
+    cust = customer_leg(tel)
+    tw.post(cust["status_callback"], call_params(cust["sid"], CallStatus="no-answer"))
+    work(lsvc)  # agent_notice: the agent's leg is hung up; its status callback is lost
+    assert call_hash(lsvc, CALLER)["state"] == "callback_wait"
+    assert lsvc.agents.get("ana").state == "busy"
+    assert sweep.run(lsvc, reschedule=False)["agents_freed"] == 0  # the leg may still be up
+    clock.advance(lsvc.settings.callback_ring_timeout_s + 61)
+    assert sweep.run(lsvc, reschedule=False)["agents_freed"] == 1
+    assert lsvc.agents.get("ana").state == "available"
+    assert sweep.run(lsvc, reschedule=False)["agents_freed"] == 0  # once
+    freed = [e for e in events(lsvc, "agent_state") if e.fields.get("to") == "available"]
+    assert freed[-1].fields["from"] == "busy" and freed[-1].call_sid == CALLER
+
+
 def test_after_the_last_attempt_the_callback_fails_with_its_reason(lsvc, tel, tw, clock):
     lsvc.settings = replace(lsvc.settings, callback_attempts=1)
     agent_takes_the_callback(lsvc, tel, tw, clock)

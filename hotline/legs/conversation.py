@@ -41,6 +41,9 @@ BridgeResult = Literal["dequeued", "skipped", "no_carrier", "failed"]
 
 log = logging.getLogger(__name__)
 FINAL = FINAL_STATES
+# After the customer's phone stopped ringing, how long an agent's leg may take to end (the
+# notice, the hang-up, the status callback) before the sweep frees the agent without it.
+AGENT_LEG_GRACE_S = 60.0
 
 
 def bridge(svc: Services, sid: str, *, last_attempt: bool = True) -> BridgeResult:
@@ -117,10 +120,29 @@ def end(svc: Services, sid: str, agent_id: str, *, ended_via: str) -> CallEnd:
     the timers and routing that follow from what it did.
 
     completed | abandoned | requeued | unreached | joined | freed | not_bridged | wrong_agent."""
+
+    now = svc.clock.now()
+    status, until = _end_step(svc, sid, agent_id, ended_via, now)
+    if status == "completed" and until:
+        if float(until) > now:
+            wrapup.schedule_end(svc, agent_id, sid, float(until))
+        else:
+            routing_again(svc, agent_id=agent_id)  # a zero wrap-up: available at once
+    elif status in ("abandoned", "freed"):
+        routing_again(svc, agent_id=agent_id)
+    elif status == "requeued":
+        routing_again(svc, call_sid=sid)
+    elif status == "unreached":
+        customer.unreached(svc, sid, agent_id)
+        free_agent(svc, agent_id, sid)
+    return status
+
+
+def _end_step(svc: Services, sid: str, agent_id: str, ended_via: str, now: float):
+    """call_end.lua: (status, wrap-up end)."""
     from ..queue.estimates import HISTORY
 
     k = svc.keys
-    now = svc.clock.now()
     agent_leg = svc.redis.hget(k.call(sid), "agent_leg") or "none"
     status, _skill, _talk, _kind, until = svc.scripts.call_end(
         keys=[
@@ -142,19 +164,7 @@ def end(svc: Services, sid: str, agent_id: str, *, ended_via: str) -> CallEnd:
             HISTORY,
         ],
     )
-    if status == "completed" and until:
-        if float(until) > now:
-            wrapup.schedule_end(svc, agent_id, sid, float(until))
-        else:
-            routing_again(svc, agent_id=agent_id)  # a zero wrap-up: available at once
-    elif status in ("abandoned", "freed"):
-        routing_again(svc, agent_id=agent_id)
-    elif status == "requeued":
-        routing_again(svc, call_sid=sid)
-    elif status == "unreached":
-        customer.unreached(svc, sid, agent_id)
-        free_agent(svc, agent_id, sid)
-    return status
+    return status, until
 
 
 def caller_leg_ended(svc: Services, sid: str) -> str:
@@ -173,17 +183,12 @@ def caller_leg_ended(svc: Services, sid: str) -> str:
 
 
 def free_agent(svc: Services, agent_id: str, sid: str) -> bool:
-    """An agent still busy with `sid` after it ended without a conversation: available again."""
-    from ..errors import IllegalTransition, NotEligible
-
-    state, call_sid = svc.redis.hmget(svc.keys.agent(agent_id), "state", "call_sid")
-    if state != "busy" or call_sid != sid:
+    """An agent still busy with `sid` after it left `bridged` without a conversation (or
+    vanished): available again, in call_end.lua's one step (`freed`: only while the agent
+    is busy with that very call), then routing. True if freed."""
+    if _end_step(svc, sid, agent_id, "sweep", svc.clock.now())[0] != "freed":
         return False
-    try:
-        svc.agents.set_state(agent_id, "available", by="call_end")  # notify: routing runs again
-    except (IllegalTransition, NotEligible) as e:
-        log.info("agent %s not freed after %s: %s", agent_id, sid, e)
-        return False
+    routing_again(svc, agent_id=agent_id)
     return True
 
 
@@ -209,8 +214,13 @@ def repair(svc: Services, now: float | None = None) -> dict:
         p = r.pipeline(transaction=False)
         for _, c in busy:
             p.hget(k.call(c), "state")
+        # A call that left `bridged` some other way (a callback attempt the customer did not
+        # answer) frees its agent when their leg's status callback comes; if it was lost,
+        # here, once the leg must be over: past the customer's ring and a minute more.
+        settled = now - svc.settings.callback_ring_timeout_s - AGENT_LEG_GRACE_S
         for (a, c), state in zip(busy, p.execute()):
-            if state in FINAL or state is None:
+            since = float(agents[a][2] or 0)
+            if state in FINAL or state is None or (state != "bridged" and since < settled):
                 out["agents_freed"] += free_agent(svc, a, c)
     return out
 

@@ -13,7 +13,8 @@
 -- F: the key families (store/scripts.py writes them in): aht:{skill}, waiting:{skill} and the
 --    idle pools depend on the call's data
 -- ARGV[4] ended_by: conference | agent_leg | caller_leg | customer_leg | bridge_failed |
---         reconcile_caller | reconcile_agent (the carrier said the caller's / agent's leg is over)
+--         reconcile_caller | reconcile_agent (the carrier said the caller's / agent's leg is over) |
+--         sweep (legs/conversation.free_agent, for a call no longer bridged: `freed`)
 -- ARGV[5] routing strategy (pool scores)
 -- ARGV[6] wrap-up seconds, JSON {"default": s, "skills": {skill: s}} (legs/wrapup.py)
 -- ARGV[7] handle times kept per skill (queue/estimates.py HISTORY)
@@ -29,7 +30,7 @@
 --                place, `call_requeued`; the agent is away (missed), like a missed offer
 --   unreached    a callback whose customer was not reached: left to legs/callbacks.py
 --   joined       a bridge failure reported after the caller did join: nothing changed
---   freed        the call is no longer bridged but the agent was still busy with it
+--   freed        the call is no longer bridged (or is gone) but the agent was still busy with it
 --                (a callback whose customer never answered): the agent is available
 --   not_bridged  nothing to end (already ended, or never bridged): nothing changed
 --   wrong_agent  the call is bridged to someone else: nothing changed
@@ -42,9 +43,9 @@ local akey = KEYS[4]
 local a = redis.call('HMGET', akey, 'state', 'call_sid')
 local holds = a[1] == 'busy' and a[2] == sid
 if c[1] ~= 'bridged' then
-  if holds and c[1] then
+  if holds then
     -- The call left `bridged` another way (a callback whose customer did not answer, a
-    -- failure) and this agent is still busy with it: free them, once.
+    -- failure), or is gone, and this agent is still busy with it: free them, once.
     pools_make_available(F, akey, agent, now_s, strategy, KEYS[6], KEYS[7], KEYS[3], 'busy', '', 'call_end', sid)
     return {'freed', c[6] or '', '0', c[7] or '', ''}
   end
