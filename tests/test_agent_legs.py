@@ -730,3 +730,26 @@ def test_the_agent_hanging_up_before_the_caller_joined_puts_the_caller_back_at_t
     root = xml(tw.post(f"/webhooks/agent/join?call={CALLER}", call_params(CALLER)))
     assert root.find("Redirect") is not None  # back to the IVR, which puts the caller in the queue
     invariants.assert_holds(lsvc.events.read(), finished=False)
+
+
+def test_an_agent_leg_status_killed_before_the_end_of_the_call_ends_it_when_repeated(
+    lsvc, tel, tw, clock, monkeypatch
+):
+    from hotline.legs import conversation, offers
+
+    _agent, leg = accepted_call(lsvc, tel, tw, clock)
+    tw.post(tel.of("dequeue_member")[0]["url"], call_params(CALLER))  # the caller joins
+    clock.advance(120)
+    real_end = conversation.end
+
+    def killed(*a, **kw):
+        raise SystemExit("kill -9")  # the worker dies on this line
+
+    monkeypatch.setattr(conversation, "end", killed)
+    with pytest.raises(SystemExit):
+        offers.leg_status(lsvc, CALLER, "ana", leg.sid, "completed")
+    monkeypatch.setattr(conversation, "end", real_end)
+    assert call_hash(lsvc, CALLER)["state"] == "bridged"
+    assert offers.leg_status(lsvc, CALLER, "ana", leg.sid, "completed") == "ended"
+    assert call_hash(lsvc, CALLER)["state"] == "completed"
+    assert offers.leg_status(lsvc, CALLER, "ana", leg.sid, "completed") == "ignored"

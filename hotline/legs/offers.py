@@ -301,6 +301,11 @@ def leg_status(
     if state in ("placed", "answered"):
         # Picked up and hung up before pressing 1 (or our answer URL never ran).
         return missed(svc, sid, agent_id, leg_sid, "hung_up")
+    if state != "accepted":
+        return "ignored"
+    # The end of the conversation first: killed between the two, the leg is still `accepted`
+    # and the repeat (reconciliation) ends nothing twice (call_end.lua is once only).
+    conversation.end(svc, sid, agent_id, ended_via="agent_leg")
     leg_step(
         svc,
         leg_sid,
@@ -310,7 +315,4 @@ def leg_status(
         agent_id=agent_id,
         fields={"ended_at": repr(svc.clock.now()), "duration": duration},
     )
-    if state == "accepted":
-        conversation.end(svc, sid, agent_id, ended_via="agent_leg")
-        return "ended"
-    return "ignored"
+    return "ended"
