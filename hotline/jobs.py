@@ -140,9 +140,9 @@ def callback_dial(sid: str):
 
 def callback_cancel(leg_sid: str):
     """Stop the customer's phone ringing when the agent hung up first."""
-    from .legs import callbacks
+    from .legs.common import cancel_leg
 
-    return callbacks.cancel(current(), leg_sid)
+    return cancel_leg(current(), leg_sid)
 
 
 def callback_retry(sid: str):

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import StoreUnavailable
 
@@ -38,7 +38,6 @@ class Child:
     started_at: float = 0.0
     restart_at: float | None = None
     failures: int = 0
-    restarts: int = field(default=0)
 
     def start(self) -> None:
         self.proc = subprocess.Popen(self.argv, env=self.env)
@@ -58,7 +57,6 @@ class Child:
             self.restart_at = now + delay
         if self.restart_at is not None and now >= self.restart_at:
             self.start()
-            self.restarts += 1
             log(f"{self.name} restarted (pid {self.proc.pid})")
 
     def terminate(self) -> None:
@@ -82,7 +80,6 @@ class Supervisor:
         self.children = children
         self.redis = redis_server
         self._stop: int | None = None
-        self.redis_restarts = 0
 
     def _watch_redis(self) -> None:
         server = self.redis
@@ -98,7 +95,6 @@ class Supervisor:
             log(f"embedded Redis could not be restarted: {e}; trying again")
             time.sleep(0.5)
             return
-        self.redis_restarts += 1
         log(
             f"embedded Redis exited (code {code}); restarted from its AOF in {time.monotonic() - t0:.2f} s"
         )

@@ -135,12 +135,6 @@ def _release_rq_delayed(svc: Services) -> int:
     return len(ids)
 
 
-def next_due(svc: Services) -> float | None:
-    """Clock time of the earliest timer, or None."""
-    first = svc.redis.zrange(svc.keys.timers, 0, 0, withscores=True)
-    return float(first[0][1]) if first else None
-
-
 def pending(svc: Services) -> list[tuple[str, list, float]]:
     """Every timer not yet due, by time: [(func, args, at)] (tests, `hotline queue`)."""
     return [tuple(json.loads(m)) for m in svc.redis.zrange(svc.keys.timers, 0, -1)]
@@ -161,7 +155,6 @@ class TimerPump(threading.Thread):
         self.interval = interval
         self.chains_every = chains_every
         self.stopping = threading.Event()
-        self.passes = 0
 
     def stop(self) -> None:
         self.stopping.set()
@@ -185,7 +178,6 @@ class TimerPump(threading.Thread):
                     )
                     outage.record(self.svc, down_since)
                     down_since = None
-                self.passes += 1
                 delay = self.interval
             except (redis.RedisError, OSError) as e:
                 if down_since is None:

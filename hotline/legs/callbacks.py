@@ -26,10 +26,9 @@ import uuid
 from typing import TYPE_CHECKING, Literal
 
 from ..queue.calls import ANONYMOUS
-from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from . import conversation, customer
-from .common import MISSED_STATUSES, carrier_request
-from .customer import cancel, due, retry, unreached
+from .common import MISSED_STATUSES, cancel_leg, carrier_request
+from .customer import due, retry, unreached
 from .links import AgentLinks
 
 if TYPE_CHECKING:
@@ -42,7 +41,6 @@ DialResult = Literal["dialing", "skipped", "no_carrier", "unreached"]
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "cancel",
     "customer_status",
     "dial",
     "due",
@@ -88,10 +86,7 @@ def dial(svc: Services, sid: str, *, last_attempt: bool = True) -> DialResult:
     )
     if status == "gone":
         if error is None:
-            try:
-                tel.cancel_call(leg_sid)
-            except (PermanentTelephonyError, TransientTelephonyError) as e:
-                log.info("could not cancel callback leg %s: %s", leg_sid, e)
+            cancel_leg(svc, leg_sid)
         return "skipped"
     if error is not None:
         customer.missed(svc, sid, leg_sid, "failed")

@@ -27,9 +27,20 @@ LEG_TTL_S = 2 * 86400  # legs are bookkeeping for idempotency; calls keep the du
 MISSED_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 
-def retry():
-    """The retry policy of the jobs that call the carrier (job_names.carrier_retry)."""
-    return names.carrier_retry()
+def cancel_leg(svc: Services, leg_sid: str) -> str:
+    """Stop a leg nobody waits for any more (the `callback_cancel` job, an offer withdrawn
+    while it started ringing): cancelled | no_carrier | failed."""
+    from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
+
+    tel = svc.telephony
+    if tel is None:
+        return "no_carrier"
+    try:
+        tel.cancel_call(leg_sid)
+    except (PermanentTelephonyError, TransientTelephonyError) as e:
+        log.info("could not cancel leg %s: %s", leg_sid, e)
+        return "failed"
+    return "cancelled"
 
 
 def carrier_request(request, *, last_attempt: bool) -> tuple[object, str | None]:
@@ -105,7 +116,7 @@ def agent_lang(svc: Services, agent_id: str) -> str:
 
 
 def enqueue(svc: Services, func: str, *args, with_retry: bool = False):
-    kw = {"retry": retry()} if with_retry else {}
+    kw = {"retry": names.carrier_retry()} if with_retry else {}
     return svc.rq_queue.enqueue(func, *args, **kw)
 
 

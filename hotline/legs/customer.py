@@ -1,5 +1,5 @@
 """The customer leg of a callback, below the conversation: an attempt that did not reach the
-customer, the retry after spacing, cancelling a leg nobody waits for.
+customer, the retry after spacing (stopping a leg nobody waits for is common.cancel_leg).
 
 legs/callbacks.py (dialling, the customer's status callback) and legs/conversation.py
 (an agent who hung up before the customer answered) both build on this module, which
@@ -16,7 +16,6 @@ import uuid
 from typing import TYPE_CHECKING, Literal
 
 from .. import job_names as names
-from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from .common import enqueue_at, routing_again
 
 if TYPE_CHECKING:
@@ -71,19 +70,6 @@ def unreached(svc: Services, sid: str, agent_id: str) -> None:
             keys=[k.call(sid), k.events], args=[sid, repr(svc.clock.now()), leg_sid, ""]
         )
     missed(svc, sid, leg_sid, "canceled")
-
-
-def cancel(svc: Services, leg_sid: str) -> str:
-    """The `callback_cancel` job: stop a customer leg nobody waits for. cancelled | no_carrier | failed."""
-    tel = svc.telephony
-    if tel is None:
-        return "no_carrier"
-    try:
-        tel.cancel_call(leg_sid)
-    except (PermanentTelephonyError, TransientTelephonyError) as e:
-        log.info("could not cancel callback leg %s: %s", leg_sid, e)
-        return "failed"
-    return "cancelled"
 
 
 def retry(svc: Services, sid: str) -> str:

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Literal
 from .. import job_names as names
 from ..routing import reservations
 from ..states import FINAL_STATES
-from ..telephony.port import PermanentTelephonyError, TransientTelephonyError
 from . import twiml
 from .common import (
     LEG_TTL_S,
     MISSED_STATUSES,
     agent_lang,
+    cancel_leg,
     carrier_request,
     enqueue,
     enqueue_at,
@@ -115,11 +115,7 @@ def place(
         args=[sid, agent_id, leg_sid, repr(svc.clock.now()), kind, to, ring, LEG_TTL_S],
     )
     if placed == "gone":
-        # The offer was withdrawn while the phone started ringing: stop it.
-        try:
-            tel.cancel_call(leg_sid)
-        except (PermanentTelephonyError, TransientTelephonyError) as e:
-            log.warning("could not cancel the withdrawn offer leg %s: %s", leg_sid, e)
+        cancel_leg(svc, leg_sid)  # the offer was withdrawn while the phone started ringing
         return "gone"
     return "placed"
 

@@ -224,7 +224,6 @@ class WaitingLines:
                 sid,
                 repr(self.svc.clock.now()),
                 via,
-                self.keys.waiting(""),
                 status or "",
                 duration or "",
                 outcome,

@@ -92,7 +92,7 @@ class Matcher:
             return None
         res = Reservation(sid, out[0], out[1], float(out[2]))
         if schedule_expiry:
-            self._schedule_expiry(res, now)
+            self._schedule_expiry(res)
             self._ring(res)
         return res
 
@@ -115,7 +115,7 @@ class Matcher:
             return None
         res = Reservation(out[0], agent_id, out[1], float(out[2]))
         if schedule_expiry:
-            self._schedule_expiry(res, now)
+            self._schedule_expiry(res)
             self._ring(res)
         return res
 
@@ -148,7 +148,7 @@ class Matcher:
             names.OFFER, res.call_sid, res.agent_id, retry=names.carrier_retry()
         )
 
-    def _schedule_expiry(self, res: Reservation, now: float) -> None:
+    def _schedule_expiry(self, res: Reservation) -> None:
         from .. import timers
 
         timers.schedule(self.svc, res.expires_at, names.RESERVATION_DUE, res.call_sid)

@@ -14,7 +14,6 @@ Every ending is idempotent, so the RQ timer, the sweep and a late webhook may ra
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -32,12 +31,6 @@ EndStatus = Literal[
     "call_gone",
     "leg_done",
 ]
-
-
-log = logging.getLogger(__name__)
-REPAIR_HORIZON_S = (
-    7 * 86400
-)  # calls older than this are not looked at by the sweep (a long weekend fits)
 
 
 @dataclass(frozen=True)

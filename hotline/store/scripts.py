@@ -116,15 +116,6 @@ class Scripts:
         finally:
             self._free.append(conn)  # list.append/pop are atomic: no lock on this path
 
-    def command(self, *args):
-        """One plain command on the same short path (e.g. SET ... NX on every webhook)."""
-        conn = self._take()
-        try:
-            self._send(conn, args)
-            return self._read(conn)
-        finally:
-            self._free.append(conn)
-
     @classmethod
     def _evalsha(cls, conn, script: LuaScript, command: tuple):
         cls._send(conn, command)

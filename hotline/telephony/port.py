@@ -19,11 +19,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ..config import Settings
+from ..states import ENDED_STATUSES
 
 TWILIO_API = "https://api.twilio.com"
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
-# The Call resource's statuses that mean the call is over (Twilio's docs).
-ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class CallInfo:
 
     @property
     def ended(self) -> bool:
-        return self.status in ENDED
+        return self.status in ENDED_STATUSES  # the Call resource's statuses of a call over
 
 
 class TransientTelephonyError(Exception):
@@ -144,14 +143,15 @@ class TwilioTelephony:
         self._call(self.client.queues(queue_sid).members(call_sid).update, url=url, method="POST")
 
     def fetch_call(self, call_sid) -> CallInfo | None:
-        try:
-            call = self.client.calls(call_sid).fetch()
-        except TwilioRestException as e:
-            if e.status == 404:
-                return None
-            raise _wrap(e) from e
-        except Exception as e:
-            if isinstance(e, OSError) or type(e).__module__.startswith("requests"):
-                raise _wrap(e) from e
-            raise
+        def fetch():
+            try:
+                return self.client.calls(call_sid).fetch()
+            except TwilioRestException as e:
+                if e.status == 404:
+                    return None  # the carrier does not know it: over
+                raise
+
+        call = self._call(fetch)
+        if call is None:
+            return None
         return CallInfo(call.sid or call_sid, str(call.status or ""), str(call.duration or ""))

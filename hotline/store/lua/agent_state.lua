@@ -71,10 +71,7 @@ if mode == 'unstick' then
   if state ~= 'reserved' then return {'ok', state} end
   local csid = redis.call('HGET', KEYS[1], 'call_sid') or ''
   if redis.call('HGET', F.reservation .. csid, 'agent') == id then return {'ok', state} end
-  redis.call('HSET', KEYS[1], 'state', 'available', 'since', ARGV[3], 'reason', '', 'call_sid', '', 'idle_since', ARGV[3])
-  if not cur[5] then add_to_pools(skills, langs, now) end
-  redis.call('XADD', KEYS[5], '*', 'type', 'agent_state', 'ts', ARGV[3], 'agent_id', id, 'from', state,
-             'to', 'available', 'reason', 'repaired', 'by', 'sweep')
+  pools_make_available(F, akey, id, ARGV[3], strategy, KEYS[3], KEYS[4], KEYS[5], state, 'repaired', 'sweep', '')
   return {'fixed', state}
 end
 

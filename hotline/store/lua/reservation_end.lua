@@ -38,7 +38,7 @@ if mode == 'accept' and ARGV[7] ~= '' then
 end
 
 local akey = F.agent .. agent
-local a = redis.call('HMGET', akey, 'state', 'call_sid', 'skills', 'languages', 'retired')
+local a = redis.call('HMGET', akey, 'state', 'call_sid')
 local holds = a[1] == 'reserved' and a[2] == sid
 local call_held = c[1] == 'reserved' and c[2] == agent
 
