@@ -18,7 +18,7 @@ from pathlib import Path
 
 from wh_common import BARE_PATH, HERE, log, median
 from wh_compare_report import report
-from wh_load import run_load
+from wh_load import Runner
 from wh_procs import (
     OWN_ENV,
     Target,
@@ -113,56 +113,23 @@ def workload(args, port: int, app_s: Signer, bare_s: Signer, with_throughput: bo
     return wl
 
 
-def warm_up(args, tmp: Path, variants: list[dict], wl: Workload, antimarker: str) -> None:
+def warm_up(args, runner: Runner, variants: list[dict], wl: Workload) -> None:
     warm = float(max(1, round(args.duration / 5)))
     for k, v in enumerate(variants):
-        run_load(
-            args,
-            tmp,
-            v["bare"],
-            "warmup-bare",
-            wl.bare_lines,
-            wl.markers["bare"],
-            antimarker,
-            "closed",
-            duration=warm,
-        )
-        run_load(
-            args,
-            tmp,
+        runner.warm_up(v["bare"], "warmup-bare", wl.bare_lines, wl.markers["bare"], warm)
+        runner.warm_up(
             v["app"],
             "warmup-app",
             wl.incoming_lines(f"f{k}")[: int(3000 * warm)],
             wl.markers["incoming"],
-            antimarker,
-            "closed",
-            duration=warm,
+            warm,
         )
 
 
-def run_variant(
-    args, tmp: Path, v: dict, scenario: str, lines, marker: str, antimarker: str, redis_pid
-) -> dict:
-    """One closed-loop run, repeated (up to --retries times) while other processes take more
-    than --max-other cores; the quietest attempt is kept."""
-    best = None
-    for attempt in range(1 + args.retries):
-        r = run_load(
-            args,
-            tmp,
-            v["bare" if scenario == "bare" else "app"],
-            scenario,
-            lines(attempt) if callable(lines) else lines,
-            marker,
-            antimarker,
-            "closed",
-            redis_pid=redis_pid,
-        )
-        if best is None or r["cpu_cores"]["other"] < best["cpu_cores"]["other"]:
-            best = r
-        if r["cpu_cores"]["other"] <= args.max_other:
-            break
-    best["attempts"] = attempt + 1
+def run_variant(runner: Runner, v: dict, scenario: str, lines, marker: str) -> dict:
+    """One closed-loop run of `Runner.run` (repeated, up to --retries times, while other
+    processes take more than --max-other cores; the quietest attempt is kept)."""
+    best = runner.run(v["bare" if scenario == "bare" else "app"], scenario, lines, marker)
     best["variant"] = v["label"]
     c = best["cpu_cores"]
     log(
@@ -173,9 +140,7 @@ def run_variant(
     return best
 
 
-def throughput(
-    args, tmp: Path, variants: list[dict], wl: Workload, antimarker: str, redis_pid, results
-) -> dict:
+def throughput(args, runner: Runner, variants: list[dict], wl: Workload) -> dict:
     """Interleaved closed-loop rounds; per variant: median req/s and server CPU per request,
     ours / bare and this variant / the first one (both paired within each round)."""
     m = wl.markers
@@ -193,8 +158,8 @@ def throughput(
                 ("incoming", lambda a, t=tag: wl.incoming_lines(f"{t}{a}"), m["incoming"]),
                 ("wait", wl.wait_lines, m["wait"]),
             ):
-                r = run_variant(args, tmp, v, name, lines, marker, antimarker, redis_pid)
-                results.append(r)
+                r = run_variant(runner, v, name, lines, marker)
+                runner.results.append(r)
                 rps[v["label"]][name].append(r["rps"])
                 cpu[v["label"]][name].append(r["server_cpu_ms_per_req"])
     ref = variants[0]["label"]
@@ -270,10 +235,10 @@ def _run(args, tmp: Path, procs, variants: list[dict], slow_ns: list[int]) -> in
         f"benchmark dir {tmp}; variants: {', '.join(v['label'] for v in variants)}; client {args.client}"
     )
     wl = workload(args, variants[0]["app"].port, app_s, bare_s, do_throughput)
-    results: list[dict] = []
+    runner = Runner(args, tmp, antimarker, redis_pid)
     table: dict = {}
     if do_throughput:
-        warm_up(args, tmp, variants, wl, antimarker)
-        table = throughput(args, tmp, variants, wl, antimarker, redis_pid, results)
+        warm_up(args, runner, variants, wl)
+        table = throughput(args, runner, variants, wl)
     slow_res = slow_clients(args, variants, wl, slow_ns) if slow_ns else {}
-    return report(args, started, variants, table, slow_res, slow_ns, results)
+    return report(args, started, variants, table, slow_res, slow_ns, runner.results)

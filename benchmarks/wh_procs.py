@@ -160,21 +160,15 @@ def start_gunicorn(
     from hotline import web
 
     worker_class = worker_class or args.worker_class
-    opts = web.gunicorn_options(HOST, port, workers or args.workers, worker_class=worker_class)
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        *web.options_to_flags(opts),
-        "--log-level",
-        "warning",
-        "--backlog",
-        "2048",
-        *extra,
-    ]
-    if worker_class == "gthread":
-        cmd += ["--threads", str(args.threads)]
-    cmd.append(app)
+    threads = ["--threads", str(args.threads)] if worker_class == "gthread" else []
+    cmd = web.gunicorn_argv(
+        HOST,
+        port,
+        workers or args.workers,
+        worker_class=worker_class,
+        app=app,
+        extra=["--log-level", "warning", "--backlog", "2048", *extra, *threads],
+    )
     with open(log, "ab") as out:  # the child keeps its own copy of the file
         p = subprocess.Popen(
             cmd,

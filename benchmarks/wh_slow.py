@@ -4,7 +4,8 @@
 request head every --slow-every seconds (what the outside review did), reopened when
 the server closes them; `slow_client_run` sends signed webhooks at --slow-rate per
 second meanwhile and counts those answered within 1 s and within Twilio's 15 s;
-`wait_recovered` says how long the server takes to answer /healthz again afterwards.
+`wait_recovered` says how long the server takes to answer /healthz again afterwards
+(`healthz_ok`). tests/test_slow_clients.py uses `SlowLoris` and `healthz_ok` too.
 """
 
 from __future__ import annotations
@@ -21,63 +22,70 @@ from wh_requests import http_post
 class SlowLoris(threading.Thread):
     """`n` connections that each send one more byte of a never-ending request head every
     `every` seconds (what the outside review did); a connection the server closes (a
-    header timeout) is opened again within 0.2 s, so `n` stay open all along."""
+    header timeout) is opened again within 0.2 s, so `n` stay open all along. Records how
+    long each connection the server closed had lived, and the fewest open at any tick."""
 
     HEAD = (
         b"POST " + INCOMING_PATH.encode() + b" HTTP/1.1\r\nHost: hotline\r\nUser-Agent: slow\r\n"
         b"X-Padding: " + b"a" * 4000
     )
 
-    def __init__(self, port: int, n: int, every: float):
+    def __init__(self, port: int, n: int, every: float, head: bytes | None = None):
         super().__init__(daemon=True)
         self.port, self.n, self.every = port, n, every
+        self.head = self.HEAD if head is None else head
         self.halt = threading.Event()
         self.opened = self.failed_opens = 0
-        self.closed_by_server: list[float] = []
-        self.conns: list[list] = []
+        self.min_open = n  # fewest connections open at any tick
+        self.closed_by_server: list[float] = []  # seconds each one lived
+        self.conns: list[list] = []  # [socket, bytes sent, opened at, last byte at]
 
     def _open(self) -> list:
         s = socket.create_connection((HOST, self.port), timeout=5)
         s.setblocking(False)
-        s.send(self.HEAD[:1])
+        s.send(self.head[:1])
         self.opened += 1
         now = time.monotonic()
         return [s, 1, now, now]
 
     @staticmethod
-    def _alive(s) -> bool:
+    def _alive(s: socket.socket) -> bool:
         try:
-            return s.recv(1, socket.MSG_PEEK) != b""
+            return s.recv(1, socket.MSG_PEEK) != b""  # b"" = the server closed it
         except BlockingIOError:
-            return True
+            return True  # nothing to read: still open
         except OSError:
             return False
 
-    def begin(self) -> SlowLoris:
+    def begin(self, settle: float = 1.0) -> SlowLoris:
         self.conns = [self._open() for _ in range(self.n)]
         self.start()
-        time.sleep(1.0)
+        time.sleep(settle)  # the server has accepted them (or its backlog holds them)
         return self
 
     def run(self):
         while not self.halt.wait(0.2):
             now = time.monotonic()
+            open_now = 0
             for k, c in enumerate(self.conns):
                 s, sent, since, last = c
                 ok = self._alive(s)
                 if ok and now - last >= self.every:
                     try:
-                        s.send(self.HEAD[sent : sent + 1])
+                        s.send(self.head[sent : sent + 1])
                         c[1], c[3] = sent + 1, now
                     except OSError:
                         ok = False
-                if not ok:
-                    self.closed_by_server.append(now - since)
-                    s.close()
-                    try:
-                        self.conns[k] = self._open()
-                    except OSError:
-                        self.failed_opens += 1
+                if ok:
+                    open_now += 1
+                    continue
+                self.closed_by_server.append(now - since)
+                s.close()
+                try:
+                    self.conns[k] = self._open()
+                except OSError:
+                    self.failed_opens += 1
+            self.min_open = min(self.min_open, open_now)
 
     def end(self):
         self.halt.set()
@@ -158,13 +166,19 @@ def wait_recovered(port: int, timeout: float = 45.0) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         try:
-            c = http.client.HTTPConnection(HOST, port, timeout=2)
-            c.request("GET", "/healthz")
-            ok = c.getresponse().status == 200
-            c.close()
-            if ok:
+            if healthz_ok(port):
                 return time.monotonic() - t0
         except OSError:
             pass
         time.sleep(0.2)
     return float("nan")
+
+
+def healthz_ok(port: int, timeout: float = 2.0) -> bool:
+    """One GET /healthz on the loopback `port`: whether it answered 200 (OSError: no answer)."""
+    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        c.request("GET", "/healthz")
+        return c.getresponse().status == 200
+    finally:
+        c.close()

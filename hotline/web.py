@@ -98,17 +98,14 @@ def gunicorn_options(
 
 
 def gunicorn_argv(
-    host: str = "127.0.0.1",
-    port: int = 5000,
-    workers: int | None = None,
-    *,
+    *args,
     app: str = APP,
-    worker_class: str = WORKER_CLASS,
-    access_log: bool = False,
     python: str | None = None,
     extra: tuple[str, ...] | list[str] = (),
+    **options,
 ) -> list[str]:
-    """The command line that starts gunicorn with gunicorn_options(), for subprocess.Popen:
+    """The command line that starts gunicorn with gunicorn_options(*args, **options) (host,
+    port, workers, worker_class, access_log), for subprocess.Popen:
     [python, "-m", "gunicorn", "--bind", "HOST:PORT", "--workers", "N", "--worker-class",
     "gevent", ..., "--no-control-socket", *extra, app].
 
@@ -118,9 +115,7 @@ def gunicorn_argv(
         python or sys.executable,
         "-m",
         "gunicorn",
-        *options_to_flags(
-            gunicorn_options(host, port, workers, worker_class=worker_class, access_log=access_log)
-        ),
+        *options_to_flags(gunicorn_options(*args, **options)),
         *extra,
         app,
     ]

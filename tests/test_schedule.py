@@ -22,7 +22,6 @@ from hotline.roster.schedule import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
-UTC = UTC
 
 ROSTER = """\
 timezone: Europe/Paris

@@ -23,7 +23,7 @@ import os
 import signal
 import socket
 import subprocess
-import threading
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -34,6 +34,10 @@ import pytest
 from conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, call_params, sign
 
 from hotline import web
+
+# The slow-client harness is the benchmark's (benchmarks/wh_slow.py).
+sys.path.append(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from wh_slow import SlowLoris, healthz_ok
 
 pytestmark = pytest.mark.slow
 
@@ -101,12 +105,8 @@ def gunicorn(worker_class: str, env: dict, log: Path):
                     f"gunicorn exited with code {proc.returncode}:\n{log.read_text()[-3000:]}"
                 )
             try:
-                c = http.client.HTTPConnection(HOST, port, timeout=2)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    c.close()
+                if healthz_ok(port):
                     break
-                c.close()
             except OSError:
                 pass
             if time.monotonic() > deadline:
@@ -120,75 +120,6 @@ def gunicorn(worker_class: str, env: dict, log: Path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
-
-
-class SlowClients(threading.Thread):
-    """`n` connections that each send one byte of a never-ending request head every
-    `every` seconds; a connection the server closes is opened again within 0.2 s, so
-    `n` stay open. Records how long each connection the server closed had lived."""
-
-    def __init__(self, port: int, n: int, every: float = SLOW_BYTE_EVERY_S):
-        super().__init__(daemon=True)
-        self.port, self.n, self.every = port, n, every
-        self.stop = threading.Event()
-        self.opened = 0
-        self.failed_opens = 0
-        self.min_open = n  # fewest connections open at any tick
-        self.closed_by_server: list[float] = []  # seconds each one lived
-        self.conns: list[list] = []  # [socket, bytes sent, opened at, last byte at]
-
-    def _open(self) -> list:
-        s = socket.create_connection((HOST, self.port), timeout=5)
-        s.setblocking(False)
-        s.send(SLOW_HEAD[:1])
-        self.opened += 1
-        now = time.monotonic()
-        return [s, 1, now, now]
-
-    @staticmethod
-    def _alive(s: socket.socket) -> bool:
-        try:
-            return s.recv(1, socket.MSG_PEEK) != b""  # b"" = the server closed it
-        except BlockingIOError:
-            return True  # nothing to read: still open
-        except OSError:
-            return False
-
-    def start_and_wait(self, settle: float = 1.0) -> SlowClients:
-        self.conns = [self._open() for _ in range(self.n)]
-        self.start()
-        time.sleep(settle)  # the server has accepted them (or its backlog holds them)
-        return self
-
-    def run(self):
-        while not self.stop.wait(0.2):
-            now = time.monotonic()
-            open_now = 0
-            for k, c in enumerate(self.conns):
-                s, sent, since, last = c
-                ok = self._alive(s)
-                if ok and now - last >= self.every:
-                    try:
-                        s.send(SLOW_HEAD[sent : sent + 1])
-                        c[1], c[3] = sent + 1, now
-                    except OSError:
-                        ok = False
-                if ok:
-                    open_now += 1
-                    continue
-                self.closed_by_server.append(now - since)
-                s.close()
-                try:
-                    self.conns[k] = self._open()
-                except OSError:
-                    self.failed_opens += 1
-            self.min_open = min(self.min_open, open_now)
-
-    def close(self):
-        self.stop.set()
-        self.join(timeout=10)
-        for c in self.conns:
-            c[0].close()
 
 
 def signed_webhook(port: int, n: int, timeout: float) -> tuple[int | None, float, str]:
@@ -252,11 +183,11 @@ def test_webhooks_answered_despite_slow_clients(env, tmp_path, report_figure):
     log = tmp_path / "gunicorn.log"
     with gunicorn(web.WORKER_CLASS, env, log) as port:
         baseline = webhooks_under_attack(port, 2.0, 0.25, timeout=5)
-        slow = SlowClients(port, SLOW_CLIENTS).start_and_wait()
+        slow = SlowLoris(port, SLOW_CLIENTS, SLOW_BYTE_EVERY_S, SLOW_HEAD).begin()
         try:
             results = webhooks_under_attack(port, 16.0, 0.5, timeout=5)
         finally:
-            slow.close()
+            slow.end()
         # The request limits of hotline.web, checked on the same server.
         long_line = _raw(
             port, b"POST /" + b"x" * web.LIMIT_REQUEST_LINE + b" HTTP/1.1\r\nHost: h\r\n\r\n"
@@ -301,11 +232,11 @@ def test_sync_workers_are_stopped_by_slow_clients(env, tmp_path, report_figure):
     log = tmp_path / "gunicorn.log"
     with gunicorn("sync", env, log) as port:
         baseline = webhooks_under_attack(port, 2.0, 0.25, timeout=5)
-        slow = SlowClients(port, SLOW_CLIENTS).start_and_wait()
+        slow = SlowLoris(port, SLOW_CLIENTS, SLOW_BYTE_EVERY_S, SLOW_HEAD).begin()
         try:
             results = webhooks_under_attack(port, 6.0, 0.5, timeout=2)
         finally:
-            slow.close()
+            slow.end()
     report_figure(f"slow clients, sync workers (control), no slow connection: {summary(baseline)}")
     report_figure(
         f"slow clients, sync workers (control), {SLOW_CLIENTS} slow connections: {summary(results)}"

@@ -72,6 +72,34 @@ class AgentPlan:
         )
 
 
+def back_from_missed(svc: Services, plan: AgentPlan, now) -> bool:
+    """Whether the agent of `plan`, set away by the hotline after a missed offer, has been
+    away for their plan's back_after_missed_s by `now()` (a clock's or timeline's `now`),
+    so makes themselves available again."""
+    state, reason, since = svc.redis.hmget(svc.keys.agent(plan.id), "state", "reason", "since")
+    return (
+        state == "away"
+        and reason == "missed"
+        and now() - float(since or 0) >= plan.back_after_missed_s
+    )
+
+
+def agents_come_back(svc: Services, plans, clock, stop, poll_s: float = POLL_S) -> None:
+    """For a simulator in its own process (`hotline simulator`; a Day has its agents'
+    parties): every `poll_s` simulated seconds until `stop` (a threading.Event) is set,
+    each agent back from a missed offer (`back_from_missed`) logs back in; Redis errors
+    are waited out."""
+    import redis
+
+    while not stop.wait(clock.real_delay(poll_s)):
+        for plan in plans:
+            try:
+                if back_from_missed(svc, plan, clock.now):
+                    svc.agents.set_state(plan.id, "available", by="agent")
+            except (HotlineError, redis.RedisError, OSError, ValueError):
+                continue
+
+
 @dataclass(frozen=True)
 class CallerPlan:
     name: str
@@ -391,14 +419,7 @@ class Day:
         self._set(plan.id, "available")
         while not self.done:
             tl.sleep(POLL_S)
-            state, reason, since = svc.redis.hmget(
-                svc.keys.agent(plan.id), "state", "reason", "since"
-            )
-            if (
-                state == "away"
-                and reason == "missed"
-                and tl.now() - float(since or 0) >= plan.back_after_missed_s
-            ):
+            if back_from_missed(svc, plan, tl.now):
                 self._set(plan.id, "available")
 
     def _set(self, agent_id: str, state: str) -> None:

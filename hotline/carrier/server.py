@@ -66,36 +66,12 @@ def _page(name: str, items: list):
     )
 
 
-# The statuses of Twilio's Call resource (CallInstance.Status in twilio-python).
-CALL_STATUSES = (
-    "queued",
-    "ringing",
-    "in-progress",
-    "completed",
-    "busy",
-    "failed",
-    "no-answer",
-    "canceled",
-)
-
-
-def rest_status(session: CallSession) -> str:
-    """The call's status as the Call resource gives it: "initiated" (a status callback
-    event, not a resource status) reads as queued."""
-    status = session.call_status
-    if status in CALL_STATUSES:
-        return status
-    if session.ended:
-        return "failed"
-    return "queued" if status == "initiated" else "in-progress"
-
-
 def call_resource(session: CallSession, account_sid: str) -> dict:
     """Twilio's Call resource: start_time empty until the call is dialed (queued),
     end_time only for a call that completed, duration (seconds, a string) only for a
     completed call -- empty for busy, failed, unanswered, canceled or ongoing calls."""
     r = session.result
-    status = rest_status(session)
+    status = session.call_status
     completed = status == "completed" and r.ended_at is not None
     return {
         "sid": r.sid,

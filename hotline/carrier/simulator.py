@@ -195,7 +195,7 @@ class Carrier:
     @property
     def failed_webhooks(self) -> int:
         """Webhook requests to the app that failed (unreachable, timeout, non-2xx, not TwiML)."""
-        return getattr(self.client, "failures", 0)
+        return self.client.failures
 
     def results(self) -> list[CallResult]:
         with self._lock:

@@ -51,7 +51,8 @@ and a valid X-Twilio-Signature (signing.py).
 This module is the call's lifecycle (answer or ring, follow the documents, finish
 and report) and the verb table; the rest lives beside it:
 
-* call_data.py: CallSpec, CallResult, Fetch, TwimlError (re-exported here);
+* call_data.py: CallSpec, CallResult, Fetch, TwimlError (all but Fetch re-exported
+  here, with API_VERSION);
 * queues.py: the carrier's queues (Queues, re-exported here);
 * twiml_session.py: SessionCore: state, REST controls, requests, dispatch, waits;
 * twiml_voice.py (Say, Play, Pause, Gather, Redirect, Hangup), twiml_queue.py
@@ -67,40 +68,23 @@ from typing import ClassVar
 
 from ..clock import utc
 from . import timing
-from .call_data import (
-    API_VERSION,
-    FINAL_STATUSES,
-    CallResult,
-    CallSpec,
-    Fetch,
-    TwimlError,
-    country_of,
-    new_sid,
-)
-from .queues import MAX_QUEUE_SIZE, Queues
+from .call_data import API_VERSION, CallResult, CallSpec, Fetch, TwimlError
+from .queues import Queues
 from .signing import WebhookFailed
-from .twiml_dial import DIAL_NOUNS, ROOM_SLICE_S, DialVerbs
+from .twiml_dial import DialVerbs
 from .twiml_queue import QueueVerbs
 from .twiml_record import RecordVerb
-from .twiml_session import WAIT_VERBS, CallOver, EndedByApi, NotAnswered, Redirected
+from .twiml_session import CallOver, EndedByApi, NotAnswered, Redirected
 from .twiml_voice import VoiceVerbs
 
 # What other modules import from here; the definitions live in the modules above.
 __all__ = [
     "API_VERSION",
-    "DIAL_NOUNS",
-    "FINAL_STATUSES",
-    "MAX_QUEUE_SIZE",
-    "ROOM_SLICE_S",
-    "WAIT_VERBS",
     "CallResult",
     "CallSession",
     "CallSpec",
-    "Fetch",
     "Queues",
     "TwimlError",
-    "country_of",
-    "new_sid",
 ]
 
 
@@ -225,16 +209,15 @@ class CallSession(VoiceVerbs, QueueVerbs, RecordVerb, DialVerbs):
             except Redirected as r:
                 self._answer_fetch = r.fetch
 
-    def _follow(self, fetch: Fetch | None) -> None:
-        while fetch is not None:
-            url, verbs = self._fetch_twiml(fetch)
+    def _follow(self, fetch: Fetch) -> None:
+        """Run the call's TwiML to its end (CallOver), moving to new TwiML on a REST redirect."""
+        while True:
             try:
-                fetch = self._execute(verbs, url)
+                self._run_document(fetch)
             except Redirected as r:
                 fetch = r.fetch
             else:
-                if fetch is None:
-                    raise CallOver()
+                raise CallOver()
 
     HANDLERS: ClassVar[dict] = {
         "Say": VoiceVerbs._v_say,

@@ -146,10 +146,12 @@ class SessionCore:
 
     @property
     def call_status(self) -> str:
-        """Twilio's status of the call now: queued, ringing, in-progress, or its final status."""
+        """Twilio's status of the call now (the Call resource's): queued, ringing,
+        in-progress, or its final status. "initiated" (a status callback event, not a
+        resource status) reads as queued."""
         if self.ended:
             return self.result.status if self.result.status in FINAL_STATUSES else "failed"
-        return self._status
+        return "queued" if self._status == "initiated" else self._status
 
     # HTTP -----------------------------------------------------------------------
     def _params(self) -> dict:
@@ -194,17 +196,12 @@ class SessionCore:
         try:
             root = ET.fromstring(ex.body)
         except ET.ParseError as e:
-            self._count_failed_webhook()
+            self.client.count_failure()
             raise TwimlError(f"{fetch.url} did not answer TwiML ({e}): {ex.body[:120]!r}") from None
         if root.tag != "Response":
-            self._count_failed_webhook()
+            self.client.count_failure()
             raise TwimlError(f"{fetch.url} answered <{root.tag}>, not <Response>")
         return fetch.url, list(root)
-
-    def _count_failed_webhook(self) -> None:
-        count = getattr(self.client, "count_failure", None)  # a stand-in client may not count
-        if count is not None:
-            count()
 
     # Verbs ----------------------------------------------------------------------
     def _execute(self, verbs: list[ET.Element], url: str, *, waiting: bool = False) -> Fetch | None:

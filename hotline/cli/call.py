@@ -105,17 +105,10 @@ def _remote(url: str, party: Party, from_: str) -> CallResult:
     # Demo mode only decides where the credentials come from: TWILIO_* when set (a server in
     # production mode checks with those), else the generated pair a demo-mode server shares.
     settings = offline_settings()
-    base = url.rstrip("/")
     clock = clock_from_spec(settings.clock)
     if isinstance(clock, ManualClock):  # a manual clock cannot be shared with another process
         clock = SystemClock()
-    cfg = CarrierConfig(
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token,
-        incoming_url=base + "/webhooks/voice/incoming",
-        status_callback_url=base + "/webhooks/voice/status",
-        number=settings.hotline_number,
-    )
+    cfg = CarrierConfig.from_settings(settings.with_(public_url=url.rstrip("/")))
     carrier = Carrier(cfg, RealTimeline(clock))
     try:
         return carrier.call(party, from_=from_)

@@ -107,7 +107,7 @@ def simulator(
     """
     import redis
 
-    from ..carrier.day import load_day
+    from ..carrier.day import agents_come_back, load_day
     from ..carrier.local import offline_settings
     from ..carrier.server import SimulatorServer
     from ..carrier.simulator import Carrier, CarrierConfig
@@ -130,13 +130,7 @@ def simulator(
         scenario.roster_path().read_text(encoding="utf-8"), str(scenario.roster_path())
     )
     base = url.rstrip("/")
-    cfg = CarrierConfig(
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token,
-        incoming_url=base + "/webhooks/voice/incoming",
-        status_callback_url=base + "/webhooks/voice/status",
-        number=settings.hotline_number,
-    )
+    cfg = CarrierConfig.from_settings(settings.with_(public_url=base))
     carrier = Carrier(cfg, RealTimeline(clock))
     plans = [p for p in scenario.agents if not p.id.startswith("+extra")]
     for i, plan in enumerate(plans):
@@ -170,7 +164,7 @@ def simulator(
         # As in `hotline demo`: an agent the hotline set away after a missed offer makes
         # themselves available again a little later (back_after_missed_s of their plan).
         threading.Thread(
-            target=_agents_come_back,
+            target=agents_come_back,
             args=(svc, plans, clock, stop_agents),
             daemon=True,
             name="sim-agents",
@@ -243,31 +237,6 @@ def simulator(
     if out is not None:
         click.echo(json.dumps(out, ensure_ascii=False))
     sys.exit(EXIT_DEADLINE if deadline_reached else 0)
-
-
-def _agents_come_back(
-    svc: Services, plans, clock, stop: threading.Event, poll_s: float = 20.0
-) -> None:
-    """Every `poll_s` simulated seconds, each simulated agent away after a missed offer for
-    longer than their plan's back_after_missed_s logs back in; Redis errors are waited out."""
-    import redis
-
-    from ..errors import HotlineError
-
-    while not stop.wait(clock.real_delay(poll_s)):
-        for plan in plans:
-            try:
-                state, reason, since = svc.redis.hmget(
-                    svc.keys.agent(plan.id), "state", "reason", "since"
-                )
-                if (
-                    state == "away"
-                    and reason == "missed"
-                    and clock.now() - float(since or 0) >= plan.back_after_missed_s
-                ):
-                    svc.agents.set_state(plan.id, "available", by="agent")
-            except (HotlineError, redis.RedisError, OSError, ValueError):
-                continue
 
 
 def _wait_all(events: list[threading.Event], until: float) -> bool:

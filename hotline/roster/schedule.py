@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 
 from .model import ExtraShift, Roster, Shift
 
-UTC = UTC
 HOUR = timedelta(hours=1)
 NEXT_COVER_HORIZON_WEEKS = 53
 
