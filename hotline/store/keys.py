@@ -167,3 +167,28 @@ class Keys:
     # carrier simulator (carrier/)
     def sim(self, name: str) -> str:
         return f"{self.prefix}sim:{name}"
+
+    # accounts/ (the web console's users, sign-in limiter and wallboard tokens)
+    def user(self, email: str) -> str:
+        """hash: one console user (role, name, agent_id, disabled, generation, password_hash...)."""
+        return f"{self.prefix}user:{email}"
+
+    @property
+    def users(self) -> str:
+        """set: every console user's email (accounts/users.py)."""
+        return self.prefix + "users"
+
+    def signin_failures(self, scope: str, subject: str) -> str:
+        """list, TTL: times of the latest failed sign-ins of one account (scope `account`) or
+        one client address (`addr`), newest first, at most the limit (accounts/signin_limit.py)."""
+        return f"{self.prefix}signin:{scope}:{subject}"
+
+    @property
+    def tv_tokens(self) -> str:
+        """hash: TV token id -> JSON {digest, label, created_at, by} (accounts/tokens.py)."""
+        return self.prefix + "tvtokens"
+
+    @property
+    def tv_token_digests(self) -> str:
+        """hash: SHA-256 of a TV token -> its id; the token itself is never stored."""
+        return self.prefix + "tvtokens:digest"
