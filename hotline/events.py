@@ -91,6 +91,18 @@ TYPES: dict[str, str] = {
     "callback_completed": "FINAL: a callback (voicemail or queue callback) reached the customer and "
     "finished (agent_id, talk_s)",
     "shift_ended": "an agent left the on-shift (or on-call) set at a shift boundary (on_call)",
+    # accounts/ (the web console): `by` is who acted (the CLI's `cli`, the signed-in user's email,
+    # the email tried for a sign-in); never a password or its hash
+    "user_created": "a console user was created (email, role, agent_id, by)",
+    "user_disabled": "a console user was disabled; their sessions end (email, generation, by)",
+    "password_reset": "a console user's password was replaced; their sessions end (email, generation, by)",
+    "signin_failed": "a console sign-in was refused (email, addr, reason: unknown, wrong_password, disabled; by)",
+    "signin_limited": "failed sign-ins reached the limit for an account or a client address "
+    "(email, addr, retry_after_s, scope: account|address; by)",
+    "signed_in": "a user signed in to the console (email, role, addr, by)",
+    "signed_out": "a user signed out of the console (email, addr, by)",
+    "tv_token_issued": "a manager issued a wallboard TV token (token_id, label, by)",
+    "tv_token_revoked": "a wallboard TV token was revoked (token_id, label, by)",
 }
 
 

@@ -129,6 +129,25 @@ class Services:
 
         return Matcher(self)
 
+    # accounts/ (the web console's users, sign-in limiter, wallboard TV tokens)
+    @cached_property
+    def users(self):
+        from .accounts.users import UserStore
+
+        return UserStore(self)
+
+    @cached_property
+    def signin_limit(self):
+        from .accounts.signin_limit import SigninLimiter
+
+        return SigninLimiter(self)
+
+    @cached_property
+    def tv_tokens(self):
+        from .accounts.tokens import TvTokens
+
+        return TvTokens(self)
+
     @cached_property
     def telephony(self):
         """Twilio's REST API, or the carrier simulator's copy of it (demo/test).
@@ -143,9 +162,18 @@ class Services:
             return None
         return TwilioTelephony.from_settings(self.settings, self.settings.simulator_url)
 
+    # archive/ (SQL, never on the webhook path: only jobs and the CLI touch it)
+    @cached_property
+    def archive(self):
+        from .archive import Archive
+
+        return Archive.from_settings(self.settings)
+
     def close(self) -> None:
         if "scripts" in self.__dict__:
             self.scripts.close()
+        if "archive" in self.__dict__:
+            self.archive.close()
         for c in (self.__dict__.get("redis"), self.__dict__.get("rq_redis")):
             if c is not None:
                 c.close()
