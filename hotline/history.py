@@ -1,0 +1,456 @@
+"""The shared history reader: events and calls of a period, from the archive and the live log.
+
+Finished calls older than the retention move from the Redis stream to the SQL archive
+(hotline/archive/); reports, forecasts and the console read a period through this module
+so that they never care where an event lives.
+
+* `iter_events(svc, start_ts, end_ts)` -- the events with `ts` in [start, end), archive
+  then live stream merged by stream id, each once (an event copied to the archive but not
+  yet trimmed from Redis has the same id in both), normalised like
+  `hotline.reports.normalize` (a float `ts`, the stream `id`, fields as strings).
+* `iter_calls(svc, start_ts, end_ts)` -- one dict per call that entered a waiting line,
+  requested a callback or (never offered) reached the IVR in [start, end), derived from
+  the events alone, so that a live call and an archived one are computed the same way
+  (`calls_from_events` does it for any list of events, for tests and tools).
+
+Locating a period in the live stream. Stream ids are the Redis server's time, `ts` is the
+injected clock's: with the system clock they agree (up to the clock skew between hosts), so
+the first id is guessed from the timestamp and checked with two one-entry reads; with a
+manual or scaled clock (tests, the simulator, the demo) they do not, and the first entry is
+found by bisection over the stream ids, one XRANGE COUNT 1 per probe. Either way only the
+period (plus `SKEW_S` either side) is read, never the whole stream. This relies on `ts`
+never going backwards along the stream by more than `SKEW_S`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from .events import _event
+from .reports import MISSED_RELEASE_REASONS, normalize
+
+if TYPE_CHECKING:
+    from .services import Services
+
+# How far `ts` may disagree with stream order (processes on hosts whose clocks differ):
+# the live scan starts this much before `start_ts` and goes on this much past `end_ts`.
+SKEW_S = 60.0
+# Entries per XRANGE while scanning: a small first page (a short period reads little
+# past its end), doubling up to PAGE.
+FIRST_PAGE, PAGE = 64, 1024
+
+# A call belongs to the period in which it was offered (or reached the IVR); its IVR may
+# have begun a little earlier (`call_created` before `enqueued`), and its end comes later.
+CALL_LOOKBACK_S = 3600.0  # an IVR never lasts an hour
+# A callback requested on Friday evening may be completed on Monday morning.
+CALL_LOOKAHEAD_S = 4 * 86400.0
+# After the last of its calls ended, keep reading a little for what follows an end: the
+# wrap-up's end, a disposition typed during or just after it.
+CLOSE_GRACE_S = 1800.0
+SHORT_ABANDON_S = 5.0  # an abandon before this is a wrong number or a misdial
+
+_MAX_SEQ = (1 << 64) - 1
+
+
+# ---------------------------------------------------------------- events
+
+
+def iter_events(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict]:
+    """Events with start_ts <= ts < end_ts, archive and live log merged by stream id."""
+    archive = _archive(svc)
+    live = _live_events(svc, start_ts, end_ts)
+    if archive is None:
+        yield from live
+        return
+    archived = (normalize([ev])[0] for ev in archive.events_between(start_ts, end_ts))
+    yield from merge_by_id(archived, live)
+
+
+def _archive(svc):
+    """The SQL archive, or None where there is none (a stand-in without one; a checkout
+    without hotline/archive/)."""
+    try:
+        return getattr(svc, "archive", None)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.startswith("hotline.archive"):
+            return None
+        raise
+
+
+def merge_by_id(*sources: Iterable[dict]) -> Iterator[dict]:
+    """Merge event iterables each ordered by stream id; an id seen twice is given once."""
+    last = None
+    for ev in heapq.merge(*sources, key=lambda e: _id_key(e["id"])):
+        k = _id_key(ev["id"])
+        if k == last:
+            continue
+        last = k
+        yield ev
+
+
+def _id_key(eid: str) -> tuple[int, int]:
+    ms, _, seq = str(eid).partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _as_dict(eid, raw) -> dict:
+    ev = _event(eid, raw)
+    d = ev.to_json()
+    d["ts"] = ev.ts  # the float itself: to_json's ISO string keeps only milliseconds
+    return d
+
+
+def _live_events(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict]:
+    client, key = svc.redis, svc.keys.events
+    lo = _first_id_at_or_after(client, key, start_ts - SKEW_S)
+    if lo is None:
+        return
+    cursor, page = lo, FIRST_PAGE
+    while True:
+        batch = client.xrange(key, min=cursor, max="+", count=page)
+        for eid, raw in batch:
+            ev = _as_dict(eid, raw)
+            if ev["ts"] >= end_ts + SKEW_S:
+                return
+            if start_ts <= ev["ts"] < end_ts:
+                yield ev
+        if len(batch) < page:
+            return
+        cursor, page = "(" + _str(batch[-1][0]), min(PAGE, page * 2)
+
+
+def _str(v) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _probe(client, key: str, at: tuple[int, int]):
+    """(id key, ts) of the first entry at or after stream id `at`, or None."""
+    got = client.xrange(key, min=f"{at[0]}-{at[1]}", max="+", count=1)
+    if not got:
+        return None
+    eid, raw = got[0]
+    return _id_key(_str(eid)), _ts(raw)
+
+
+def _ts(raw: dict) -> float:
+    v = raw.get("ts", raw.get(b"ts", 0))
+    return float(_str(v) or 0)
+
+
+def _first_id_at_or_after(client, key: str, target: float) -> str | None:
+    """The stream id of the first entry whose ts >= target (None: there is none)."""
+    last = client.xrevrange(key, max="+", min="-", count=1)
+    if not last or _ts(last[0][1]) < target:
+        return None
+    # The guess: with the system clock the id is the timestamp (checked, not trusted).
+    guess = _probe(client, key, (max(0, int(target * 1000)), 0))
+    if guess is not None and guess[1] >= target:
+        before = client.xrevrange(key, max=f"({guess[0][0]}-{guess[0][1]}", min="-", count=1)
+        if not before or _ts(before[0][1]) < target:
+            return f"{guess[0][0]}-{guess[0][1]}"
+    # Bisection over the id space (ms and sequence as one integer). The answer is `best`
+    # or lies in [lo, up); each probe reads the first entry at or after the midpoint, so
+    # the empty stretches between entries cost nothing.
+    first = _probe(client, key, (0, 0))
+    if first is None or first[1] >= target:
+        return "-"
+    lo = _pack(first[0]) + 1
+    best = up = _pack(_id_key(_str(last[0][0])))
+    while lo < up:
+        mid = (lo + up) // 2
+        p = _probe(client, key, _unpack(mid))
+        if p is None or _pack(p[0]) >= up:
+            up = mid  # nothing in [mid, up)
+        elif p[1] >= target:
+            best, up = _pack(p[0]), mid  # nothing in [mid, p): the answer is p or before mid
+        else:
+            lo = _pack(p[0]) + 1
+    a = _unpack(best)
+    return f"{a[0]}-{a[1]}"
+
+
+def _pack(k: tuple[int, int]) -> int:
+    return (k[0] << 64) | k[1]
+
+
+def _unpack(n: int) -> tuple[int, int]:
+    return n >> 64, n & _MAX_SEQ
+
+
+# ---------------------------------------------------------------- calls
+
+
+def iter_calls(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict]:
+    """One dict per call offered (or, never offered, created) in [start_ts, end_ts).
+
+    Reads from an hour before the period (the IVR of a call offered at its start) and past
+    its end until every call of the period is over (its end, wrap-up and disposition, plus
+    CLOSE_GRACE_S), at most CALL_LOOKAHEAD_S."""
+    acc = _Calls()
+    stop_after = end_ts + CLOSE_GRACE_S
+    pending: set[str] | None = None  # past the period: its calls not over yet
+    for ev in iter_events(svc, start_ts - CALL_LOOKBACK_S, end_ts + CALL_LOOKAHEAD_S):
+        t = ev["ts"]
+        if t >= end_ts:
+            if pending is None:
+                pending = {
+                    s
+                    for s, c in acc.calls.items()
+                    if _belongs(c, start_ts, end_ts) and not acc.closed(c)
+                }
+            if not pending and t >= stop_after:
+                break
+            # Past the period only its own calls matter (none is new), and the agents'
+            # events that end their wrap-ups.
+            sid = ev.get("call_sid")
+            if sid not in pending and ev.get("type") not in ("agent_state", "wrapup_ended"):
+                continue
+        acc.add(ev)
+        if pending:
+            for s in [s for s in pending if acc.closed(acc.calls[s])]:
+                pending.discard(s)
+                stop_after = max(stop_after, t + CLOSE_GRACE_S)
+            for s in [s for s in pending if not _belongs(acc.calls[s], start_ts, end_ts)]:
+                pending.discard(s)  # offered only after the period: another period's call
+    for c in acc.ordered():
+        if _belongs(c, start_ts, end_ts):
+            yield acc.finish(c)
+
+
+def calls_from_events(events: Iterable) -> list[dict]:
+    """Every call of a list of events (ts ascending), computed as iter_calls does."""
+    acc = _Calls()
+    for ev in normalize(events):
+        acc.add(ev)
+    return [acc.finish(c) for c in acc.ordered()]
+
+
+def _anchor(c: dict) -> float | None:
+    return c["offered_at"] if c["offered_at"] is not None else c["created_at"]
+
+
+def _belongs(c: dict, start_ts: float, end_ts: float) -> bool:
+    a = _anchor(c)
+    return a is not None and start_ts <= a < end_ts
+
+
+FINAL = {"call_completed", "callback_completed", "abandoned", "selfhelp_resolved", "call_failed"}
+
+
+class _Calls:
+    """Folds events into per-call records (the fields iter_calls documents)."""
+
+    def __init__(self):
+        self.calls: dict[str, dict] = {}
+        self.wrapping: dict[str, str] = {}  # agent -> call whose wrap-up is running
+
+    def _call(self, sid: str, t: float) -> dict:
+        c = self.calls.get(sid)
+        if c is None:
+            c = self.calls[sid] = {
+                "call_sid": sid,
+                "number": None,
+                "lang": None,
+                "skill": None,
+                "category": None,
+                "created_at": None,
+                "offered_at": None,
+                "enqueued": False,
+                "answered": False,
+                "answered_at": None,
+                "wait_s": None,
+                "talk_s": None,
+                "wrapup_s": None,
+                "abandoned": False,
+                "short_abandon": False,
+                "selfhelp_resolved": False,
+                "callback_requested": False,
+                "callback_completed": False,
+                "failed": False,
+                "agent": None,
+                "disposition": None,
+                "notes": None,
+                "state": "ivr",
+                "ended_at": None,
+                "missed_offers": 0,
+                # working fields, dropped by finish()
+                "_first_ts": t,
+                "_wait_end": None,
+                "_res": None,
+                "_final": False,
+                "_wrap_from": None,
+                "_wrap_planned": None,
+                "_wrap_done": False,
+            }
+        return c
+
+    def add(self, ev: dict) -> None:
+        kind, t = ev.get("type"), ev["ts"]
+        if kind in ("agent_state", "wrapup_ended") and not ev.get("call_sid"):
+            self._agent_event(ev)
+            return
+        sid = ev.get("call_sid")
+        if not sid:
+            return
+        if kind == "agent_state":
+            self._agent_event(ev)
+            return
+        c = self._call(sid, t)
+        if kind == "call_created":
+            c["created_at"] = t if c["created_at"] is None else c["created_at"]
+            c["number"] = ev.get("from_number") or c["number"]
+            c["lang"] = ev.get("lang") or c["lang"]
+        elif kind == "language_chosen":
+            c["lang"] = ev.get("lang") or c["lang"]
+        elif kind == "classified":
+            c["category"] = ev.get("category") or c["category"]
+            c["skill"] = ev.get("skill") or c["skill"]
+        elif kind == "selfhelp_offered":
+            self._state(c, "selfhelp")
+        elif kind == "enqueued":
+            if not c["enqueued"]:
+                c["enqueued"] = True
+                c["offered_at"] = t
+            c["skill"] = ev.get("skill") or c["skill"]
+            self._state(c, "waiting")
+        elif kind == "callback_requested":
+            c["callback_requested"] = True
+            if c["offered_at"] is None:
+                c["offered_at"] = t
+            c["skill"] = c["skill"] or ev.get("skill")
+            self._wait_end(c, t)
+            self._state(c, "callback_requested")
+        elif kind == "reserved":
+            c["_res"] = ev.get("agent_id", "")
+            self._state(c, "reserved")
+        elif kind in (
+            "reservation_expired",
+            "reservation_missed",
+            "reservation_released",
+            "reservation_accepted",
+        ):
+            # The summary's rule (reports.py): a miss on the agent's side, once per offer.
+            ended, c["_res"] = c["_res"] is not None, None
+            if ended and (
+                kind in ("reservation_expired", "reservation_missed")
+                or (kind == "reservation_released" and ev.get("reason") in MISSED_RELEASE_REASONS)
+            ):
+                c["missed_offers"] += 1
+            if kind != "reservation_accepted":
+                self._state(c, "callback_requested" if c["callback_requested"] else "waiting")
+        elif kind == "caller_bridged":
+            c["agent"] = ev.get("agent_id") or c["agent"]
+            if ev.get("who", "caller") != "customer" and not c["answered"]:
+                c["answered"] = True
+                c["answered_at"] = t
+                self._wait_end(c, t)
+            self._state(c, "bridged")
+        elif kind == "call_disposition":
+            c["disposition"] = ev.get("disposition") or c["disposition"]
+            c["notes"] = ev.get("notes", c["notes"])
+            c["agent"] = c["agent"] or ev.get("agent") or ev.get("agent_id")
+        elif kind == "wrapup_started":
+            c["_wrap_from"] = t
+            c["_wrap_planned"] = _f(ev.get("wrapup_s"))
+            if c["_wrap_planned"] == 0:
+                c["wrapup_s"], c["_wrap_done"] = 0.0, True
+            elif ev.get("agent_id"):
+                self.wrapping[ev["agent_id"]] = sid
+        elif kind == "wrapup_ended":
+            self._end_wrapup(c, t)
+        elif kind == "call_ended" and ev.get("state") == "left_ivr":
+            c["state"] = "left_ivr"
+            c["ended_at"] = c["ended_at"] or t
+        if kind in FINAL and not c["_final"]:
+            self._final(c, kind, ev, t)
+
+    def _final(self, c: dict, kind: str, ev: dict, t: float) -> None:
+        c["_final"] = True
+        c["ended_at"] = t
+        self._wait_end(c, t)
+        if kind in ("call_completed", "callback_completed"):
+            c["state"] = "completed"
+            c["talk_s"] = _f(ev.get("talk_s"))
+            c["agent"] = ev.get("agent_id") or c["agent"]
+            c["callback_completed"] = kind == "callback_completed"
+        elif kind == "abandoned":
+            c["state"] = "abandoned"
+            c["abandoned"] = True
+        elif kind == "selfhelp_resolved":
+            c["state"] = "resolved"
+            c["selfhelp_resolved"] = True
+        else:
+            c["state"] = "failed"
+            c["failed"] = True
+
+    def _agent_event(self, ev: dict) -> None:
+        agent = ev.get("agent_id")
+        sid = self.wrapping.get(agent) if agent else None
+        if sid is None:
+            return
+        leaves_wrapup = ev.get("type") == "wrapup_ended" or (
+            ev.get("type") == "agent_state" and ev.get("from") == "wrapup"
+        )
+        if leaves_wrapup:
+            self._end_wrapup(self.calls[sid], ev["ts"])
+
+    def _end_wrapup(self, c: dict, t: float) -> None:
+        if c["_wrap_done"] or c["_wrap_from"] is None:
+            return
+        c["wrapup_s"] = round(max(0.0, t - c["_wrap_from"]), 3)
+        c["_wrap_done"] = True
+        for a, s in list(self.wrapping.items()):
+            if s == c["call_sid"]:
+                del self.wrapping[a]
+
+    @staticmethod
+    def _wait_end(c: dict, t: float) -> None:
+        if c["enqueued"] and c["_wait_end"] is None:
+            c["_wait_end"] = t
+
+    @staticmethod
+    def _state(c: dict, state: str) -> None:
+        if not c["_final"] and c["state"] != "left_ivr":
+            c["state"] = state
+
+    def closed(self, c: dict) -> bool:
+        if c["state"] == "left_ivr":
+            return True
+        if not c["_final"]:
+            return False
+        return c["state"] != "completed" or c["_wrap_done"]
+
+    def ordered(self) -> list[dict]:
+        return sorted(self.calls.values(), key=lambda c: _anchor(c) or c["_first_ts"])
+
+    @staticmethod
+    def finish(c: dict) -> dict:
+        out = {k: v for k, v in c.items() if not k.startswith("_")}
+        if c["_wait_end"] is not None and c["offered_at"] is not None:
+            out["wait_s"] = round(c["_wait_end"] - c["offered_at"], 3)
+        if out["wrapup_s"] is None and c["_wrap_planned"] is not None:
+            out["wrapup_s"] = c["_wrap_planned"]  # still wrapping up: the planned time
+        out["short_abandon"] = bool(
+            out["abandoned"] and out["wait_s"] is not None and out["wait_s"] < SHORT_ABANDON_S
+        )
+        return out
+
+
+def _f(v, default=None):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+__all__ = [
+    "CALL_LOOKAHEAD_S",
+    "CALL_LOOKBACK_S",
+    "SHORT_ABANDON_S",
+    "calls_from_events",
+    "iter_calls",
+    "iter_events",
+    "merge_by_id",
+]
