@@ -59,6 +59,10 @@ class Settings:
     selfhelp_files: tuple[Path, ...] = ()
     overflow_file: Path | None = None
     wrapup_file: Path | None = None
+    # The web console's sign-in limiter (accounts/signin_limit.py): failures per window,
+    # per account and per client address
+    signin_max_failures: int = 5
+    signin_window_s: float = 900.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -191,6 +195,10 @@ class Settings:
             selfhelp_files=_paths(env, "HOTLINE_SELFHELP"),
             overflow_file=_file(env, "HOTLINE_OVERFLOW_FILE"),
             wrapup_file=_file(env, "HOTLINE_WRAPUP_FILE"),
+            signin_max_failures=int(
+                _number(env, "HOTLINE_SIGNIN_MAX_FAILURES", 5, 1, 1000, whole=True)
+            ),
+            signin_window_s=_number(env, "HOTLINE_SIGNIN_WINDOW_S", 900.0, 1, 86400),
             twilio_account_sid=sid,
             twilio_auth_token=token,
             public_url=public_url.rstrip("/"),

@@ -93,7 +93,7 @@ TYPES: dict[str, str] = {
     "shift_ended": "an agent left the on-shift (or on-call) set at a shift boundary (on_call)",
     # accounts/ (the web console): `by` is who acted (the CLI's `cli`, the signed-in user's email,
     # the email tried for a sign-in); never a password or its hash
-    "user_created": "a console user was created (email, role, agent_id, by)",
+    "user_created": "a console user was created (email, role, by; agent_id for an agent account)",
     "user_disabled": "a console user was disabled; their sessions end (email, generation, by)",
     "password_reset": "a console user's password was replaced; their sessions end (email, generation, by)",
     "signin_failed": "a console sign-in was refused (email, addr, reason: unknown, wrong_password, disabled; by)",
