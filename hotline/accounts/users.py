@@ -140,12 +140,15 @@ class UserStore:
     # checks --------------------------------------------------------------
     def check_new(self, email: str, *, role: str, agent_id: str | None = None) -> str:
         """Everything `create` refuses except the password, before anyone types one: the
-        normalised email, or UserError. Returns the roster version the agent id was found in."""
+        normalised email, or UserError."""
         e = validate_email(email)
         if role not in ROLES:
             raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        agent_id = (agent_id or "").strip() or None
         if role == "agent" and not agent_id:
             raise UserError("an agent account needs the roster agent id it belongs to (--agent)")
+        if agent_id:
+            self._roster_version_with(agent_id)
         if self.r.exists(self.k.user(e)):
             raise UserError(f"a user {e!r} already exists")
         return e

@@ -13,7 +13,17 @@ import click
 from ..errors import ConfigError, HotlineError
 
 # Modules that add commands to `main` (each defines `register(main)`).
-COMMAND_MODULES = ("serve", "events", "calls", "call", "roster", "agents", "demo", "simulator")
+COMMAND_MODULES = (
+    "serve",
+    "events",
+    "calls",
+    "call",
+    "roster",
+    "agents",
+    "demo",
+    "simulator",
+    "users",
+)
 
 
 class Context:
