@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "agents",
     "demo",
     "simulator",
+    "report",
     "users",
 )
 
