@@ -430,3 +430,25 @@ def test_tv_tokens_are_independent(svc, clock):
     assert [t["label"] for t in svc.tv_tokens.list()] == ["A", "B"]
     svc.tv_tokens.revoke(ids[0], by="boss@example.fr")
     assert not svc.tv_tokens.valid(a) and svc.tv_tokens.valid(b)
+
+
+# settings --------------------------------------------------------------------
+def test_signin_settings_from_the_environment(tmp_path):
+    from hotline.config import Settings
+    from hotline.errors import ConfigError
+
+    env = {"HOTLINE_MODE": "test", "HOTLINE_DATA_DIR": str(tmp_path)}
+    s = Settings.from_env(env, load_dotenv=False)
+    assert (s.signin_max_failures, s.signin_window_s) == (5, 900.0)
+    s = Settings.from_env(
+        {**env, "HOTLINE_SIGNIN_MAX_FAILURES": "3", "HOTLINE_SIGNIN_WINDOW_S": "60"},
+        load_dotenv=False,
+    )
+    assert (s.signin_max_failures, s.signin_window_s) == (3, 60.0)
+    for name, raw in [
+        ("HOTLINE_SIGNIN_MAX_FAILURES", "five"),
+        ("HOTLINE_SIGNIN_MAX_FAILURES", "0"),
+        ("HOTLINE_SIGNIN_WINDOW_S", "-1"),
+    ]:
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({**env, name: raw}, load_dotenv=False)
