@@ -59,6 +59,10 @@ class Settings:
     selfhelp_files: tuple[Path, ...] = ()
     overflow_file: Path | None = None
     wrapup_file: Path | None = None
+    # Staffing maths (hotline/wfm/): share of paid time off the phones (breaks, training,
+    # meetings), and the busiest an agent may be kept between calls
+    shrinkage: float = 0.3
+    max_occupancy: float = 0.85
     # The web console's sign-in limiter (accounts/signin_limit.py): failures per window,
     # per account and per client address
     signin_max_failures: int = 5
@@ -195,6 +199,8 @@ class Settings:
             selfhelp_files=_paths(env, "HOTLINE_SELFHELP"),
             overflow_file=_file(env, "HOTLINE_OVERFLOW_FILE"),
             wrapup_file=_file(env, "HOTLINE_WRAPUP_FILE"),
+            shrinkage=_number(env, "HOTLINE_SHRINKAGE", 0.3, 0, 0.95),
+            max_occupancy=_number(env, "HOTLINE_MAX_OCCUPANCY", 0.85, 0.05, 1),
             signin_max_failures=int(
                 _number(env, "HOTLINE_SIGNIN_MAX_FAILURES", 5, 1, 1000, whole=True)
             ),

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "simulator",
     "report",
     "users",
+    "staffing",
 )
 
 
