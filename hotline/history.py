@@ -189,9 +189,20 @@ def iter_calls(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict]:
     its end until every call of the period is over (its end, wrap-up and disposition, plus
     CLOSE_GRACE_S), at most CALL_LOOKAHEAD_S."""
     acc = _Calls()
+    events = iter_events(svc, start_ts - CALL_LOOKBACK_S, end_ts + CALL_LOOKAHEAD_S)
+    try:
+        _fold_period(acc, events, start_ts, end_ts)
+    finally:
+        events.close()  # stopped early: the archive's cursor is released now, not at GC
+    for c in acc.ordered():
+        if _belongs(c, start_ts, end_ts):
+            yield acc.finish(c)
+
+
+def _fold_period(acc: _Calls, events: Iterator[dict], start_ts: float, end_ts: float) -> None:
     stop_after = end_ts + CLOSE_GRACE_S
     pending: set[str] | None = None  # past the period: its calls not over yet
-    for ev in iter_events(svc, start_ts - CALL_LOOKBACK_S, end_ts + CALL_LOOKAHEAD_S):
+    for ev in events:
         t = ev["ts"]
         if t >= end_ts:
             if pending is None:
@@ -214,9 +225,6 @@ def iter_calls(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict]:
                 stop_after = max(stop_after, t + CLOSE_GRACE_S)
             for s in [s for s in pending if not _belongs(acc.calls[s], start_ts, end_ts)]:
                 pending.discard(s)  # offered only after the period: another period's call
-    for c in acc.ordered():
-        if _belongs(c, start_ts, end_ts):
-            yield acc.finish(c)
 
 
 def calls_from_events(events: Iterable) -> list[dict]:

@@ -267,3 +267,59 @@ def test_paging_loses_nothing(svc, clock, n):
     fill(svc, clock, n, T, 0.5)
     got = list(history.iter_events(reader(svc), T, T + n))
     assert [int(e["n"]) for e in got] == list(range(n))
+
+
+# ---------------------------------------------------------------- with the SQL archive
+
+
+@pytest.fixture
+def sql_archive(svc, tmp_path):
+    """The real archive (hotline/archive/, SQLite in the test's folder) on `svc`."""
+    store = pytest.importorskip("hotline.archive.store", reason="hotline/archive/ not present")
+    archive = store.Archive(store.sqlite_url(tmp_path))
+    svc.__dict__["archive"] = archive  # Services.archive is a cached_property: this one
+    yield archive
+
+
+def test_calls_read_the_same_before_and_after_the_archive_run(svc, clock, sql_archive):
+    from hotline.archive import mover
+
+    at = Script(svc, clock)
+    answered_call(
+        at, "CA1", "ana", 100, wait=30, talk=300, wrap=60, disposition="resolved_remotely"
+    )
+    at(500, "call_created", "CA2")
+    at(510, "enqueued", "CA2", skill="general")
+    at(530, "abandoned", "CA2")
+    at.write()
+    before = list(history.iter_calls(svc, T, T + 3600))
+    events_before = list(history.iter_events(svc, T - 3600, T + 7200))
+    clock.set(T + 40 * DAY)
+    out = mover.run(svc, older_than_days=30)
+    assert out["events"] == len(events_before)  # all moved ...
+    assert svc.redis.xlen(svc.keys.events) == 0  # ... and trimmed from Redis
+    assert list(history.iter_calls(svc, T, T + 3600)) == before
+    assert list(history.iter_events(svc, T - 3600, T + 7200)) == events_before
+
+
+def test_an_event_copied_but_not_yet_trimmed_is_read_once(svc, clock, sql_archive):
+    from hotline.archive import schema
+
+    fill(svc, clock, 50, T, 1.0)
+    raw = svc.redis.xrange(svc.keys.events, "-", "+", count=30)
+    # The state a run killed between its copy and its trim leaves: 30 events in both.
+    sql_archive.put_events([schema.event_row(eid, f) for eid, f in raw])
+    got = list(history.iter_events(svc, T, T + 50))
+    assert [int(e["n"]) for e in got] == list(range(50))
+    assert len({e["id"] for e in got}) == 50
+
+
+def test_calls_stop_reading_soon_after_the_last_of_them_is_over(svc, clock):
+    at = Script(svc, clock)
+    answered_call(at, "CA1", "ana", 3000, wait=30, talk=900, wrap=60)  # ends past the hour
+    at.write()
+    fill(svc, clock, 3000, T + 4 * 3600, 60.0)  # two more days of other events
+    counting = CountingRedis(svc.redis)
+    (c,) = history.iter_calls(reader(svc, client=counting), T, T + 3600)
+    assert c["talk_s"] == 900 and c["wrapup_s"] == 60
+    assert counting.entries < 300, counting.entries  # not the 3000 of the 4-day lookahead
