@@ -54,6 +54,12 @@ class Settings:
     callback_ring_timeout_s: int = 30  # how long a called-back customer's phone rings
     callback_spacing_s: float = 600.0  # between two attempts to reach a customer
     callback_attempts: int = 3  # attempts before a callback request fails
+    # The agent's wrap-up and the wallboard (legs/disposition.py, legs/wrapup.ready,
+    # routing/away_reasons.py, wallboard.py)
+    require_disposition: bool = False  # Ready refused until the call has a disposition
+    wallboard_sl_target: float = 0.8  # share of calls answered within reports.SERVICE_LEVEL_S
+    dispositions_file: Path | None = None  # a managers' file over legs/dispositions.yaml
+    away_reasons_file: Path | None = None  # a managers' file over routing/away_reasons.yaml
     # Managers' data files, merged over (vocabulary, tips) or instead of (policies) the shipped ones
     vocabulary_files: tuple[Path, ...] = ()
     selfhelp_files: tuple[Path, ...] = ()
@@ -177,6 +183,8 @@ class Settings:
                 "HOTLINE_SIMULATOR_URL: the carrier simulator is for HOTLINE_MODE=demo or test only"
             )
 
+        require_disposition = _bool(env, "HOTLINE_REQUIRE_DISPOSITION", False)
+
         music = env.get("HOTLINE_HOLD_MUSIC_URL", "").strip() or None
         if music and urlsplit(music).scheme not in ("http", "https"):
             raise ConfigError(
@@ -195,6 +203,10 @@ class Settings:
             ),
             callback_spacing_s=_number(env, "HOTLINE_CALLBACK_SPACING_S", 600.0, 0, 7 * 86400),
             callback_attempts=int(_number(env, "HOTLINE_CALLBACK_ATTEMPTS", 3, 1, 20, whole=True)),
+            require_disposition=require_disposition,
+            wallboard_sl_target=_number(env, "HOTLINE_SL_TARGET", 0.8, 0, 1),
+            dispositions_file=_file(env, "HOTLINE_DISPOSITIONS_FILE"),
+            away_reasons_file=_file(env, "HOTLINE_AWAY_REASONS_FILE"),
             vocabulary_files=_paths(env, "HOTLINE_VOCABULARY"),
             selfhelp_files=_paths(env, "HOTLINE_SELFHELP"),
             overflow_file=_file(env, "HOTLINE_OVERFLOW_FILE"),
@@ -237,6 +249,17 @@ def _number(
     if not low <= value <= high:
         raise ConfigError(f"{name}: {value} is outside {low:g}..{high:g}")
     return value
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: {raw!r} is not true or false")
 
 
 def _paths(env: dict, name: str) -> tuple[Path, ...]:

@@ -35,3 +35,7 @@ class RosterInvalid(HotlineError):
 
 class NotEligible(HotlineError):
     """A routing decision that cannot be made (no such agent, no such call)."""
+
+
+class DispositionRequired(HotlineError):
+    """An agent's Ready refused: HOTLINE_REQUIRE_DISPOSITION and the call has no disposition."""

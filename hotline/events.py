@@ -84,7 +84,10 @@ TYPES: dict[str, str] = {
     "caller_bridged": "the caller (or the called-back customer) entered the agent's conference (leg_sid)",
     "call_completed": "FINAL: answered by an agent and finished (agent_id, skill, wait_s, ring_s, talk_s, ended_by)",
     "wrapup_started": "the agent's wrap-up after a call began (wrapup_s, until)",
-    "wrapup_ended": "the agent's wrap-up ended; agent available again (via: timer, sweep)",
+    "wrapup_ended": "the agent's wrap-up ended; agent available again (via: timer, sweep, ready -- the "
+    "agent's own Ready, with by)",
+    "call_disposition": "the agent recorded what came of a call they answered: disposition, notes, by "
+    "(again: the values replaced)",
     "callback_dialing": "the agent accepted a callback; the customer's number is being called (attempt, leg_sid)",
     "callback_no_answer": "the called-back customer did not answer (status, attempt); retried later or failed",
     "callback_retry": "a callback request waits again in its lines, at its place, after spacing (attempt)",

@@ -9,6 +9,7 @@ from datetime import datetime
 import click
 
 from ..routing.agents import STATES
+from ..routing.away_reasons import check as check_away_reason
 from . import pass_ctx
 
 
@@ -50,11 +51,17 @@ def list_(ctx, as_json):
 @agents.command("state")
 @click.argument("agent_id")
 @click.argument("state", type=click.Choice([s for s in STATES if s != "reserved"]))
-@click.option("--reason", default=None, help="Why (away: break, training, lunch, meeting...).")
+@click.option(
+    "--reason",
+    default=None,
+    help="Why (away: break, lunch, training, meeting, other, or a reason of HOTLINE_AWAY_REASONS_FILE).",
+)
 @pass_ctx
 def state(ctx, agent_id, state, reason):
     """Move AGENT_ID to STATE (illegal transitions are refused, nothing changed)."""
     by = os.environ.get("USER") or "cli"
+    if state == "away" and reason is not None:
+        check_away_reason(ctx.settings, reason)  # `missed` is routing's, never chosen
     a = ctx.services.agents.set_state(agent_id, state, reason=reason, by=f"cli:{by}")
     click.echo(f"{a.id}: {a.state}" + (f" ({a.reason})" if a.reason else ""))
 

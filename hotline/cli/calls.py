@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 
 from ..errors import UnknownCall
+from ..legs.disposition import label as disposition_label
 from ..queue.calls import valid_sid
 from . import pass_ctx
 
@@ -74,7 +75,8 @@ def calls():
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def show(ctx, call_sid, as_json):
-    """Show one call: sid, from, language, category, skill, state, priority, error code, times."""
+    """Show one call: sid, from, language, category, skill, state, priority, error code,
+    the agent's disposition and notes, times."""
     if not valid_sid(call_sid):
         raise UnknownCall(f"{call_sid!r} is not a call SID")
     svc = ctx.services
@@ -96,6 +98,8 @@ def show(ctx, call_sid, as_json):
         "priority",
         "repeat",
         "error_code",
+        "disposition",
+        "notes",
         "created_at",
         "enqueued_at",
         "ended_at",
@@ -107,6 +111,8 @@ def show(ctx, call_sid, as_json):
         v = d.get(k)
         if k.endswith("_at") and isinstance(v, float):
             v = _when(v, tz)
+        if k == "disposition" and v:
+            v = f"{v} ({disposition_label(svc.settings, v)})"
         if v in (None, "", [], ()):
             v = "-"
         click.echo(f"{k:18} {v}")

@@ -4,13 +4,16 @@ Owns `wrapups` (zset agent id -> wrap-up end, clock time). The wrap-up *starts* 
 the end of the conversation (store/lua/call_end.lua: one step for any number of end
 signals); it *ends* by wrapup_end.lua, from the `wrapup_done` timer, from the sweep
 if that timer was lost (or never set: an agent put in wrap-up by hand), or earlier by
-hand (`hotline agents state AGENT available`: the timer then finds nothing to do).
+hand (`hotline agents state AGENT available`: the timer then finds nothing to do), or
+by the agent's own "Ready" (`ready`, the console's button): the same script, which with
+HOTLINE_REQUIRE_DISPOSITION first checks that the call has a disposition, in the same step.
 Wrap-up seconds per skill: hotline/legs/wrapup.yaml (or HOTLINE_WRAPUP_FILE).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 
 from .. import job_names as names
-from ..errors import ConfigError
+from ..errors import ConfigError, DispositionRequired
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -98,6 +101,47 @@ def done(
     if out == "ended":
         svc.rq_queue.enqueue(names.AGENT_AVAILABLE, agent_id)  # the next call
     return out
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What `ready` did: `ended` (the agent is available again) or `not_in_wrapup` (nothing
+    changed: already ended by the timer, a repeated click...), with a sentence to show."""
+
+    status: Literal["ended", "not_in_wrapup"]
+    message: str
+    call_sid: str = ""
+
+
+def ready(svc: Services, agent_id: str, *, by: str) -> Ready:
+    """The agent ends their wrap-up early ("Ready"): wrapup_end.lua, as the timer does, so
+    that the timer, the sweep and a repeated click give one end. With
+    settings.require_disposition, DispositionRequired (nothing changed) while the call of
+    the wrap-up has no disposition -- checked in the same step that ends it."""
+    k = svc.keys
+    call_sid = svc.redis.hget(k.agent(agent_id), "call_sid") or ""
+    out = svc.scripts.wrapup_end(
+        keys=[k.agent(agent_id), k.wrapups, k.events, k.onshift, k.oncall],
+        args=[
+            agent_id,
+            repr(svc.clock.now()),
+            svc.settings.routing_strategy,
+            "",
+            "ready",
+            TOLERANCE_S,
+            "1" if svc.settings.require_disposition else "",
+            by or "agent",
+        ],
+    )
+    if out == "disposition_required":
+        raise DispositionRequired(
+            f"agent {agent_id}: choose a disposition for call {call_sid} before Ready"
+        )
+    if out == "ended":
+        svc.rq_queue.enqueue(names.AGENT_AVAILABLE, agent_id)  # the next call
+        return Ready("ended", f"{agent_id} is available again", call_sid)
+    state = svc.agents.get(agent_id).state  # NotEligible for an unknown agent
+    return Ready("not_in_wrapup", f"{agent_id} is not in wrap-up (now {state}): nothing to end")
 
 
 def due(svc: Services, now: float | None = None) -> list[str]:

@@ -1,7 +1,8 @@
 """The call record: `call:{sid}` (hash), the `calls` index, and repeat-caller detection.
 
-Owns `call:{sid}`, `calls` (zset sid -> created_at) and `caller:{number}` (hash:
-last_at, last_sid, count). A number that already called within REPEAT_WINDOW_S
+Owns `call:{sid}`, `calls` (zset sid -> created_at), `caller:{number}` (hash:
+last_at, last_sid, count) and `caller_calls:{number}` (zset: the number's last calls,
+sid -> created_at, for the agent's call card). A number that already called within REPEAT_WINDOW_S
 gets priority 1 on its new call; the call keeps `repeat` and `previous_call_at`
 so that the agent sees it. The states a call goes through are documented in
 hotline/states.py.
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 REPEAT_WINDOW_S = 24 * 3600
 # Garbage collection of caller:{number}; the repeat decision compares timestamps.
 CALLER_TTL_S = 7 * 24 * 3600
+# How many of a number's calls caller_calls:{number} keeps (the call card shows 5 + this one).
+CALLER_CALLS_KEPT = 10
 # What carriers send for a withheld number: never a repeat caller.
 ANONYMOUS = frozenset(
     {
@@ -91,6 +94,9 @@ class Call:
     # document the caller is in, so a stale request resumes exactly there.
     turn: int = 0
     ivr_stage: str = ""
+    # What came of it, from the agent's wrap-up (legs/disposition.py writes them).
+    disposition: str | None = None
+    notes: str | None = None
     # Fields other modules add (reservation, agent, talk time...), as stored.
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -161,7 +167,12 @@ _CONVERT.update({name: _f for name in Call._FLOATS})
 _CONVERT.update(
     {"priority": _i, "menu_attempts": _i, "turn": _i, "repeat": _is_one, "lines": _as_lines}
 )
-_CONVERT.update({name: _none_if_empty for name in ("category", "skill", "error_code", "queue_sid")})
+_CONVERT.update(
+    {
+        name: _none_if_empty
+        for name in ("category", "skill", "error_code", "queue_sid", "disposition", "notes")
+    }
+)
 
 # What the webhooks read back from a step: enough to resume any call, nothing more.
 STEP_FIELDS = (
@@ -226,6 +237,7 @@ class CallStore:
                 self.keys.caller(number if track else "anonymous"),
                 self.keys.events,
                 self.keys.announcement(lang),
+                self.keys.caller_calls(number if track else "anonymous"),
             ],
             args=[
                 sid,
@@ -253,6 +265,29 @@ class CallStore:
         if call is None:
             raise UnknownCall(f"no call {sid}")
         return call
+
+    def get_many(self, sids) -> dict[str, Call]:
+        """The calls that exist among `sids`, by sid: one round trip (the wallboard's agents,
+        a caller's recent calls)."""
+        sids = [s for s in dict.fromkeys(sids) if valid_sid(s)]
+        if not sids:
+            return {}
+        p = self.r.pipeline(transaction=False)
+        for sid in sids:
+            p.hgetall(self.keys.call(sid))
+        return {sid: Call.from_hash({"sid": sid, **h}) for sid, h in zip(sids, p.execute()) if h}
+
+    def recent_for_number(self, number: str, *, limit: int = 5, exclude: str = "") -> list[Call]:
+        """The number's latest calls, most recent first (`caller_calls:{number}`: the last
+        CALLER_CALLS_KEPT, kept as long as caller:{number}); none for a withheld number."""
+        number = (number or "").strip()
+        if number.lower() in ANONYMOUS:
+            return []
+        sids = [
+            s for s in self.r.zrevrange(self.keys.caller_calls(number), 0, limit) if s != exclude
+        ]
+        found = self.get_many(sids)
+        return [found[s] for s in sids if s in found][:limit]
 
     def list(self, state: str | None = None, *, limit: int | None = None) -> list[Call]:
         """Calls by creation time (oldest first), optionally only those in `state`."""

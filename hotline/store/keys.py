@@ -48,6 +48,10 @@ class Keys:
         """hash: last call time and count for a caller's number (repeat callers)."""
         return f"{self.prefix}caller:{number}"
 
+    def caller_calls(self, number: str) -> str:
+        """zset: a caller's number -> its last calls, sid -> created_at (the agent's call card)."""
+        return f"{self.prefix}caller_calls:{number}"
+
     # queue/waiting.py
     def waiting(self, skill: str) -> str:
         return f"{self.prefix}waiting:{skill}"

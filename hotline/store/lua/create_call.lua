@@ -8,9 +8,11 @@
 -- KEYS[3] caller:{number}       hash  last_at, last_sid, count
 -- KEYS[4] events                stream
 -- KEYS[5] announcement:{lang}   hash  text, by, at (read only)
+-- KEYS[6] caller_calls:{number} zset  the number's last calls, sid -> created_at (call card)
 -- ARGV[1] sid   ARGV[2] from   ARGV[3] to   ARGV[4] lang   ARGV[5] now (epoch s)
 -- ARGV[6] repeat window (s)    ARGV[7] "1" to track the caller's number ("0": anonymous)
 -- ARGV[8] caller key TTL (s): garbage collection only; the decision uses last_at vs now
+--         (caller_calls:{number} lives as long, and keeps the last 10 calls)
 -- ARGV[9..] the fields to return, by name (a short reply keeps the webhook cheap)
 -- Returns {created 0|1, announcement text or "", value of ARGV[9], value of ARGV[10], ...}
 local call, calls, caller, events, ann = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -29,6 +31,9 @@ if ARGV[7] == '1' then
   end
   redis.call('HSET', caller, 'last_at', now, 'last_sid', sid, 'count', (tonumber(last[3]) or 0) + 1)
   redis.call('EXPIRE', caller, tonumber(ARGV[8]))
+  redis.call('ZADD', KEYS[6], now, sid)
+  redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -11)
+  redis.call('EXPIRE', KEYS[6], tonumber(ARGV[8]))
 end
 
 local fields = {'sid', sid, 'from_number', from, 'to_number', to, 'lang', lang,
