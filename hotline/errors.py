@@ -39,3 +39,12 @@ class NotEligible(HotlineError):
 
 class DispositionRequired(HotlineError):
     """An agent's Ready refused: HOTLINE_REQUIRE_DISPOSITION and the call has no disposition."""
+
+
+class ArchiveError(HotlineError):
+    """An archive run refused or stopped: another run holds the lock, or a copy was not
+    found in the archive after writing it (nothing was deleted from Redis)."""
+
+
+class ArchiveBusy(ArchiveError):
+    """Another archive run holds `archive:lock`."""

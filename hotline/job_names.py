@@ -25,6 +25,8 @@ CALLBACK_DIAL = "hotline.jobs.callback_dial"
 CALLBACK_CANCEL = "hotline.jobs.callback_cancel"
 CALLBACK_RETRY = "hotline.jobs.callback_retry"
 CALLER_ENDED = "hotline.jobs.caller_ended"
+ARCHIVE = "hotline.jobs.archive"
+ARCHIVE_MORE = "hotline.jobs.archive_more"
 
 ALL = (
     CALL_WAITING,
@@ -43,6 +45,8 @@ ALL = (
     CALLBACK_CANCEL,
     CALLBACK_RETRY,
     CALLER_ENDED,
+    ARCHIVE,
+    ARCHIVE_MORE,
 )
 
 # Transient carrier errors: three more tries within ~17 s. On the last attempt the job

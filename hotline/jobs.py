@@ -72,6 +72,20 @@ def sweep():
     return sweeping.run(current())
 
 
+def archive():
+    """The daily archive run (hotline/archive/daily.py): its chain, then the mover."""
+    from .archive import daily
+
+    return daily.job(current())
+
+
+def archive_more():
+    """An archive run that stopped with work left, continued (hotline/archive/daily.py)."""
+    from .archive import daily
+
+    return daily.more(current())
+
+
 def reconcile(sid: str):
     """Ask the carrier about a call the store believes live (hotline/reconcile.py)."""
     from . import reconcile as rec

@@ -160,6 +160,7 @@ class TimerPump(threading.Thread):
         self.stopping.set()
 
     def run(self) -> None:
+        from .archive import daily
         from .routing import engine
         from .store import outage
 
@@ -171,6 +172,7 @@ class TimerPump(threading.Thread):
                 release_due(self.svc)
                 if time.monotonic() >= next_chains:
                     engine.ensure_timers(self.svc)
+                    daily.ensure(self.svc)  # the archive's chain (hotline/archive/daily.py)
                     next_chains = time.monotonic() + self.chains_every
                 if down_since is not None:
                     log.warning(

@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "report",
     "users",
     "staffing",
+    "archive",
+    "drill",
 )
 
 

@@ -196,3 +196,10 @@ class Keys:
     def tv_token_digests(self) -> str:
         """hash: SHA-256 of a TV token -> its id; the token itself is never stored."""
         return self.prefix + "tvtokens:digest"
+
+    # archive/ (moves finished calls and old events to the SQL archive; it deletes
+    # call:{sid}, `calls` entries and trims `events` through archive_calls.lua / XTRIM)
+    @property
+    def archive_lock(self) -> str:
+        """string with TTL: one archive run at a time across workers and `hotline archive`."""
+        return self.prefix + "archive:lock"
