@@ -65,6 +65,10 @@ class Settings:
     selfhelp_files: tuple[Path, ...] = ()
     overflow_file: Path | None = None
     wrapup_file: Path | None = None
+    # The archive (hotline/archive/): a SQL database for what leaves Redis; SQLite in
+    # data_dir when unset. Finished calls older than retention_days move there.
+    archive_url: str | None = None
+    retention_days: float = 35.0
     # Staffing maths (hotline/wfm/): share of paid time off the phones (breaks, training,
     # meetings), and the busiest an agent may be kept between calls
     shrinkage: float = 0.3
@@ -191,7 +195,11 @@ class Settings:
                 f"HOTLINE_HOLD_MUSIC_URL: {music!r} is not an http(s) URL of an audio file"
             )
 
+        archive_url = archive_url_from(env.get("HOTLINE_ARCHIVE_URL", ""))
+
         return cls(
+            archive_url=archive_url,
+            retention_days=_number(env, "HOTLINE_RETENTION_DAYS", 35.0, 1, 36500),
             hold_music_url=music,
             offer_timeout_s=_number(env, "HOTLINE_OFFER_TIMEOUT_S", 20.0, 5, 300),
             agent_ring_timeout_s=int(
@@ -233,6 +241,26 @@ class Settings:
             routing_strategy=strategy,
             simulator_url=simulator_url,
         )
+
+
+def archive_url_from(raw: str) -> str | None:
+    """HOTLINE_ARCHIVE_URL as SQLAlchemy takes it: `postgresql://` (or `postgres://`) means
+    psycopg 3 (`postgresql+psycopg://`, the driver we ship); `sqlite:///path` a file."""
+    url = raw.strip()
+    if not url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest:
+        raise ConfigError(
+            f"HOTLINE_ARCHIVE_URL: {url!r} is not a URL (postgresql://... or sqlite:///...)"
+        )
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        return "postgresql+psycopg://" + rest
+    if scheme == "sqlite":
+        return url
+    raise ConfigError(
+        f"HOTLINE_ARCHIVE_URL: {scheme}:// is not supported (postgresql://... or sqlite:///...)"
+    )
 
 
 def _number(
