@@ -23,6 +23,8 @@ install-dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed
 	$(BIN)/hotline demo
+	@echo
+	@echo "Watch it in a browser: $(BIN)/hotline demo --console   (the web console, demo logins printed)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -65,10 +65,6 @@ class Settings:
     selfhelp_files: tuple[Path, ...] = ()
     overflow_file: Path | None = None
     wrapup_file: Path | None = None
-    # The archive (hotline/archive/): a SQL database for what leaves Redis; SQLite in
-    # data_dir when unset. Finished calls older than retention_days move there.
-    archive_url: str | None = None
-    retention_days: float = 35.0
     # Staffing maths (hotline/wfm/): share of paid time off the phones (breaks, training,
     # meetings), and the busiest an agent may be kept between calls
     shrinkage: float = 0.3
@@ -77,6 +73,12 @@ class Settings:
     # per account and per client address
     signin_max_failures: int = 5
     signin_window_s: float = 900.0
+    # The archive (hotline/archive/): a SQL database for what leaves Redis; SQLite in
+    # data_dir when unset. Finished calls older than retention_days move there.
+    archive_url: str | None = None
+    retention_days: float = 35.0
+    # The web console (hotline/console/): signs its session cookies; required in production
+    secret_key: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -195,11 +197,19 @@ class Settings:
                 f"HOTLINE_HOLD_MUSIC_URL: {music!r} is not an http(s) URL of an audio file"
             )
 
+        secret_key = env.get("HOTLINE_SECRET_KEY", "").strip() or None
+        if secret_key and len(secret_key) < 32:
+            raise ConfigError(
+                "HOTLINE_SECRET_KEY: at least 32 characters (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`)"
+            )
+
         archive_url = archive_url_from(env.get("HOTLINE_ARCHIVE_URL", ""))
 
         return cls(
             archive_url=archive_url,
             retention_days=_number(env, "HOTLINE_RETENTION_DAYS", 35.0, 1, 36500),
+            secret_key=secret_key,
             hold_music_url=music,
             offer_timeout_s=_number(env, "HOTLINE_OFFER_TIMEOUT_S", 20.0, 5, 300),
             agent_ring_timeout_s=int(

@@ -44,6 +44,12 @@ import sys
 from .config import web_workers
 
 APP = "hotline.app:create_app()"
+# The console runs in a gunicorn of its own (Procfile `console`, `hotline serve`): its live
+# pages each hold a connection open (server-sent events), which must never take a webhook
+# worker's time. One gevent worker holds thousands of them, and one process means one
+# wallboard computation a second for every page (hotline/console/live.py).
+CONSOLE_APP = "hotline.console:create_app()"
+CONSOLE_WORKERS = 1
 WORKER_CLASS = "gevent"
 
 # One greenlet per open connection; a worker accepts no more than this many at once

@@ -58,8 +58,27 @@ def register(main: click.Group) -> None:
     help="Simulated seconds per real second for the live view (default 60; headless: unpaced).",
 )
 @click.option("--transcripts", is_flag=True, help="Also print what every caller heard.")
+@click.option(
+    "--console",
+    "with_console",
+    is_flag=True,
+    help="Serve the web console during the morning (demo accounts printed) and after it, "
+    "until Ctrl-C; paced at --speed, default 5.",
+)
+@click.option("--console-port", default=5001, show_default=True, type=int)
 @pass_ctx
-def demo(ctx, scenario_path, calls, agents, headless, as_json, speed, transcripts):
+def demo(
+    ctx,
+    scenario_path,
+    calls,
+    agents,
+    headless,
+    as_json,
+    speed,
+    transcripts,
+    with_console,
+    console_port,
+):
     """Play a simulated morning at the hotline (live view, then the summary)."""
     from ..carrier.day import Day, load_day, reset_store
     from ..carrier.local import LocalHotline, SimulatedClock, offline_settings
@@ -69,8 +88,8 @@ def demo(ctx, scenario_path, calls, agents, headless, as_json, speed, transcript
     scenario = load_day(scenario_path).with_counts(calls, agents)
     if speed is not None and speed <= 0:
         raise HotlineError("--speed must be positive")
-    live = not headless and not as_json and sys.stdout.isatty()
-    pace = speed if speed is not None else (60.0 if live else None)
+    live = not headless and not as_json and sys.stdout.isatty() and not with_console
+    pace = speed if speed is not None else (60.0 if live else 5.0 if with_console else None)
     settings = offline_settings()
     svc = Services(settings, clock=SimulatedClock(scenario.start))
     ctx._services = svc
@@ -78,6 +97,7 @@ def demo(ctx, scenario_path, calls, agents, headless, as_json, speed, transcript
     with LocalHotline(services=svc) as hotline:
         day = Day(hotline, scenario)
         day.prepare()
+        console = _start_console(hotline, day, console_port) if with_console else None
         if live:
             from rich.live import Live
 
@@ -88,17 +108,60 @@ def demo(ctx, scenario_path, calls, agents, headless, as_json, speed, transcript
                 result = day.play(pace=pace)
         else:
             result = day.play(pace=pace)
-    summary = result.summary
-    if as_json:
-        click.echo(json.dumps(summary))
-    else:
-        if transcripts:
-            _print_transcripts(result)
-        _print_summary(result, settings)
+        summary = result.summary
+        if as_json:
+            click.echo(json.dumps(summary))
+        else:
+            if transcripts:
+                _print_transcripts(result)
+            _print_summary(result, settings)
+        if console is not None:
+            _keep_serving(console)
     if summary["unfinished"] or result.violations:
         for v in result.violations[:20]:
             click.echo(f"hotline: invariant violated: {v}", err=True)
         sys.exit(1)
+
+
+DEMO_MANAGER = "manager@demo.hotline"
+
+
+def _start_console(hotline, day, port: int):
+    """The console on a loopback port, on the demo's own services (its simulated clock),
+    with a manager account and one per simulated agent, all with one generated password."""
+    import secrets
+
+    from ..carrier.loopback import LoopbackServer
+    from ..console import create_app
+
+    svc = hotline.services
+    password = "demo-" + secrets.token_urlsafe(8)
+    svc.users.create(
+        DEMO_MANAGER, role="manager", password=password, name="Demo manager", by="demo"
+    )
+    logins = [DEMO_MANAGER]
+    for plan in day.plans:
+        email = f"{plan.id}@demo.hotline"
+        svc.users.create(email, role="agent", password=password, agent_id=plan.id, by="demo")
+        logins.append(email)
+    server = LoopbackServer(create_app(svc), port=port)
+    click.echo(f"console: {server.url}/console/")
+    click.echo(f"  password for every demo account: {password}")
+    click.echo(f"  manager: {DEMO_MANAGER}; agents: {', '.join(logins[1:])}")
+    return server
+
+
+def _keep_serving(server) -> None:
+    import time
+
+    click.echo(f"console: still serving on {server.url}/console/ -- Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 def _print_transcripts(result) -> None:

@@ -33,14 +33,21 @@ def register(main: click.Group) -> None:
 @click.option(
     "--workers", "rq_workers", default=1, show_default=True, type=int, help="RQ worker processes"
 )
+@click.option(
+    "--console-port",
+    default=5001,
+    show_default=True,
+    type=int,
+    help="the web console's port (its own gunicorn; 0: no console)",
+)
 @pass_ctx
-def serve(ctx, host, port, web_workers, rq_workers):
+def serve(ctx, host, port, web_workers, rq_workers, console_port):
     """Run everything one machine needs, in the foreground, and keep it running: Redis
     (embedded unless REDIS_URL is set), the web app (gunicorn, gevent workers) and RQ
     workers. A child that dies is restarted (with backoff, logged); a dead embedded Redis
     is restarted from its AOF. Ctrl-C or SIGTERM stops all, cleanly."""
     from ..supervisor import Child, Supervisor
-    from ..web import gunicorn_argv
+    from ..web import CONSOLE_APP, CONSOLE_WORKERS, gunicorn_argv
 
     settings = Settings.from_env()
     server = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
@@ -52,6 +59,20 @@ def serve(ctx, host, port, web_workers, rq_workers):
         children = [
             Child("web (gunicorn)", gunicorn_argv(host, port, web_workers, access_log=True), env)
         ]
+        if console_port:
+            if settings.mode == "production":
+                from ..console import secret_key
+
+                secret_key(settings)  # a missing HOTLINE_SECRET_KEY stops serve here, clearly
+            children.append(
+                Child(
+                    "console (gunicorn)",
+                    gunicorn_argv(
+                        host, console_port, CONSOLE_WORKERS, app=CONSOLE_APP, access_log=True
+                    ),
+                    env,
+                )
+            )
         children += [
             Child(f"worker {i + 1}", [sys.executable, "-m", "hotline.cli", "worker"], env)
             for i in range(rq_workers)
@@ -61,6 +82,8 @@ def serve(ctx, host, port, web_workers, rq_workers):
             f"Twilio calls {settings.url('/webhooks/voice/incoming')}",
             err=True,
         )
+        if console_port:
+            click.echo(f"console: http://{host}:{console_port}/console/")
         code = Supervisor(children, server).run()
     sys.exit(code)
 
