@@ -109,11 +109,71 @@ def _settings_value(name: str, default):
     return getattr(Settings.from_env(need_twilio=False), name, default)
 
 
+def _history(ctx, week: str, interval_min: int, skill: str | None) -> tuple[dict, object]:
+    """The forecast of `week` from the shared history reader, and the roster (None if none)."""
+    from ..history import iter_calls
+    from ..wfm.forecast import forecast, history_window
+
+    svc = ctx.services
+    tz = svc.settings.tz
+    roster = svc.roster.load()
+    start_ts, end_ts = history_window(week, tz)
+    calls = iter_calls(svc, start_ts, end_ts)
+    result = forecast(calls, week, tz=tz, roster=roster, interval_min=interval_min, skill=skill)
+    return result, roster
+
+
+def _when(iso: str) -> str:
+    from datetime import datetime
+
+    return f"{datetime.fromisoformat(iso):%a %d %H:%M %z}"
+
+
+def _num(v, fmt="{:.1f}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
 @click.command("forecast")
+@click.option("--week", required=True, help="ISO week, YYYY-Www (e.g. 2026-W13).")
+@click.option("--skill", default=None)
+@click.option("--interval-min", type=int, default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def forecast_cmd(ctx):
-    """Expected calls, AHT and patience per skill and interval of an ISO week."""
-    raise click.ClickException("not yet")
+def forecast_cmd(ctx, week, skill, interval_min, as_json):
+    """Expected calls, AHT and patience per skill and interval of an ISO week (local time)."""
+    result, _ = _history(ctx, week, interval_min, skill)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    n = result["history_weeks"]
+    click.echo(
+        f"forecast of {result['week']} in {result['timezone']}, {interval_min}-minute intervals, "
+        f"from {n} week{'s' if n != 1 else ''} of history"
+    )
+    if result["message"]:
+        click.echo(f"note: {result['message']}")
+    skills = result["skills"]
+    click.echo(
+        "interval            "
+        + "".join(f"{k[:14]:>16}" for k in skills)
+        + "   (calls / AHT s / patience s)"
+    )
+    for row in result["intervals"]:
+        cells = [row["skills"][k] for k in skills]
+        if not any(c["calls"] for c in cells):
+            continue  # a quiet interval: nothing to staff
+        text = "".join(
+            f"{_num(c['calls']):>6}/{_num(c['aht_s'], '{:.0f}'):>4}/{_num(c['patience_s'], '{:.0f}'):>4}"
+            for c in cells
+        )
+        mark = f"  (as {row['counted_as']})" if "counted_as" in row else ""
+        click.echo(f"{_when(row['start'])}   {text}{mark}")
+    for k in skills:
+        s = result["summary"][k]
+        click.echo(
+            f"{k}: {s['calls']:.1f} calls in the week, AHT {_num(s['aht_s'])} s, "
+            f"patience {_num(s['patience_s'])} s"
+        )
 
 
 @click.command("plan")
