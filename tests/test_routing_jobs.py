@@ -40,8 +40,21 @@ def test_sweep_job_runs_once_and_reschedules_itself_once(svc, clock):
     assert not engine.schedule_sweep(svc)  # a second worker start adds no second chain
     svc.rq_queue.enqueue("hotline.jobs.sweep")
     work(svc)
+    assert svc.redis.zcard(svc.keys.timers) == 1  # still one chain
+
+
+def test_a_sweep_with_nothing_to_repair_logs_nothing_and_one_that_repairs_says_what(svc):
+    from hotline import sweep
+
+    before = len(svc.events)
+    assert sweep.run(svc, reschedule=False) is not None  # it ran...
+    assert len(svc.events) == before  # ...and found nothing to say
+    load_agents(svc, [spec("ana", {"connection": 3})], on_shift=("ana",))
+    waiting_call(svc, sid(1), "connection")
+    svc.agents.set_state("ana", "available", notify=False)  # nobody told routing
+    assert sweep.run(svc, reschedule=False)["matched"] == 1
     (ev,) = svc.events.read(types={"routing_swept"})
-    assert ev.fields["matched"] == "0"
+    assert ev.fields["matched"] == "1"
 
 
 ROSTER = """
