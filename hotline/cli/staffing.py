@@ -177,7 +177,61 @@ def forecast_cmd(ctx, week, skill, interval_min, as_json):
 
 
 @click.command("plan")
+@click.option("--week", required=True, help="ISO week, YYYY-Www (e.g. 2026-W13).")
+@click.option(
+    "--target-sl", type=float, default=0.8, show_default=True, callback=_share("--target-sl")
+)
+@click.option("--target-s", type=float, default=60.0, show_default=True)
+@click.option("--interval-min", type=int, default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def plan_cmd(ctx):
-    """Required against scheduled agents per skill and interval of an ISO week."""
-    raise click.ClickException("not yet")
+def plan_cmd(ctx, week, target_sl, target_s, interval_min, as_json):
+    """Agents required (forecast, Erlang A) against agents rostered, per skill and interval."""
+    from ..wfm.plan import plan
+
+    fc, roster = _history(ctx, week, interval_min, None)
+    if roster is None:
+        raise ValueError("no roster imported yet (hotline roster import FILE)")
+    st = ctx.settings
+    result = plan(
+        fc,
+        roster,
+        week,
+        target_sl=target_sl,
+        target_s=target_s,
+        shrinkage=st.shrinkage,
+        max_occupancy=st.max_occupancy,
+    )
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    click.echo(
+        f"plan of {week} in {result['timezone']}: {target_sl:.0%} answered within {target_s:g} s, "
+        f"shrinkage {st.shrinkage:.0%}, occupancy at most {st.max_occupancy:.0%}"
+    )
+    if result["message"]:
+        click.echo(f"note: {result['message']}")
+    click.echo(f"split: {result['split_rule']}")
+    skills = result["skills"]
+    click.echo(
+        "interval            " + "".join(f"{k[:14]:>16}" for k in skills) + "   (needed/rostered)"
+    )
+    for row in result["intervals"]:
+        cells = [row["skills"][k] for k in skills]
+        if not any(c["positions"] or c["scheduled"] for c in cells):
+            continue
+        text = "".join(f"{_num(c['positions'], '{}'):>8}/{c['scheduled']:<7.2f}" for c in cells)
+        click.echo(f"{_when(row['start'])}   {text}")
+    for title, key in (
+        ("worst under-staffed hours", "worst_under"),
+        ("worst over-staffed hours", "worst_over"),
+    ):
+        click.echo(f"{title}:")
+        if not result[key]:
+            click.echo("  none")
+        for h in result[key]:
+            calls = f"  on call: {', '.join(h['on_call'])}" if h["on_call"] else ""
+            click.echo(
+                f"  {h['skill']:14} {_when(h['hour'])}  gap {h['gap']:+.2f} "
+                f"(needed {h['positions']}, rostered {h['scheduled']:.2f}){calls}"
+            )
