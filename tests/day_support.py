@@ -12,7 +12,7 @@ from hotline.routing import reservations
 TEAM = (
     spec("ana", {"connection": 3, "general": 2}),
     spec("ben", {"software": 3, "general": 2}),
-    spec("cleo", {"error_message": 3, "connection": 1}),
+    spec("cleo", {"error_message": 3}),
 )
 
 
