@@ -67,7 +67,8 @@ TYPES: dict[str, str] = {
     "before the caller joined (reason agent_left)",
     "call_reconciled": "the carrier was asked about a call the store believed live and the lost signal was "
     "delivered (state_before, carrier_status, action)",
-    "routing_swept": "the repair sweep ran (expired, requeued, agents_fixed, overflowed, matched)",
+    "routing_swept": "the repair sweep repaired something (expired, requeued, agents_fixed, overflowed, "
+    "matched); a sweep with nothing to repair logs nothing",
     "roster_imported": "a whole roster file replaced the stored roster (by, file, agents, shifts)",
     "roster_edited": "one change to the stored roster: add/remove shift, leave, swap (by, op, details)",
     "shift_started": "an agent entered the on-shift (or on-call) set at a shift boundary (shift, on_call)",
@@ -176,7 +177,7 @@ class EventLog:
         count: int = 1000,
     ) -> list[Event]:
         out: list[Event] = []
-        start = "-"
+        start = "-" if since is None else self.position(since)
         while True:
             batch = self.client.xrange(self.keys.events, min=start, max="+", count=count)
             for eid, raw in batch:
@@ -192,8 +193,43 @@ class EventLog:
                 return out
             start = "(" + batch[-1][0]
 
+    def position(self, ts: float) -> str:
+        """The stream id to read from for the events with `ts` >= `ts`, found by bisecting
+        the stream's ids (about 40 one-entry XRANGEs whatever its length), so `--since 15m`
+        reads the last quarter of an hour, not the log. Stream ids are the Redis server's
+        time and `ts` the injected clock's, so the search looks at `ts` of the entries, and
+        starts SINCE_SLACK_S early: a writer whose clock ran a little ahead of another's
+        must not be skipped (`read` still filters on `ts`)."""
+        target = ts - SINCE_SLACK_S
+        first = self.client.xrange(self.keys.events, count=1)
+        if not first or _ts(first[0]) >= target:
+            return "-"
+        last = self.client.xrevrange(self.keys.events, count=1)
+        lo = int(first[0][0].split("-")[0])  # the first entry at or after lo is too old
+        hi = int(last[0][0].split("-")[0]) + 1  # nothing at or after hi is too old
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            e = self.client.xrange(self.keys.events, min=f"{mid}-0", count=1)
+            if not e or _ts(e[0]) >= target:
+                hi = mid
+            else:
+                lo = mid
+        return f"{lo}-0"
+
     def __len__(self) -> int:
         return self.client.xlen(self.keys.events)
+
+
+# How far ahead of another writer's clock one's may run and its events still be read by
+# `--since` (worker and web processes on different machines, NTP-synchronised).
+SINCE_SLACK_S = 60.0
+
+
+def _ts(entry) -> float:
+    try:
+        return float(entry[1].get("ts") or 0)
+    except ValueError:
+        return 0.0
 
 
 def _event(eid, raw: dict) -> Event:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline import events
 from hotline.archive import Archive, mover, synthetic
 from hotline.archive.store import sqlite_url
 from hotline.config import ConfigError, Settings
@@ -387,3 +388,36 @@ def test_retention_days_defaults_to_35():
         {"HOTLINE_MODE": "test", "HOTLINE_DATA_DIR": "/tmp/hl-cfg"}, load_dotenv=False
     )
     assert s.retention_days == 35
+
+
+# Reads that do not grow with what Redis keeps ------------------------------------------
+def test_events_since_reads_from_the_position_of_its_timestamp(svc, clock, rclient):
+    for i in range(3000):
+        svc.events.append("agent_state", agent_id="ana", to="available", n=i)
+        clock.advance(1.0)
+    since = clock.now() - 600  # the last ten minutes
+    everything = svc.events.read()
+    start = svc.events.position(since)
+    read_from_there = rclient.xrange(svc.keys.events, min=start)
+    # from a little before (the slack for writers' clocks, and the rest of the millisecond
+    # of Redis time the search stops in), not from the start of the log
+    assert 600 < len(read_from_there) <= 600 + events.SINCE_SLACK_S + 50
+    assert svc.events.read(since) == [e for e in everything if e.ts >= since]
+    assert svc.events.position(0) == "-"
+    assert svc.events.read(clock.now() + 10) == []
+
+
+def test_calls_list_reads_only_the_calls_it_shows(svc, rclient):
+    p = rclient.pipeline()
+    for i in range(1000):
+        p.hset(svc.keys.call(f"CA{i:04d}"), mapping={"sid": f"CA{i:04d}", "state": "completed"})
+        p.zadd(svc.keys.calls, {f"CA{i:04d}": 1000.0 + i})
+    p.hset(svc.keys.call("CA0003"), "state", "waiting")
+    p.execute()
+    rclient.config_resetstat()
+    got = svc.calls.list(limit=20)
+    assert [c.sid for c in got] == [f"CA{i:04d}" for i in range(980, 1000)]  # oldest first
+    assert rclient.info("commandstats")["cmdstat_hgetall"]["calls"] == 20
+    # a state filter pages back until it has enough (or the index ends)
+    assert [c.sid for c in svc.calls.list("waiting", limit=5)] == ["CA0003"]
+    assert len(svc.calls.list()) == 1000

@@ -134,16 +134,22 @@ STATES = (
 
 @calls.command("list")
 @click.option("--state", default=None, help=f"Only calls in this state ({', '.join(STATES)}, ...).")
-@click.option("--limit", type=int, default=None, help="Only the most recent N.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Only the most recent N (0: every call Redis keeps).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
 def list_(ctx, state, limit, as_json):
-    """List calls, oldest first."""
+    """List the most recent calls, oldest first."""
     if state is not None and not state.replace("_", "").isalpha():
         raise ValueError(f"--state: {state!r} is not a state name")
     svc = ctx.services
     tz = svc.settings.tz
-    for c in svc.calls.list(state, limit=limit):
+    for c in svc.calls.list(state, limit=limit or None):
         if as_json:
             click.echo(json.dumps(_iso(c.to_dict(), tz), ensure_ascii=False))
         else:

@@ -289,19 +289,32 @@ class CallStore:
         found = self.get_many(sids)
         return [found[s] for s in sids if s in found][:limit]
 
-    def list(self, state: str | None = None, *, limit: int | None = None) -> list[Call]:
-        """Calls by creation time (oldest first), optionally only those in `state`."""
-        sids = self.r.zrange(self.keys.calls, 0, -1)
+    def list(
+        self, state: str | None = None, *, limit: int | None = None, page: int = 200
+    ) -> list[Call]:
+        """The most recent `limit` calls (all with None), optionally only those in `state`,
+        oldest first. Reads the index newest first a page at a time (ZREVRANGE, then one
+        pipeline for that page's hashes) and stops once `limit` are found: listing the last
+        20 calls reads 20 hashes, not every call kept (a state filter reads pages until it
+        has enough, or the index ends)."""
         out: list[Call] = []
-        chunk = 500
-        for i in range(0, len(sids), chunk):
+        start = 0
+        if limit is not None and state is None:
+            page = limit
+        while limit is None or len(out) < limit:
+            sids = self.r.zrevrange(self.keys.calls, start, start + page - 1)
+            if not sids:
+                break
+            start += len(sids)
             p = self.r.pipeline(transaction=False)
-            for sid in sids[i : i + chunk]:
+            for sid in sids:
                 p.hgetall(self.keys.call(sid))
             for h in p.execute():
                 if h and (state is None or h.get("state") == state):
                     out.append(Call.from_hash(h))
-        return out[-limit:] if limit else out
+        out = out[:limit] if limit is not None else out
+        out.reverse()
+        return out
 
     # Writes ---------------------------------------------------------------
     def step(
