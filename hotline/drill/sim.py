@@ -310,16 +310,28 @@ class Replication:
         ended = reservations.end(self.svc, sid, "miss", reason="missed", agent_id=agent_id)
         if ended.status == "missed" and ended.call_held:
             self.svc.jobs.enqueue(names.REMATCH, sid)
-            model = self.s.model_for(agent_id)
-            self.at(self.clock.now() + model.back_after_missed_s, self.back_from_missed, agent_id)
-        elif not ended.call_held:
+        elif ended.status == "missed":
             self.svc.jobs.enqueue(names.AGENT_AVAILABLE, agent_id)
+        # Missed now, or already by the offer's own timer at this same instant.
+        self.come_back_later(agent_id)
 
-    def back_from_missed(self, agent_id: str) -> None:
-        state, reason = self.svc.redis.hmget(self.svc.keys.agent(agent_id), "state", "reason")
-        if state == "away" and reason == "missed" and self.rostered(agent_id):
+    def come_back_later(self, agent_id: str) -> None:
+        """An agent the hotline set away (missed) makes themselves available again later."""
+        back = self.s.model_for(agent_id).back_after_missed_s
+        self.at(self.clock.now() + back, self.back_from_missed, agent_id, back)
+
+    def back_from_missed(self, agent_id: str, back: float) -> None:
+        state, reason, since = self.svc.redis.hmget(
+            self.svc.keys.agent(agent_id), "state", "reason", "since"
+        )
+        if state != "away" or reason != "missed":
+            return
+        if self.clock.now() - float(since or 0) < back - 1e-6:
+            return  # missed again since: that miss has its own return
+        if self.rostered(agent_id) and agent_id not in self.wanted_away:
             self.set_state(agent_id, "available")
-        self.settle(agent_id)
+        else:
+            self.settle(agent_id)
 
     def answer(self, sid: str, agent_id: str, kind: str) -> None:
         svc = self.svc
@@ -330,6 +342,7 @@ class Replication:
             svc.jobs.enqueue(names.AGENT_AVAILABLE, agent_id)
             return
         if st != "accepted":
+            self.come_back_later(agent_id)  # answered too late: the offer had expired (missed)
             return
         if kind == "callback":
             leg = "CL" + sid[2:]
