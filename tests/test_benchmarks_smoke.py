@@ -101,3 +101,15 @@ def test_webhooks_compare_and_slow_clients_report_every_variant():
         assert slow["sent"] == 2 and slow["answered"] == 2 and slow["slow_connections"] == 2
     assert len(s["results"]) == 6  # 2 variants x bare, incoming, wait
     assert "## Worker models" in p.stdout and "| variant | slow conns |" in p.stdout
+
+
+def test_archive_quick_json_archives_as_it_goes_and_times_a_month_report():
+    p = run("archive.py", "--quick", "--json")
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = last_json(p.stdout)
+    assert s["benchmark"] == "archive" and s["quick"] is True
+    assert s["moved_calls"] == s["archive_calls"] > 0 and s["moved_events"] == s["archive_events"]
+    assert s["redis_calls_left"] == 35 * s["calls_per_day"]  # the retention's worth stays
+    assert s["redis_used_memory_mb"] > 0 and s["month_report_calls_s"] > 0
+    assert s["reports_agree"]
+    assert "## Archive benchmark" in p.stdout
