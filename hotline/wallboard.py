@@ -125,18 +125,26 @@ class WallboardTally:
         day, midnight, next_midnight = _day_bounds(svc.clock.now(), svc.settings.tz)
         client, key = svc.redis, svc.keys.events
         with self._lock:
+            start = None
             if day != self.day:
                 self._reset(day, midnight)
-                # The tail first: what is appended while the day is read is read next time.
+                # history.py finds the day's first entry (the midnight id, checked; else a
+                # bisection); from there the entries are read as they are, like every poll.
+                # The tail before: what is appended meanwhile is read next time.
                 tail = client.xrevrange(key, max="+", min="-", count=1)
-                self.last_id = tail[0][0] if tail else "0-0"
-                for ev in iter_events(svc, midnight, next_midnight):
-                    self._add(ev)
-                    if _id_key(ev["id"]) > _id_key(self.last_id):
-                        self.last_id = ev["id"]
-                return
+                day_events = iter_events(svc, midnight, next_midnight)
+                try:
+                    first = next(day_events, None)
+                finally:
+                    day_events.close()
+                if first is None:
+                    self.last_id = tail[0][0] if tail else "0-0"
+                    return
+                start = first["id"]
             while True:
-                batch = client.xrange(key, min="(" + self.last_id, max="+", count=PAGE)
+                lo = start if start is not None else "(" + self.last_id
+                start = None
+                batch = client.xrange(key, min=lo, max="+", count=PAGE)
                 for eid, raw in batch:
                     self._add({**raw, "id": eid, "ts": float(raw.get("ts") or 0)})
                 if batch:
@@ -224,11 +232,6 @@ class WallboardTally:
 
     def skills_seen(self) -> set[str]:
         return set(self.offered) | set(self.abandons)
-
-
-def _id_key(eid: str) -> tuple[int, int]:
-    ms, _, seq = str(eid).partition("-")
-    return int(ms), int(seq or 0)
 
 
 def _iso(t: float | None, tz) -> str | None:
