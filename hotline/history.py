@@ -95,10 +95,16 @@ def _id_key(eid: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def _as_dict(eid, raw) -> dict:
-    ev = _event(eid, raw)
-    d = ev.to_json()
-    d["ts"] = ev.ts  # the float itself: to_json's ISO string keeps only milliseconds
+def _as_dict(eid, raw: dict) -> dict:
+    """A stream entry as normalize() gives events: id, float ts, the fields as strings
+    (built directly: this runs once per event of every period read)."""
+    if isinstance(eid, bytes):  # a client without decode_responses
+        ev = _event(eid, raw).to_json()
+        ev["ts"] = float(_ts(raw))
+        return ev
+    d = {"id": eid, **raw}
+    d["ts"] = float(d.get("ts") or 0)
+    d.setdefault("type", "?")
     return d
 
 

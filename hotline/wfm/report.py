@@ -311,10 +311,12 @@ def report(
             continue
         if skill is not None and c["skill"] != skill:
             continue
-        line = rows.setdefault(c["skill"], [_Row() for _ in starts])
+        line = rows.get(c["skill"])
+        if line is None:
+            line = rows[c["skill"]] = [_Row() for _ in starts]
         line[_index(starts, a)].add(c, threshold_s, c["call_sid"] in fcr)
-    if skill is not None:
-        rows.setdefault(skill, [_Row() for _ in starts])
+    if skill is not None and skill not in rows:
+        rows[skill] = [_Row() for _ in starts]
     overall = _Row()
     skills = {}
     for name in sorted(rows):
