@@ -149,6 +149,35 @@ def test_the_same_seed_plays_the_same_day(tmp_path, redis_url, rclient):
     assert run(s, redis_url=redis_url, seed=99)["intervals"] != a["intervals"]
 
 
+def test_two_workers_with_private_redis_give_the_figures_of_one(tmp_path):
+    # Each worker starts its own embedded Redis; replication i has its own seed wherever
+    # it runs, so sharing them out changes nothing but the time it takes.
+    s = queue_scenario(tmp_path, agents=3, per_hour=40, aht=240, hours=1)
+    one = run(s, replications=3)
+    two = run(s, replications=3, workers=2)
+    assert two["workers"] == 2
+    for key in ("total", "skills", "intervals", "agents", "agents_by_state"):
+        assert one[key] == two[key]
+    assert one["total"]["service_level_ci95"] is not None
+
+
+def test_a_stored_roster_is_copied_and_the_live_hotline_is_left_alone(
+    tmp_path, svc, redis_url, rclient, monkeypatch
+):
+    svc.roster.import_text(roster(tmp_path, 2).read_text(), "live.yaml")
+    before = {k: rclient.type(k) for k in rclient.keys("*")}
+    events = rclient.xlen("hotline:events")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("HOTLINE_MODE", "test")
+    s = queue_scenario(tmp_path, agents=9, per_hour=30, aht=240, hours=1)
+    s = parse(Path(s.source).read_text().replace("roster.yaml", "stored"), "stored.yaml")
+    out = run(s)  # a private Redis of its own: the live one is only read
+    assert {a["id"] for a in out["agents"]} == {"a0", "a1"}
+    assert out["total"]["answered"] > 0
+    assert {k: rclient.type(k) for k in rclient.keys("*")} == before
+    assert rclient.xlen("hotline:events") == events
+
+
 def test_incidents_surge_announcement_and_site_visit(redis_url, rclient):
     s = load(SCENARIOS / "network-outage-site.yaml")
     out = run(s, hours=3, redis_url=redis_url)

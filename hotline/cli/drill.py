@@ -24,11 +24,15 @@ def register(main: click.Group) -> None:
     help="Independent runs: means and 95 % intervals.",
 )  # fmt: skip
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
+@click.option(
+    "--workers", type=int, default=1, show_default=True,
+    help="Processes sharing the replications (each with its own private Redis).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option(
     "--plot", "plot_path", default=None, metavar="FILE.png", help="Write a PNG of the day."
 )
-def drill(scenario_path, hours, replications, seed, as_json, plot_path):
+def drill(scenario_path, hours, replications, seed, workers, as_json, plot_path):
     """Play SCENARIO.yaml (a roster, agents, callers, incidents) through the real queue and
     routing code; print SL, ASA, abandonment, queue and occupancy per interval and skill."""
     from ..drill import load, report, run
@@ -44,7 +48,14 @@ def drill(scenario_path, hours, replications, seed, as_json, plot_path):
     if replications < 1:
         raise ValueError("--replications must be at least 1")
     with _progress(hours * replications) as advance:
-        out = run(scenario, hours=hours, replications=replications, seed=seed, progress=advance)
+        out = run(
+            scenario,
+            hours=hours,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            progress=advance,
+        )
     if plot_path:
         report.plot(out, plot_path)
     if as_json:

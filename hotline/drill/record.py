@@ -48,6 +48,12 @@ class Tally:
         self.states = [[0.0] * len(STATES) for _ in range(self.n)]
         self.deflected = 0
 
+    def frozen(self) -> Tally:
+        """Plain dicts instead of defaultdicts (their factories do not pickle: workers)."""
+        self.cells = dict(self.cells)
+        self.agents = dict(self.agents)
+        return self
+
     def interval(self, t: float) -> int | None:
         if t < self.start or t >= self.end:
             return None

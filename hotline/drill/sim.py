@@ -39,6 +39,7 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
+import redis
 import yaml
 
 from .. import job_names as names
@@ -71,6 +72,22 @@ class JobQueue:
     @property
     def count(self) -> int:
         return len(self.jobs)
+
+
+class TimerWatch(redis.Redis):
+    """The drill's client: it notes the earliest timer written (timers.schedule's ZADD), so
+    the loop knows the next due timer without asking Redis after every event. The only
+    other writer of `timers`, timer_chain.lua (the shift and sweep chains), runs in jobs
+    after which the loop reads the head again; `Replication.run` checks at the end that
+    no timer was left behind."""
+
+    timers_key = ""
+    earliest = math.inf
+
+    def zadd(self, name, mapping, *args, **kwargs):
+        if name == self.timers_key and mapping:
+            self.earliest = min(self.earliest, *mapping.values())
+        return super().zadd(name, mapping, *args, **kwargs)
 
 
 class DrillServices(Services):
@@ -136,7 +153,9 @@ class Replication:
         self.end = scenario.start + hours * 3600.0
         self.clock = ManualClock(self.start)
         client.flushdb()
-        self.svc = DrillServices(settings, clock=self.clock, client=client)
+        self.client = TimerWatch(connection_pool=client.connection_pool)
+        self.svc = DrillServices(settings, clock=self.clock, client=self.client)
+        self.client.timers_key = self.svc.keys.timers
         self.rng = random.Random(seed)
         self.progress = progress
         self.roster_text = roster_text
@@ -201,17 +220,17 @@ class Replication:
         svc, k = self.svc, self.svc.keys
         jobs = svc.jobs.jobs
         heap = self.heap
-        r = svc.redis
+        r = self.client
         claim = svc.scripts.timers_claim
         hard_end = self.end + DRAIN_S
         last_report = self.start
         wall0 = time.perf_counter()
+        self.reread_timers()
         while True:
             while jobs:
                 func, args = jobs.popleft()
                 self.handlers[func](*args)
-            head = r.zrange(k.timers, 0, 0, withscores=True)
-            next_timer = head[0][1] if head else math.inf
+            next_timer = r.earliest
             next_event = heap[0][0] if heap else math.inf
             t = min(next_timer, next_event)
             if t == math.inf or t > hard_end or (t >= self.end and self.live <= 0):
@@ -220,13 +239,19 @@ class Replication:
                 self.clock.set(t)
             if next_timer <= next_event:
                 real = time.time()
-                for m in claim(
+                due = claim(
                     keys=[k.timers, k.timers_claimed],
                     args=[repr(t), repr(real), repr(real + LEASE_S), BATCH],
-                ):
-                    r.zrem(k.timers_claimed, m)
+                )
+                for m in due:
                     func, args, _at = json.loads(m)
                     jobs.append((func, args))
+                p = r.pipeline(transaction=False)
+                if due:
+                    p.zrem(k.timers_claimed, *due)
+                p.zrange(k.timers, 0, 0, withscores=True)
+                head = p.execute()[-1]
+                r.earliest = head[0][1] if head else math.inf
             else:
                 _, _, fn, args = heapq.heappop(heap)
                 fn(*args)
@@ -235,6 +260,9 @@ class Replication:
                 last_report = min(t, self.end)
         if self.progress is not None and self.end > last_report:
             self.progress(self.end - last_report)
+        behind = r.zrangebyscore(k.timers, "-inf", "(%r" % self.clock.now())
+        if behind:
+            raise RuntimeError(f"drill: {len(behind)} timer(s) written behind the drill's back")
         return {
             "calls": self.calls,
             "unfinished": max(self.live, 0),
@@ -243,6 +271,12 @@ class Replication:
             "agents": self.agent_ids,
             "skills_of": self.skills_of,
         }
+
+    def reread_timers(self) -> None:
+        """After a timer chain (timer_chain.lua writes `timers` itself): the head again."""
+        head = self.client.zrange(self.svc.keys.timers, 0, 0, withscores=True)
+        if head:
+            self.client.earliest = min(self.client.earliest, head[0][1])
 
     # callers ---------------------------------------------------------------------
     def arrive(self, c: Caller) -> None:
@@ -395,6 +429,7 @@ class Replication:
 
     def job_shift_boundary(self) -> None:
         engine.shift_boundary(self.svc)
+        self.reread_timers()
         self.log_in_out()
 
     # who works ---------------------------------------------------------------------

@@ -66,7 +66,16 @@ def _metrics(rows: list[list[float]], seconds: float, occupancy_rows=None) -> di
     return out
 
 
-def summarize(tallies: list[Tally], runs: list[dict], scenario, hours: float, seed: int) -> dict:
+def summarize(
+    tallies: list[Tally],
+    runs: list[dict],
+    scenario,
+    hours: float,
+    seed: int,
+    *,
+    wall_s: float,
+    workers: int = 1,
+) -> dict:
     first = tallies[0]
     n = first.n
     skills = sorted({sk for t in tallies for (_, sk) in t.cells})
@@ -121,7 +130,7 @@ def summarize(tallies: list[Tally], runs: list[dict], scenario, hours: float, se
                 for j, st in enumerate(STATES)
             }
         )
-    wall = sum(r["wall_s"] for r in runs)
+    wall = wall_s
     calls = sum(r["calls"] for r in runs)
     return {
         "scenario": {
@@ -137,7 +146,8 @@ def summarize(tallies: list[Tally], runs: list[dict], scenario, hours: float, se
         "calls_simulated": calls,
         "deflected": sum(t.deflected for t in tallies),
         "unfinished": sum(r["unfinished"] for r in runs),
-        "wall_s": round(wall, 3),
+        "workers": workers,
+        "wall_s": round(wall, 3),  # elapsed, all replications (setup and reading the logs too)
         "calls_per_wall_s": round(calls / wall, 1) if wall > 0 else None,
         "total": total,
         "skills": per_skill,
