@@ -195,8 +195,8 @@ class Archive:
 
     def oldest_live_ts(self) -> float | None:
         """The `ts` of the first event the last run left in Redis: events before it are
-        here, events from it on are still in the stream. None before any run trimmed
-        (or when the run left the stream empty: then everything newer is in Redis)."""
+        here, events from it on are still in the stream; when the run emptied the stream,
+        the run's time. None before any run."""
         v = self.meta().get("redis_first_ts")
         return float(v) if v else None
 
