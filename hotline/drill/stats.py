@@ -55,7 +55,7 @@ def _metrics(rows: list[list[float]], seconds: float, occupancy_rows=None) -> di
     put("offered", col["offered"], ones, 2)
     put("answered", col["answered"], ones, 2)
     put("service_level", col["within"], col["offered"])
-    put("asa_s", col["wait_s"], col["answered"], 1)
+    put("asa_s", col["wait_s"], col["answered"], 2)
     put("abandon_rate", col["abandoned"], col["offered"])
     put("callbacks", col["callbacks"], ones, 2)
     put("queue_length", col["queue_s"], [seconds] * len(rows), 3)
