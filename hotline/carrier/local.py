@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 
 from ..clock import ManualClock
@@ -201,6 +202,12 @@ class LocalHotline:
             self._worker = SimpleWorker(
                 [q], connection=self.services.rq_redis, name=client_name("rq")
             )
+            if threading.current_thread() is not threading.main_thread():
+                # Run from a thread (the console's browser tests): RQ's default job timeout
+                # sets SIGALRM, which only the main thread may.
+                from rq.timeouts import TimerDeathPenalty
+
+                self._worker.death_penalty_class = TimerDeathPenalty
         n = 0
         while True:
             got = Queue.dequeue_any([q], None, connection=self.services.rq_redis)

@@ -70,6 +70,10 @@ def create_app(services: Services | None = None) -> Flask:
 
     @app.errorhandler(404)
     def not_found(e):
+        if not request.path.startswith("/console/") or request.path.startswith("/console/static/"):
+            # /favicon.ico and the like: a page here would mint a CSRF token, and its
+            # cookie would replace the one the page being filled in was given.
+            return "Not found\n", 404, {"Content-Type": "text/plain; charset=utf-8"}
         return render_template("error.html", code=404, message=i18n.t("not_found")), 404
 
     @app.after_request

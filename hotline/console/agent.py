@@ -141,8 +141,11 @@ def ready():
     try:
         if not agent_id:
             raise ValueError(t("no_agent"))
-        wrapup.ready(svc(), agent_id, by=current_user.by)
-        flash(t("ready_done"), "ok")
+        done = wrapup.ready(svc(), agent_id, by=current_user.by)
+        if done.status == "ended":
+            flash(t("ready_done"), "ok")
+        else:
+            flash(t("not_in_wrapup"), "error")
     except (HotlineError, ValueError) as e:
         flash(str(e), "error")
     return redirect(url_for("agent.page"))

@@ -166,3 +166,10 @@ def set_missing_end(svc: Services, agent_id: str, since: float | None, now: floa
     until = (since if since is not None else now) + seconds_for(svc, None)
     svc.redis.zadd(svc.keys.wrapups, {agent_id: until}, nx=True)
     return until
+
+
+def ends_at(svc: Services, agent_id: str) -> float | None:
+    """When the agent's wrap-up ends (clock time), for the console's countdown; None if
+    they are not in one."""
+    score = svc.redis.zscore(svc.keys.wrapups, agent_id)
+    return float(score) if score is not None else None
