@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast lint format install install-dev bench clean
+.PHONY: demo test test-fast lint format install install-dev bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/webhooks.py
 	$(BIN)/python benchmarks/routing.py
+
+# A PNG of each console page under docs/screenshots/ (needs Debian's chromium).
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python tests/screenshots.py
 
 clean:
 	rm -rf $(VENV) .hotline .pytest_cache

@@ -1,0 +1,85 @@
+"""`make screenshots`: a PNG of each console page, from a real hotline on loopback, under
+docs/screenshots/ (shown in the README). The same world as the browser tests
+(tests/console_world.py), on a throw-away embedded Redis."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import redis  # noqa: E402
+from console_world import CHROMIUM, ConsoleWorld, chromium_missing_reason, sign_in  # noqa: E402
+
+from hotline.config import Settings  # noqa: E402
+from hotline.store.embedded import EmbeddedRedis  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def main() -> int:
+    missing = chromium_missing_reason()
+    if missing:
+        print(f"screenshots: {missing}", file=sys.stderr)
+        return 1
+    from playwright.sync_api import expect, sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="hl-shots-"))
+    server = EmbeddedRedis(tmp / "redis")
+    server.ensure()
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    settings = Settings(
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="screenshots",
+        public_url="http://127.0.0.1:1",
+        redis_url=server.url,
+        data_dir=tmp / "data",
+        mode="test",
+    )
+    world = ConsoleWorld(settings, client)
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            shot = dict(full_page=True)
+            page = b.new_page(viewport={"width": 1200, "height": 800})
+            page.goto(world.url + "/login")
+            page.screenshot(path=OUT / "login.png", **shot)
+            sign_in(page, world, "agent")
+            page.get_by_role("button", name="Disponible").click()
+            page.screenshot(path=OUT / "agent-idle.png", **shot)
+            boss = b.new_page(viewport={"width": 1200, "height": 800})
+            sign_in(boss, world, "manager")
+            boss.get_by_label("Texte de l'annonce (fr)").fill("Panne de messagerie en cours")
+            boss.get_by_role("button", name="Diffuser (fr)").click()
+            world.caller(at=1.0)
+            world.caller(at=20.0, number="+33611223355", talk=120)
+            world.run_in_background(900)
+            expect(page.get_by_test_id("card-category")).to_be_visible(timeout=30_000)
+            page.screenshot(path=OUT / "agent-card.png", **shot)
+            expect(page.get_by_role("heading", name="Après-appel")).to_be_visible(timeout=60_000)
+            page.get_by_label("Qualification").select_option("resolved_remotely")
+            page.get_by_label("Notes").fill("Outlook relancé, profil réparé")
+            page.screenshot(path=OUT / "agent-wrapup.png", **shot)
+            boss.reload()
+            boss.screenshot(path=OUT / "wallboard.png", **shot)
+            tv = b.new_page(viewport={"width": 1600, "height": 900})
+            token = world.hsvc.tv_tokens.issue("screenshots", label="Accueil")
+            tv.goto(f"{world.url}/tv/{token}")
+            tv.screenshot(path=OUT / "wallboard-tv.png", **shot)
+            b.close()
+    finally:
+        world.close()
+        client.close()
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    for f in sorted(OUT.glob("*.png")):
+        print(f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
