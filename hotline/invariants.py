@@ -47,6 +47,16 @@ NOT_ABOUT_A_CALL = frozenset(
         "shift_ended",
         "routing_swept",
         "wrapup_ended",
+        # the console's accounts (hotline/accounts/, hotline/console/auth.py)
+        "user_created",
+        "user_disabled",
+        "password_reset",
+        "signin_failed",
+        "signin_limited",
+        "signed_in",
+        "signed_out",
+        "tv_token_issued",
+        "tv_token_revoked",
     }
 )
 AGENT_FREE_STATES = frozenset({"available", "wrapup", "away", "offline"})

@@ -360,3 +360,15 @@ def test_production_without_a_secret_key_is_a_clear_error_at_start(svc):
     prod = svc.derive(svc.settings.with_(mode="production", secret_key=None))
     with pytest.raises(ConfigError, match="HOTLINE_SECRET_KEY"):
         create_app(prod)
+
+
+def test_what_the_console_logs_keeps_the_event_log_invariants(console, svc):
+    from hotline import invariants, reports
+
+    boss = signed_in(console, "boss@example.org")
+    boss.get("/console/users")
+    boss.post("/console/tv-tokens", {"label": "TV"})
+    boss.post("/console/announcement", {"lang": "fr", "text": "Panne"})
+    Browser(console).sign_in("agent@example.org", "wrong password!")
+    boss.post("/console/logout")
+    assert invariants.check(reports.read_log(svc)) == []
