@@ -11,11 +11,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import redis  # noqa: E402
-from console_world import CHROMIUM, ConsoleWorld, chromium_missing_reason, sign_in  # noqa: E402
+import redis
+from console_world import CHROMIUM, ConsoleWorld, chromium_missing_reason, sign_in
 
-from hotline.config import Settings  # noqa: E402
-from hotline.store.embedded import EmbeddedRedis  # noqa: E402
+from hotline.config import Settings
+from hotline.store.embedded import EmbeddedRedis
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
