@@ -339,26 +339,46 @@ def web_workers(env=None) -> int:
 
 def simulator_credentials(data_dir: Path) -> tuple[str, str]:
     """The generated (account SID, auth token) shared by every local process."""
-    path = Path(data_dir) / "simulator-credentials.json"
+    text = shared_secret(
+        Path(data_dir) / "simulator-credentials.json",
+        lambda: json.dumps(
+            {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
+        ),
+        valid=_credentials_ok,
+    )
+    d = json.loads(text)
+    return d["account_sid"], d["auth_token"]
+
+
+def _credentials_ok(text: str) -> bool:
     try:
-        d = json.loads(path.read_text())
-        return d["account_sid"], d["auth_token"]
-    except (OSError, ValueError, KeyError):
+        d = json.loads(text)
+        return bool(d["account_sid"] and d["auth_token"])
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def shared_secret(path: Path, make, *, valid=bool) -> str:
+    """A secret generated once and kept in `path` (0600, its folder 0700) for every local
+    process: the first to write it wins, the others read theirs (link() refuses to replace)."""
+    try:
+        text = path.read_text()
+        if valid(text):
+            return text
+    except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    d = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
     tmp = path.with_suffix(".tmp%d" % os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a secret: 0600
     with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(d))
+        f.write(make())
     try:
-        # link() fails if another process won the race: then read theirs.
         os.link(tmp, path)
     except FileExistsError:
-        d = json.loads(path.read_text())
+        pass
     finally:
         tmp.unlink(missing_ok=True)
-    return d["account_sid"], d["auth_token"]
+    return path.read_text()
 
 
 def _load_dotenv() -> None:

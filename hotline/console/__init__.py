@@ -12,7 +12,6 @@ The views only translate HTTP <-> the domain: who may do what (`auth.py`), the f
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from flask import Flask, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ..config import shared_secret
 from ..errors import ConfigError
 from ..services import Services
 
@@ -100,19 +100,4 @@ def secret_key(settings) -> str:
             "(32+ random characters, the same for every console process)"
         )
     path = Path(settings.data_dir) / "console-secret"
-    try:
-        return path.read_text().strip()
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp%d" % os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(32))
-    try:
-        os.link(tmp, path)  # another process won the race: use theirs
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path.read_text().strip()
+    return shared_secret(path, lambda: secrets.token_urlsafe(32), valid=str.strip).strip()
