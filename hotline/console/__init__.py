@@ -46,15 +46,17 @@ def create_app(services: Services | None = None) -> Flask:
     )
     CSRFProtect(app)
 
-    from . import admin, agent, auth, filters, i18n, wallboard
+    from . import admin, agent, auth, filters, i18n, nav, wallboard
 
     auth.init(app)
     i18n.init(app)
+    nav.init(app)
     filters.init(app, settings, services.clock)
     app.register_blueprint(auth.bp)
     app.register_blueprint(agent.bp)
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(admin.bp)
+    # issue 12's pages: each module registers its own blueprint below, one line each
 
     @app.get("/")
     def root():

@@ -37,6 +37,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav_wallboard": ("Tableau de bord", "Wallboard"),
     "nav_queue": ("File d'attente", "Queue"),
     "nav_users": ("Comptes", "Accounts"),
+    "nav_roster": ("Planning", "Roster"),
+    "nav_coverage": ("Couverture", "Coverage"),
+    "nav_reports": ("Rapports", "Reports"),
+    "nav_staffing": ("Calcul d'effectif", "Staffing"),
+    "nav_drills": ("Exercices", "Drills"),
     # agent
     "agent_title": ("Mon poste", "My desk"),
     "no_agent": (
@@ -190,6 +195,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_tv_tokens": ("Aucun lien TV.", "No TV link."),
     "created": ("Créé", "Created"),
 }
+
+
+def add_strings(table: dict[str, tuple[str, str]]) -> None:
+    """A page module's own words, (French, English) by key; a key defined twice is a
+    programming error, caught at import rather than shown as the wrong sentence."""
+    clash = sorted(set(table) & set(STRINGS))
+    if clash:
+        raise ValueError(f"console strings defined twice: {', '.join(clash)}")
+    STRINGS.update(table)
 
 
 def lang() -> str:
