@@ -107,6 +107,9 @@ TYPES: dict[str, str] = {
     "signed_out": "a user signed out of the console (email, addr, by)",
     "tv_token_issued": "a manager issued a wallboard TV token (token_id, label, by)",
     "tv_token_revoked": "a wallboard TV token was revoked (token_id, label, by)",
+    "calendar_token_issued": "an agent's calendar-feed token was issued, replacing any "
+    "earlier one (agent_id, token_id, replaced, by)",
+    "calendar_token_revoked": "an agent's calendar-feed token was revoked (agent_id, token_id, by)",
 }
 
 

@@ -57,6 +57,8 @@ NOT_ABOUT_A_CALL = frozenset(
         "signed_out",
         "tv_token_issued",
         "tv_token_revoked",
+        "calendar_token_issued",
+        "calendar_token_revoked",
     }
 )
 AGENT_FREE_STATES = frozenset({"available", "wrapup", "away", "offline"})

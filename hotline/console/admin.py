@@ -1,4 +1,5 @@
-"""The managers' pages: accounts (as `hotline users`) and the wallboard's TV links."""
+"""The managers' pages: accounts (as `hotline users`), the wallboard's TV links and the
+agents' calendar links (issue, reissue, revoke: shifts.py does the work)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask_login import current_user
 
 from ..accounts.users import ROLES, UserError
 from ..errors import HotlineError
+from . import shifts
 from .auth import requires, svc
 from .i18n import t
 
@@ -22,11 +24,19 @@ def _page(errors: dict | None = None, form: dict | None = None, status: int = 20
             roles=ROLES,
             agents=sorted(a.id for a in s.agents.list()),
             tokens=s.tv_tokens.list(),
+            roster_agents=_roster_agents(),
+            calendar_tokens=shifts.tokens().list(),
             errors=errors or {},
             form=form or {},
         ),
         status,
     )
+
+
+def _roster_agents() -> list[tuple[str, str]]:
+    """(id, name) of every roster agent, for their calendar links."""
+    roster = svc().roster.load()
+    return sorted((a.id, a.name) for a in roster.agents) if roster else []
 
 
 @bp.get("/users")
@@ -107,4 +117,19 @@ def revoke_tv_token(token_id: str):
         flash(t("tv_revoked"), "ok")
     except HotlineError as e:
         flash(str(e), "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/calendar-tokens/<agent_id>")
+@requires("manager")
+def issue_calendar_token(agent_id: str):
+    """Issue an agent's calendar link, or reissue it: the old URL stops working."""
+    shifts.issue_for(agent_id)
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/calendar-tokens/<agent_id>/revoke")
+@requires("manager")
+def revoke_calendar_token(agent_id: str):
+    shifts.revoke_for(agent_id)
     return redirect(url_for("admin.users"))

@@ -1,4 +1,5 @@
-"""The agent's desk: their state, the card of the call offered or bridged, the wrap-up.
+"""The agent's desk: their state, the card of the call offered or bridged, the wrap-up,
+and their shifts for the next four weeks with their calendar link (shifts.py).
 
 The phone still rings as before (whisper, "press 1" accepts); the card shows, within a
 second of the offer, what the IVR learnt. State changes go through the same state machine
@@ -16,7 +17,7 @@ from ..legs import wrapup
 from ..legs.disposition import dispositions
 from ..legs.disposition import record as record_disposition
 from ..routing.away_reasons import away_reasons
-from . import live
+from . import live, shifts
 from .auth import load_user, requires, svc
 from .i18n import t
 
@@ -63,7 +64,9 @@ def page():
     agent_id = _agent_id()
     if not agent_id:
         return render_template("agent.html", fragments=None), 200
-    return render_template("agent.html", fragments=_fragments(_view(agent_id)))
+    return render_template(
+        "agent.html", fragments=_fragments(_view(agent_id)), **shifts.desk_view(agent_id)
+    )
 
 
 @bp.get("/stream")

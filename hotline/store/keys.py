@@ -197,6 +197,22 @@ class Keys:
         """hash: SHA-256 of a TV token -> its id; the token itself is never stored."""
         return self.prefix + "tvtokens:digest"
 
+    @property
+    def calendar_tokens(self) -> str:
+        """hash: roster agent id -> JSON {digest, token_id, created_at, by}, at most one live
+        calendar-feed token per agent (accounts/calendar_tokens.py)."""
+        return self.prefix + "caltokens"
+
+    @property
+    def calendar_token_digests(self) -> str:
+        """hash: SHA-256 of a calendar-feed token -> its agent id; the token is never stored."""
+        return self.prefix + "caltokens:digest"
+
+    @property
+    def calendar_seen(self) -> str:
+        """hash: agent id -> "roster version|first served at": a feed's LAST-MODIFIED."""
+        return self.prefix + "caltokens:seen"
+
     # archive/ (moves finished calls and old events to the SQL archive; it deletes
     # call:{sid}, `calls` entries and trims `events` through archive_calls.lua / XTRIM)
     @property
