@@ -11,6 +11,13 @@ A document is validated whole before anything is written, and written in one
 MULTI with its event: a rejected import or edit changes nothing. Edits are
 read-modify-write under WATCH, so two managers editing at once cannot lose
 one another's change.
+
+Every write may name the version it was based on (`expected_version`, what the
+console's form was rendered from): the version is read under the same WATCH that
+guards the write, so if anyone else saved in between, either the read sees their
+version or EXEC fails and the retry does; the write is refused (`RosterConflict`)
+and nothing changes. Without it (`hotline roster edit`), an edit applies to
+whatever roster is current, as before.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from ..errors import RosterInvalid
+from ..errors import HotlineError, RosterInvalid
 from . import schedule
 from .dump import dump, to_data
 from .model import ExtraShift, Leave, Problem, Roster, Shift, Swap
@@ -31,6 +38,18 @@ from .validate import from_data, load_text
 
 if TYPE_CHECKING:
     from ..services import Services
+
+
+class RosterConflict(HotlineError):
+    """A write based on roster version `expected` while the stored one is `current`:
+    someone else saved in between. Nothing was changed."""
+
+    def __init__(self, expected: int, current: int):
+        self.expected, self.current = expected, current
+        super().__init__(
+            f"the roster is now at version {current}, not {expected}: it changed since "
+            "this change was prepared; nothing changed"
+        )
 
 
 class RosterStore:
@@ -55,6 +74,17 @@ class RosterStore:
         self._cache = (sha, roster)
         return roster
 
+    def snapshot(self) -> tuple[Roster | None, int]:
+        """The stored roster and its version, read together (one HMGET): a page that shows
+        a roster carries the version of exactly what it shows, so a save from it is
+        refused once anyone else saved since."""
+        doc, sha, version = self.r.hmget(self.k.roster, "doc", "sha", "version")
+        if doc is None:
+            return None, int(version or 0)
+        if not (self._cache and self._cache[0] == sha):
+            self._cache = (sha, from_data(json.loads(doc), "stored roster"))
+        return self._cache[1], int(version or 0)
+
     def require(self) -> Roster:
         roster = self.load()
         if roster is None:
@@ -75,24 +105,42 @@ class RosterStore:
         return self.r.smembers(self.k.oncall)
 
     # writing -------------------------------------------------------------
-    def import_text(self, text: str, filename: str = "<roster>", by: str = "cli") -> Roster:
-        """Validate the whole file, then replace the stored roster; RosterInvalid changes nothing."""
+    def import_text(
+        self,
+        text: str,
+        filename: str = "<roster>",
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> Roster:
+        """Validate the whole file, then replace the stored roster; RosterInvalid (or, when
+        the stored version is not `expected_version`, RosterConflict) changes nothing."""
         roster = load_text(text, filename)
         with self.r.pipeline() as p:
-            sha = self._write(p, roster, by)
-            self.svc.events.append(
-                "roster_imported",
-                pipeline=p,
-                by=by,
-                file=filename,
-                agents=len(roster.agents),
-                shifts=len(roster.shifts),
-            )
-            p.execute()
+            while True:
+                try:
+                    p.watch(self.k.roster)
+                    version = self._check_version(p, expected_version)
+                    p.multi()
+                    sha = self._write(p, roster, by)
+                    self.svc.events.append(
+                        "roster_imported",
+                        pipeline=p,
+                        by=by,
+                        file=filename,
+                        agents=len(roster.agents),
+                        shifts=len(roster.shifts),
+                        version=version + 1,
+                    )
+                    p.execute()
+                    break
+                except redis.WatchError:
+                    continue
         self._after_change(roster, sha)
         return roster
 
-    def add_shift(self, shift: Shift | ExtraShift, by: str = "cli") -> Roster:
+    def add_shift(
+        self, shift: Shift | ExtraShift, by: str = "cli", expected_version: int | None = None
+    ) -> Roster:
         """A weekly `Shift`, or a one-off `ExtraShift`; an empty id gets a free one."""
 
         def change(r: Roster) -> Roster:
@@ -101,9 +149,40 @@ class RosterStore:
                 return replace(r, extras=(*r.extras, s))
             return replace(r, shifts=(*r.shifts, s))
 
-        return self._edit(change, by, "add_shift", shift=_describe(shift))
+        return self._edit(change, by, "add_shift", expected_version, shift=_describe(shift))
 
-    def remove_shift(self, shift_id: str, by: str = "cli") -> Roster:
+    def change_shift(
+        self,
+        shift_id: str,
+        shift: Shift | ExtraShift,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> Roster:
+        """Replace shift `shift_id` by `shift` (which keeps that id, so swaps naming it still
+        do): weekly or one-off, in place when it stays of the same kind."""
+        new = replace(shift, id=shift_id)
+
+        def change(r: Roster) -> Roster:
+            try:
+                old = r.shift(shift_id)
+            except KeyError:
+                raise RosterInvalid(
+                    [Problem("roster edit", None, f"no shift with id {shift_id!r}")]
+                ) from None
+            if isinstance(new, ExtraShift) == isinstance(old, ExtraShift):
+                return replace(r, shifts=_put(r.shifts, new), extras=_put(r.extras, new))
+            # weekly -> one-off or back: out of one list, at the end of the other
+            shifts = tuple(s for s in r.shifts if s.id != shift_id)
+            extras = tuple(s for s in r.extras if s.id != shift_id)
+            if isinstance(new, ExtraShift):
+                return replace(r, shifts=shifts, extras=(*extras, new))
+            return replace(r, shifts=(*shifts, new), extras=extras)
+
+        return self._edit(change, by, "change_shift", expected_version, shift=_describe(new))
+
+    def remove_shift(
+        self, shift_id: str, by: str = "cli", expected_version: int | None = None
+    ) -> Roster:
         def change(r: Roster) -> Roster:
             try:
                 r.shift(shift_id)
@@ -119,24 +198,28 @@ class RosterStore:
                 swaps=tuple(s for s in r.swaps if s.shift != shift_id),
             )
 
-        return self._edit(change, by, "remove_shift", shift=shift_id)
+        return self._edit(change, by, "remove_shift", expected_version, shift=shift_id)
 
-    def set_leave(self, leave: Leave, by: str = "cli") -> Roster:
+    def set_leave(
+        self, leave: Leave, by: str = "cli", expected_version: int | None = None
+    ) -> Roster:
         return self._edit(
             lambda r: replace(r, leaves=(*r.leaves, leave)),
             by,
             "leave",
+            expected_version,
             agent=leave.agent,
             start=leave.start.isoformat(),
             end=leave.end.isoformat(),
             reason=leave.reason,
         )
 
-    def swap(self, swap: Swap, by: str = "cli") -> Roster:
+    def swap(self, swap: Swap, by: str = "cli", expected_version: int | None = None) -> Roster:
         return self._edit(
             lambda r: replace(r, swaps=(*r.swaps, swap)),
             by,
             "swap",
+            expected_version,
             date=swap.date.isoformat(),
             agent=swap.agent,
             other=swap.other,
@@ -178,18 +261,30 @@ class RosterStore:
         )
         return sha
 
-    def _edit(self, change, by: str, op: str, **detail) -> Roster:
+    def _check_version(self, p, expected: int | None) -> int:
+        """The stored version, read on the WATCHing connection `p`; RosterConflict when it
+        is not `expected`. Under that WATCH, a save by anyone else after this read makes
+        EXEC fail, and the retry reads their version here."""
+        current = int(p.hget(self.k.roster, "version") or 0)
+        if expected is not None and current != expected:
+            raise RosterConflict(expected, current)
+        return current
+
+    def _edit(self, change, by: str, op: str, expected_version: int | None, **detail) -> Roster:
         with self.r.pipeline() as p:
             while True:
                 try:
                     p.watch(self.k.roster)
+                    version = self._check_version(p, expected_version)
                     current = self.require()
                     # Validate the result as a document (dump, re-read): an edit is held to
                     # exactly the rules of an imported file.
                     new = _revalidate(change(current), f"roster after {op.replace('_', '-')}")
                     p.multi()
                     sha = self._write(p, new, by)
-                    self.svc.events.append("roster_edited", pipeline=p, by=by, op=op, **detail)
+                    self.svc.events.append(
+                        "roster_edited", pipeline=p, by=by, op=op, version=version + 1, **detail
+                    )
                     p.execute()
                     break
                 except redis.WatchError:
@@ -209,6 +304,11 @@ def _revalidate(roster: Roster, label: str) -> Roster:
         return load_text(dump(roster), label)
     except RosterInvalid as e:
         raise RosterInvalid([replace(p, line=None) for p in e.problems]) from None
+
+
+def _put(items: tuple, new) -> tuple:
+    """`items` with the one of `new`'s id replaced by `new` (its place kept: a small diff)."""
+    return tuple(new if s.id == new.id else s for s in items)
 
 
 def _first_shift(covers) -> dict[str, str]:
@@ -246,4 +346,4 @@ def _describe(s: Shift | ExtraShift) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
-__all__ = ["RosterStore"]
+__all__ = ["RosterConflict", "RosterStore"]
