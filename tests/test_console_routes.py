@@ -5,9 +5,12 @@ whoever wrote it. Each page's own tests pin which role may open it."""
 from __future__ import annotations
 
 import pytest
-from test_console import EMAIL, Browser, console, signed_in  # noqa: F401  (the fixture)
+import test_console
+from test_console import EMAIL, Browser, signed_in
 
 from hotline.console import create_app
+
+console = test_console.console  # the same console, accounts and roster
 
 # Endpoints anybody may reach: signing in, the language switch, the vendored files, and
 # the links whose secret token is the credential (TV screens, calendar feeds).
