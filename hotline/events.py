@@ -110,6 +110,10 @@ TYPES: dict[str, str] = {
     "calendar_token_issued": "an agent's calendar-feed token was issued, replacing any "
     "earlier one (agent_id, token_id, replaced, by)",
     "calendar_token_revoked": "an agent's calendar-feed token was revoked (agent_id, token_id, by)",
+    # drills run from the console (hotline/drill/runs.py); a drill's own calls stay in its sandbox
+    "drill_started": "a manager started a drill on /console/drills (run_id, scenario, source, hours, "
+    "replications, by)",
+    "drill_ended": "a console drill finished or failed (run_id, state: done|failed, reason)",
 }
 
 

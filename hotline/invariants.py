@@ -59,6 +59,9 @@ NOT_ABOUT_A_CALL = frozenset(
         "tv_token_revoked",
         "calendar_token_issued",
         "calendar_token_revoked",
+        # drills started from the console (hotline/drill/runs.py)
+        "drill_started",
+        "drill_ended",
     }
 )
 AGENT_FREE_STATES = frozenset({"available", "wrapup", "away", "offline"})

@@ -88,6 +88,27 @@ def main() -> int:
             roster.get_by_role("button", name="Ajouter le créneau").click()
             expect(roster.get_by_label("Début")).to_have_attribute("aria-invalid", "true")
             roster.screenshot(path=OUT / "roster-error.png", **shot)
+            drill = b.new_page(viewport={"width": 1300, "height": 900})
+            sign_in(drill, world, "manager")
+            drill.goto(world.url + "/drills")
+            drill.get_by_label("Scénario fourni").select_option("monday-software-update.yaml")
+            drill.get_by_label("Réplications").fill("3")
+            drill.get_by_role("button", name="Lancer l'exercice").click()
+            expect(drill.get_by_test_id("drill-plot")).to_be_visible(timeout=180_000)
+            drill.wait_for_function(
+                "() => document.querySelector('[data-testid=drill-plot]').naturalWidth > 0"
+            )  # the drill's child process is done and the page reloaded itself
+            drill.screenshot(path=OUT / "drill.png", **shot)
+            sup = b.new_page(viewport={"width": 1400, "height": 1000})
+            sign_in(sup, world, "supervisor")
+            sup.goto(world.url + "/reports?day=2026-12-01")
+            expect(sup.get_by_role("link", name="Télécharger le CSV")).to_be_visible(
+                timeout=120_000
+            )  # the page reloads itself when the report's child process is done
+            sup.screenshot(path=OUT / "report.png", **shot)
+            from hotline.wfm import report_store
+
+            report_store.wait_children()  # before the world's Redis goes
             b.close()
     finally:
         world.close()

@@ -46,7 +46,7 @@ def create_app(services: Services | None = None) -> Flask:
     )
     CSRFProtect(app)
 
-    from . import admin, agent, auth, filters, i18n, nav, roster_pages, shifts, wallboard
+    from . import admin, agent, auth, drills, filters, i18n, nav, roster_pages, shifts, wallboard
 
     auth.init(app)
     i18n.init(app)
@@ -59,6 +59,7 @@ def create_app(services: Services | None = None) -> Flask:
     # issue 12's pages: each module registers its own blueprint below, one line each
     app.register_blueprint(roster_pages.bp)
     app.register_blueprint(shifts.bp)
+    app.register_blueprint(drills.bp)
 
     @app.get("/")
     def root():

@@ -51,9 +51,12 @@ def run(
     workers: int = 1,
     redis_url: str | None = None,
     progress: Callable[[float], None] | None = None,
+    roster: str | None = None,
 ) -> dict:
-    """Play the scenario. `redis_url` (tests) names a server whose database 0 is flushed
-    before every replication; without it each worker starts a private embedded Redis."""
+    """Play the scenario. `redis_url` (tests, the console's runs) names a server whose
+    database 0 is flushed before every replication; without it each worker starts a
+    private embedded Redis. `roster`: the roster's text, already read and validated by the
+    caller (the console reads it when the run is asked for); else `roster_text`."""
     if replications < 1:
         raise ValueError("--replications must be at least 1")
     if workers < 1:
@@ -62,7 +65,7 @@ def run(
     if hours <= 0:
         raise ValueError("--hours must be positive")
     seed = scenario.seed if seed is None else seed
-    text = roster_text(scenario)
+    text = roster_text(scenario) if roster is None else roster
     indices = list(range(replications))
     workers = min(workers, replications)
     wall0 = time.perf_counter()
