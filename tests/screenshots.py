@@ -7,15 +7,19 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import redis
-from console_world import CHROMIUM, ConsoleWorld, chromium_missing_reason, sign_in
+from console_world import CHROMIUM, PARIS, ConsoleWorld, chromium_missing_reason, sign_in
 
+from hotline.archive import synthetic
 from hotline.config import Settings
 from hotline.store.embedded import EmbeddedRedis
+from hotline.store.keys import Keys
+from hotline.wfm.forecast import history_window
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
@@ -40,6 +44,11 @@ def main() -> int:
         data_dir=tmp / "data",
         mode="test",
     )
+    # Eight weeks of calls before the world's week (2026-W49), for the coverage heatmap's
+    # forecast; written first: the log is in time order, as the live hotline writes it.
+    h0, _ = history_window("2026-W49", settings.tz)
+    for d in range(56):
+        synthetic.write_day(client, Keys(settings.key_prefix), h0 + d * 86400, 60, seed=d)
     world = ConsoleWorld(settings, client)
     try:
         with sync_playwright() as p:
@@ -88,6 +97,17 @@ def main() -> int:
             roster.get_by_role("button", name="Ajouter le créneau").click()
             expect(roster.get_by_label("Début")).to_have_attribute("aria-invalid", "true")
             roster.screenshot(path=OUT / "roster-error.png", **shot)
+            cover = b.new_page(viewport={"width": 1400, "height": 1000})
+            sign_in(cover, world, "manager")
+            cover.goto(world.url + "/coverage?week=2026-W49")
+            expect(cover.get_by_test_id("coverage-status")).to_contain_text(
+                "Prévision calculée", timeout=120_000
+            )  # the page reloads itself when the forecast's child process is done
+            tuesday10 = int(datetime(2026, 12, 1, 10, tzinfo=PARIS).timestamp())
+            cover.locator(f'a[href*="skill=software&start={tuesday10}"]').click()
+            expect(cover.get_by_test_id("detail-who")).to_be_visible()
+            cover.evaluate("window.scrollTo(0, 0)")  # the legend above, the detail below
+            cover.screenshot(path=OUT / "coverage.png")
             drill = b.new_page(viewport={"width": 1300, "height": 900})
             sign_in(drill, world, "manager")
             drill.goto(world.url + "/drills")

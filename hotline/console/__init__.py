@@ -46,7 +46,19 @@ def create_app(services: Services | None = None) -> Flask:
     )
     CSRFProtect(app)
 
-    from . import admin, agent, auth, drills, filters, i18n, nav, roster_pages, shifts, wallboard
+    from . import (
+        admin,
+        agent,
+        auth,
+        coverage,
+        drills,
+        filters,
+        i18n,
+        nav,
+        roster_pages,
+        shifts,
+        wallboard,
+    )
 
     auth.init(app)
     i18n.init(app)
@@ -57,6 +69,7 @@ def create_app(services: Services | None = None) -> Flask:
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(admin.bp)
     # issue 12's pages: each module registers its own blueprint below, one line each
+    app.register_blueprint(coverage.bp)
     app.register_blueprint(roster_pages.bp)
     app.register_blueprint(shifts.bp)
     app.register_blueprint(drills.bp)
