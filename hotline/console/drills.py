@@ -61,7 +61,6 @@ i18n.add_strings(
         "drills_col_replications": ("Réplications", "Replications"),
         "drills_col_by": ("Par", "By"),
         "drills_col_state": ("État", "State"),
-        "drills_col_sl": ("Niveau de service", "Service level"),
         "drills_uploaded": ("envoyé : {file}", "uploaded: {file}"),
         "drills_st_queued": ("en attente", "queued"),
         "drills_st_running": ("en cours", "running"),
@@ -77,7 +76,6 @@ i18n.add_strings(
         "drills_created": ("Demandé le", "Asked at"),
         "drills_started_at": ("Commencé", "Started"),
         "drills_ended_at": ("Fini", "Ended"),
-        "drills_error": ("Erreur", "Error"),
         "drills_calls": (
             "{calls} appels simulés ({deflected} dissuadés par une annonce, {unfinished} non "
             "terminés) en {wall} s ; graine {seed}.",
