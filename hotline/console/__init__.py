@@ -55,8 +55,10 @@ def create_app(services: Services | None = None) -> Flask:
         filters,
         i18n,
         nav,
+        reports,
         roster_pages,
         shifts,
+        staffing,
         wallboard,
     )
 
@@ -73,6 +75,8 @@ def create_app(services: Services | None = None) -> Flask:
     app.register_blueprint(roster_pages.bp)
     app.register_blueprint(shifts.bp)
     app.register_blueprint(drills.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(staffing.bp)
 
     @app.get("/")
     def root():
