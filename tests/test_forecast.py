@@ -74,6 +74,22 @@ def test_recent_weeks_weigh_more():
     assert len(f["intervals"]) == 7 * 48
 
 
+def test_days_not_yet_lived_are_no_sample_when_forecasting_from_mid_week():
+    # Thursdays 09:00: 20 calls in each of three weeks, and this week's Monday had its
+    # calls too. Forecast W25 on Wednesday 10 June: Thursday 11 June has not happened,
+    # it is no sample, not a zero.
+    thursdays = (date(2026, 5, 21), date(2026, 5, 28), date(2026, 6, 4))
+    history = [c for d in thursdays for c in burst(d, "09:00", 20)]
+    history += burst(date(2026, 6, 8), "10:00", 5)
+    wednesday_noon = datetime(2026, 6, 10, 12, 0, tzinfo=PARIS).timestamp()
+    f = forecast(history, "2026-W25", tz=PARIS, now=wednesday_noon)
+    assert slot(f, "2026-06-18", "09:00")["calls"] == pytest.approx(20)
+    # Without `now`, the history runs to the week: last Thursday is a zero at full weight.
+    g = forecast(history, "2026-W25", tz=PARIS)
+    w = sum(DECAY**k for k in (1, 2, 3))
+    assert slot(g, "2026-06-18", "09:00")["calls"] == pytest.approx(20 * w / (1 + w), abs=1e-3)
+
+
 def test_aht_and_patience_estimates():
     d = date(2026, 6, 8)
     history = burst(d, "10:00", 12, wait=20.0, talk=200.0, wrap=40.0) + burst(

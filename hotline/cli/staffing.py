@@ -119,7 +119,15 @@ def _history(ctx, week: str, interval_min: int, skill: str | None) -> tuple[dict
     roster = svc.roster.load()
     start_ts, end_ts = history_window(week, tz)
     calls = iter_calls(svc, start_ts, end_ts)
-    result = forecast(calls, week, tz=tz, roster=roster, interval_min=interval_min, skill=skill)
+    result = forecast(
+        calls,
+        week,
+        tz=tz,
+        roster=roster,
+        interval_min=interval_min,
+        skill=skill,
+        now=svc.clock.now(),
+    )
     return result, roster
 
 

@@ -126,8 +126,14 @@ def forecast(
     skill: str | None = None,
     lookback_weeks: int = LOOKBACK_WEEKS,
     decay: float = DECAY,
+    now: float | None = None,
 ) -> dict:
-    """The forecast of ISO `week` from past `calls`, JSON-ready (see the module docstring)."""
+    """The forecast of ISO `week` from past `calls`, JSON-ready (see the module docstring).
+
+    `now` (epoch seconds) is where the history ends when it ends before the week starts:
+    next week forecast on a Wednesday has seen Monday and Tuesday of this week, not the
+    days still to come, which are no sample (counted, they were zeros at the highest
+    weight: next Thursday got ~41 % of its calls). None: the history runs to the week."""
     tz = ZoneInfo(tz) if isinstance(tz, str) else tz
     check_interval(interval_min)
     if lookback_weeks < 1:
@@ -139,6 +145,10 @@ def forecast(
     w0, w1 = week_bounds(week, tz)
     monday = w0.astimezone(tz).date()
     h0, h1 = history_window(week, tz, lookback_weeks)
+    if now is not None:
+        h1 = min(h1, float(now))
+    # A date is a sample only if it ended before the history did.
+    last_day = datetime.fromtimestamp(h1, tz).date() if h1 < w0.timestamp() else monday
 
     def weekday(d: date) -> int:
         return roster.effective_weekday(d) if roster is not None else d.weekday()
@@ -181,7 +191,7 @@ def forecast(
     mean_num: dict[tuple[str, int, int], float] = defaultdict(float)
     mean_den: dict[tuple[int, int], float] = defaultdict(float)
     d = monday - timedelta(weeks=lookback_weeks)
-    while d < monday:
+    while d < last_day:
         if first_day is not None and d >= first_day and age(d) in weeks_with_calls:
             w, ew = decay ** (age(d) - 1), weekday(d)
             for slot, times in _day_occurrences(d, tz, interval_min).items():

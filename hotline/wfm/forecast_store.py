@@ -183,7 +183,9 @@ def read(svc: Services, week: str, interval_min: int, roster: Roster) -> dict:
     tz = svc.settings.tz
     start_ts, end_ts = history_window(week, tz)
     calls = iter_calls(svc, start_ts, end_ts)
-    return forecast(calls, week, tz=tz, roster=roster, interval_min=interval_min)
+    return forecast(
+        calls, week, tz=tz, roster=roster, interval_min=interval_min, now=svc.clock.now()
+    )
 
 
 def plan_for(svc: Services, forecast_result: dict, roster: Roster, week: str) -> dict:
