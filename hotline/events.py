@@ -9,12 +9,27 @@ Asterisk's queue_log feeds its reports.
 
 The event types, and what each means, are listed in TYPES below and in
 docs/architecture.md.
+
+Two parts, one log. Entries older than PACK_AFTER_S (two days: the wallboard reads today,
+the live system nothing older) leave the stream's head for `events:packed`, a hash of
+segments of up to PACK_SEGMENT consecutive entries each, JSON compressed with zlib
+(`pack`, run by the nightly archive job): the same entries with the same ids and fields,
+at ~20 bytes an entry instead of ~175 (a stream stores every entry's values, and its field
+names unless they repeat its node's first entry's, which the log's 64 event types rarely
+do; zlib finds a call's sid, a type's field names and the clock's digits again and again).
+A segment's name says what it holds (first and last id, lowest and highest `ts`, count),
+so a reader fetches only the segments of its period. Every entry is in exactly one of the
+two parts (events_pack.lua), the packed part before the stream, so reading segments then
+stream gives stream order. `EventLog.read`, `entries` and hotline/history.py read both;
+writers only ever append to the stream, in the format they always had.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -183,25 +198,45 @@ class EventLog:
         call_sid: str | None = None,
         count: int = 1000,
     ) -> list[Event]:
+        """Events of both parts of the log (packed, then the stream), in stream order."""
         out: list[Event] = []
+
+        def keep(eid, raw) -> None:
+            ev = _event(eid, raw)
+            if since is not None and ev.ts < since:
+                return
+            if types and ev.type not in types:
+                return
+            if call_sid and ev.call_sid != call_sid:
+                return
+            out.append(ev)
+
+        low = None if since is None else since - SINCE_SLACK_S
+        segs = [s for s in segments(self.client, self.keys) if low is None or s.max_ts >= low]
+        for eid, raw in segment_entries(self.client, self.keys, segs):
+            keep(eid, raw)
         start = "-" if since is None else self.position(since)
         while True:
             batch = self.client.xrange(self.keys.events, min=start, max="+", count=count)
             for eid, raw in batch:
-                ev = _event(eid, raw)
-                if since is not None and ev.ts < since:
-                    continue
-                if types and ev.type not in types:
-                    continue
-                if call_sid and ev.call_sid != call_sid:
-                    continue
-                out.append(ev)
+                keep(eid, raw)
             if len(batch) < count:
                 return out
             start = "(" + batch[-1][0]
 
+    def entries(self) -> Iterator[tuple[str, dict]]:
+        """Every entry of the log as Redis holds it, (stream id, fields), packed part first."""
+        yield from segment_entries(self.client, self.keys, segments(self.client, self.keys))
+        start = "-"
+        while True:
+            batch = self.client.xrange(self.keys.events, min=start, max="+", count=1000)
+            yield from batch
+            if len(batch) < 1000:
+                return
+            start = "(" + batch[-1][0]
+
     def position(self, ts: float) -> str:
-        """The stream id to read from for the events with `ts` >= `ts`, found by bisecting
+        """The stream id (of the stream part) to read from for the events with `ts` >= `ts`, found by bisecting
         the stream's ids (about 40 one-entry XRANGEs whatever its length), so `--since 15m`
         reads the last quarter of an hour, not the log. Stream ids are the Redis server's
         time and `ts` the injected clock's, so the search looks at `ts` of the entries, and
@@ -224,7 +259,8 @@ class EventLog:
         return f"{lo}-0"
 
     def __len__(self) -> int:
-        return self.client.xlen(self.keys.events)
+        packed = sum(s.count for s in segments(self.client, self.keys))
+        return self.client.xlen(self.keys.events) + packed
 
 
 # How far ahead of another writer's clock one's may run and its events still be read by
@@ -256,6 +292,150 @@ def _event(eid, raw: dict) -> Event:
     )
 
 
+# ---------------------------------------------------------------- the packed part
+
+# Entries older than this leave the stream for events:packed (the nightly job, see
+# hotline/archive/mover.py): the wallboard reads from local midnight, a call card its own
+# call's events, `hotline events --since` a recent span -- all of it in the stream.
+PACK_AFTER_S = 2 * 86400.0
+PACK_SEGMENT = 2000  # entries per segment: ~40 KB compressed; a period reads whole segments
+_SEGMENT_FORMAT = "1"  # the first word of a segment's name: how its entries are encoded
+_HMGET_GROUP = 8  # segments per HMGET: a reader holds a few hundred KB at a time, not a month
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One field of events:packed: its name says what it holds, so that a reader chooses
+    the segments of a period from HKEYS alone."""
+
+    name: str
+    first: tuple[int, int]
+    last: tuple[int, int]
+    min_ts: float
+    max_ts: float
+    count: int
+
+    @property
+    def first_id(self) -> str:
+        return f"{self.first[0]}-{self.first[1]}"
+
+    @property
+    def last_id(self) -> str:
+        return f"{self.last[0]}-{self.last[1]}"
+
+    @classmethod
+    def parse(cls, name: str) -> Segment | None:
+        parts = name.split(" ")
+        if len(parts) != 6 or parts[0] != _SEGMENT_FORMAT:
+            return None
+        try:
+            return cls(
+                name,
+                _id_key(parts[1]),
+                _id_key(parts[2]),
+                float(parts[3]),
+                float(parts[4]),
+                int(parts[5]),
+            )
+        except ValueError:
+            return None
+
+
+def _id_key(eid: str) -> tuple[int, int]:
+    ms, _, seq = eid.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def next_id(eid: str) -> str:
+    """The smallest stream id after `eid` (what XTRIM MINID keeps from)."""
+    ms, seq = _id_key(eid)
+    return f"{ms}-{seq + 1}"
+
+
+def encode_segment(entries: list[tuple[str, dict]]) -> tuple[str, bytes]:
+    """A segment's name and value for consecutive stream entries (id, fields as strings)."""
+    if not entries:
+        raise ValueError("an empty segment")
+    ts = [_entry_ts(f) for _, f in entries]
+    name = " ".join(
+        (
+            _SEGMENT_FORMAT,
+            entries[0][0],
+            entries[-1][0],
+            repr(min(ts)),
+            repr(max(ts)),
+            str(len(entries)),
+        )
+    )
+    body = json.dumps([[eid, f] for eid, f in entries], ensure_ascii=False, separators=(",", ":"))
+    return name, zlib.compress(body.encode(), 9)
+
+
+def decode_segment(blob: bytes) -> list[tuple[str, dict]]:
+    return [(eid, f) for eid, f in json.loads(zlib.decompress(blob))]
+
+
+def _entry_ts(fields: dict) -> float:
+    try:
+        return float(fields.get("ts") or 0)
+    except ValueError:
+        return 0.0
+
+
+def segments(client: redis.Redis, keys: Keys) -> list[Segment]:
+    """The packed segments, in stream order (one HKEYS)."""
+    out = []
+    for name in client.hkeys(keys.events_packed):
+        seg = Segment.parse(name.decode() if isinstance(name, bytes) else name)
+        if seg is not None:
+            out.append(seg)
+    return sorted(out, key=lambda s: s.first)
+
+
+def segment_entries(
+    client: redis.Redis, keys: Keys, segs: Iterable[Segment]
+) -> Iterator[tuple[str, dict]]:
+    """The entries of these segments, in order, a few segments per round trip. A segment
+    gone meanwhile (the archive job moved it to SQL) is skipped: its entries are there."""
+    segs = list(segs)
+    for i in range(0, len(segs), _HMGET_GROUP):
+        part = segs[i : i + _HMGET_GROUP]
+        blobs = client.execute_command(
+            # the compressed bytes as they are, whatever the client's decode_responses
+            "HMGET",
+            keys.events_packed,
+            *(s.name for s in part),
+            NEVER_DECODE=True,
+        )
+        for blob in blobs:
+            if blob is not None:
+                yield from decode_segment(blob)
+
+
+def pack(scripts, keys: Keys, entries: list[tuple[str, dict]]) -> bool:
+    """Move these entries -- the stream's head, as just read -- into one segment, in one
+    step; False (nothing changed) if the stream no longer begins with them."""
+    name, blob = encode_segment(entries)
+    first, last = entries[0][0], entries[-1][0]
+    return bool(
+        scripts.events_pack(
+            keys=[keys.events, keys.events_packed],
+            args=["pack", name, blob, first, last, next_id(last)],
+        )
+    )
+
+
+def replace_segment(scripts, keys: Keys, old: Segment, rest: list[tuple[str, dict]]) -> bool:
+    """Replace a segment by its last entries `rest` (none: drop it), once: False if the
+    segment was gone already."""
+    name, blob = encode_segment(rest) if rest else ("", b"")
+    return bool(
+        scripts.events_pack(
+            keys=[keys.events, keys.events_packed], args=["replace", old.name, name, blob]
+        )
+    )
+
+
 _REL = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 
 
@@ -277,4 +457,15 @@ def parse_since(text: str, now: float, tz: ZoneInfo) -> float:
     return dt.timestamp()
 
 
-__all__ = ["TYPES", "Event", "EventLog", "parse_since", "timedelta"]
+__all__ = [
+    "PACK_AFTER_S",
+    "PACK_SEGMENT",
+    "TYPES",
+    "Event",
+    "EventLog",
+    "Segment",
+    "parse_since",
+    "segment_entries",
+    "segments",
+    "timedelta",
+]

@@ -4,14 +4,19 @@ Finished calls older than the retention move from the Redis stream to the SQL ar
 (hotline/archive/); reports, forecasts and the console read a period through this module
 so that they never care where an event lives.
 
-* `iter_events(svc, start_ts, end_ts)` -- the events with `ts` in [start, end), archive
-  then live stream merged by stream id, each once (an event copied to the archive but not
-  yet trimmed from Redis has the same id in both), normalised like
-  `hotline.reports.normalize` (a float `ts`, the stream `id`, fields as strings).
+* `iter_events(svc, start_ts, end_ts, types=None)` -- the events with `ts` in [start, end),
+  archive then Redis (the log's packed segments the period overlaps, then its stream)
+  merged by stream id, each once (an event copied to the archive but not yet removed from
+  Redis has the same id in both), normalised like `hotline.reports.normalize` (a float
+  `ts`, the stream `id`, fields as strings); `types` chooses in SQL for the archive.
 * `iter_calls(svc, start_ts, end_ts)` -- one dict per call that entered a waiting line,
   requested a callback or (never offered) reached the IVR in [start, end), derived from
-  the events alone, so that a live call and an archived one are computed the same way
-  (`calls_from_events` does it for any list of events, for tests and tools).
+  the events, so that a live call and an archived one are computed the same way: an
+  archived call's dict was folded from its events when it moved (`records_of`, stored as
+  the row's `record`), the others are folded now (`calls_from_events` does it for any list
+  of events, for tests and tools).
+* `contacts(svc, start_ts, end_ts, numbers)` -- those numbers' calls that reached the IVR
+  then: what first-contact resolution looks for, without folding those days.
 
 Locating a period in the live stream. Stream ids are the Redis server's time, `ts` is the
 injected clock's: with the system clock they agree (up to the clock skew between hosts), so
@@ -28,7 +33,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from .events import _event
+from .events import _event, segment_entries, segments
 from .reports import MISSED_RELEASE_REASONS, normalize
 
 if TYPE_CHECKING:
@@ -57,15 +62,29 @@ _MAX_SEQ = (1 << 64) - 1
 # ---------------------------------------------------------------- events
 
 
-def iter_events(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict]:
-    """Events with start_ts <= ts < end_ts, archive and live log merged by stream id."""
+def iter_events(
+    svc: Services, start_ts: float, end_ts: float, *, types: Iterable[str] | None = None
+) -> Iterator[dict]:
+    """Events with start_ts <= ts < end_ts, archive and live log merged by stream id;
+    `types`: only those (chosen in SQL for the archive's part)."""
+    types = frozenset(types) if types is not None else None
     archive = _archive(svc)
-    live = _live_events(svc, start_ts, end_ts)
+    live = _live_events(svc, start_ts, end_ts, types)
     if archive is None:
         yield from live
         return
-    archived = (normalize([ev])[0] for ev in archive.events_between(start_ts, end_ts))
-    yield from merge_by_id(archived, live)
+    found = (
+        archive.events_between(start_ts, end_ts, types=types)
+        if types is not None
+        else archive.events_between(start_ts, end_ts)
+    )
+    yield from merge_by_id(_normalized(found), live)
+
+
+def _normalized(events: Iterable[dict]) -> Iterator[dict]:
+    # The archive's dicts are normalize()'s already (a float ts): no copy per event.
+    for ev in events:
+        yield ev if isinstance(ev["ts"], float) else normalize([ev])[0]
 
 
 def _archive(svc):
@@ -108,8 +127,21 @@ def _as_dict(eid, raw: dict) -> dict:
     return d
 
 
-def _live_events(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict]:
-    client, key = svc.redis, svc.keys.events
+def _live_events(
+    svc: Services, start_ts: float, end_ts: float, types: frozenset[str] | None = None
+) -> Iterator[dict]:
+    """The period's events in Redis: the packed segments it overlaps (a segment's name says
+    its lowest and highest ts), then the stream from the period's first entry."""
+    client, keys = svc.redis, svc.keys
+    # One HKEYS even for today's period: which process packed what, by whose clock, is not
+    # this reader's to assume (a command run with the system clock reads a log a manual
+    # clock wrote).
+    segs = [s for s in segments(client, keys) if s.max_ts >= start_ts and s.min_ts < end_ts]
+    for eid, raw in segment_entries(client, keys, segs):
+        ev = _as_dict(eid, raw)
+        if start_ts <= ev["ts"] < end_ts and (types is None or ev["type"] in types):
+            yield ev
+    key = keys.events
     lo = _first_id_at_or_after(client, key, start_ts - SKEW_S)
     if lo is None:
         return
@@ -120,7 +152,7 @@ def _live_events(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict
             ev = _as_dict(eid, raw)
             if ev["ts"] >= end_ts + SKEW_S:
                 return
-            if start_ts <= ev["ts"] < end_ts:
+            if start_ts <= ev["ts"] < end_ts and (types is None or ev["type"] in types):
                 yield ev
         if len(batch) < page:
             return
@@ -191,32 +223,73 @@ def _unpack(n: int) -> tuple[int, int]:
 def iter_calls(svc: Services, start_ts: float, end_ts: float) -> Iterator[dict]:
     """One dict per call offered (or, never offered, created) in [start_ts, end_ts).
 
-    Reads from an hour before the period (the IVR of a call offered at its start) and past
-    its end until every call of the period is over (its end, wrap-up and disposition, plus
+    Archived calls come as the archive recorded them (`calls.record`: this same fold, made
+    when the call moved, see `records_of`), so a period in the archive reads one row per
+    call, not its ~23 events. Every other call is folded from its events: the live log's,
+    and the archive's that belong to no recorded call (`Archive.events_to_fold`: calls
+    archived before records existed, events of calls without a hash). Those are read from
+    an hour before the period (the IVR of a call offered at its start) and past its end
+    until every call of the period is over (its end, wrap-up and disposition, plus
     CLOSE_GRACE_S), at most CALL_LOOKAHEAD_S."""
+    archive = _archive(svc)
+    recorded = getattr(archive, "records_between", None)
+    records = []
+    if recorded is not None:
+        # anchored within an hour of creation (an IVR never lasts an hour): by created_at
+        for r in recorded(start_ts - CALL_LOOKBACK_S, end_ts):
+            if _belongs(r, start_ts, end_ts):
+                records.append(r)
     acc = _Calls()
-    events = iter_events(svc, start_ts - CALL_LOOKBACK_S, end_ts + CALL_LOOKAHEAD_S)
+    lo, hi = start_ts - CALL_LOOKBACK_S, end_ts + CALL_LOOKAHEAD_S
+    if recorded is not None:
+        events = merge_by_id(_normalized(archive.events_to_fold(lo, hi)), _live_events(svc, lo, hi))
+    else:
+        events = iter_events(svc, lo, hi)
     try:
-        _fold_period(acc, events, start_ts, end_ts)
+        _fold_period(acc, events, end_ts, lambda c: _belongs(c, start_ts, end_ts))
     finally:
         events.close()  # stopped early: the archive's cursor is released now, not at GC
-    for c in acc.ordered():
-        if _belongs(c, start_ts, end_ts):
-            yield acc.finish(c)
+    folded = [acc.finish(c) for c in acc.ordered() if _belongs(c, start_ts, end_ts)]
+    if records or (recorded is not None and folded):
+        # A recorded call whose last events are still in Redis (copied, not yet trimmed, or
+        # the cutoff fell within it) folds partially from those: its record stands.
+        have = {r["call_sid"] for r in records}
+        have |= archive.recorded({c["call_sid"] for c in folded} - have)
+        folded = [c for c in folded if c["call_sid"] not in have]
+        records.sort(key=_anchor)
+        yield from heapq.merge(records, folded, key=_anchor)
+    else:
+        yield from folded
 
 
-def _fold_period(acc: _Calls, events: Iterator[dict], start_ts: float, end_ts: float) -> None:
+def records_of(svc: Services, created: dict[str, float]) -> dict[str, dict]:
+    """The records (iter_calls' dicts) of these calls, sid -> created_at: their events from
+    the first creation on, folded as iter_calls folds a period that ends at the last one
+    (every call followed until it is over, plus CLOSE_GRACE_S). What the archive stores
+    with a call it moves; a call none of whose events is found is left out."""
+    if not created:
+        return {}
+    acc = _Calls()
+    wanted = set(created)
+    last = max(created.values())
+    events = iter_events(svc, min(created.values()), last + CALL_LOOKAHEAD_S)
+    try:
+        _fold_period(acc, events, last + 1e-6, lambda c: c["call_sid"] in wanted)
+    finally:
+        events.close()
+    return {s: acc.finish(acc.calls[s]) for s in created if s in acc.calls}
+
+
+def _fold_period(acc: _Calls, events: Iterator[dict], end_ts: float, belongs) -> None:
+    """Fold every event before end_ts, then only what the calls that `belongs` picks still
+    need, until each is over (plus CLOSE_GRACE_S)."""
     stop_after = end_ts + CLOSE_GRACE_S
     pending: set[str] | None = None  # past the period: its calls not over yet
     for ev in events:
         t = ev["ts"]
         if t >= end_ts:
             if pending is None:
-                pending = {
-                    s
-                    for s, c in acc.calls.items()
-                    if _belongs(c, start_ts, end_ts) and not acc.closed(c)
-                }
+                pending = {s for s, c in acc.calls.items() if belongs(c) and not acc.closed(c)}
             if not pending and t >= stop_after:
                 break
             # Past the period only its own calls matter (none is new), and the agents'
@@ -229,8 +302,32 @@ def _fold_period(acc: _Calls, events: Iterator[dict], start_ts: float, end_ts: f
             for s in [s for s in pending if acc.closed(acc.calls[s])]:
                 pending.discard(s)
                 stop_after = max(stop_after, t + CLOSE_GRACE_S)
-            for s in [s for s in pending if not _belongs(acc.calls[s], start_ts, end_ts)]:
+            for s in [s for s in pending if not belongs(acc.calls[s])]:
                 pending.discard(s)  # offered only after the period: another period's call
+
+
+def contacts(svc: Services, start_ts: float, end_ts: float, numbers: Iterable[str]) -> list[dict]:
+    """The calls from these numbers that reached the IVR in [start, end), as small dicts
+    (call_sid, number, created_at; no skill, so a report counts them nowhere): what
+    first-contact resolution looks for after a call, without folding those days. From the
+    archive's call rows (indexed by number) and the live log's `call_created` events."""
+    numbers = {n for n in numbers if n}
+    if not numbers:
+        return []
+    seen: dict[str, dict] = {}
+    archive = _archive(svc)
+    if archive is not None and hasattr(archive, "contacts"):
+        for sid, number, at in archive.contacts(numbers, start_ts, end_ts):
+            seen[sid] = _contact(sid, number, at)
+    for ev in _live_events(svc, start_ts, end_ts, frozenset({"call_created"})):
+        sid, number = ev.get("call_sid"), ev.get("from_number")
+        if sid and number in numbers and sid not in seen:
+            seen[sid] = _contact(sid, number, ev["ts"])
+    return sorted(seen.values(), key=lambda c: c["created_at"])
+
+
+def _contact(sid: str, number: str, at: float) -> dict:
+    return {"call_sid": sid, "number": number, "created_at": at, "offered_at": None, "skill": None}
 
 
 def calls_from_events(events: Iterable) -> list[dict]:
@@ -464,7 +561,9 @@ __all__ = [
     "CALL_LOOKBACK_S",
     "SHORT_ABANDON_S",
     "calls_from_events",
+    "contacts",
     "iter_calls",
     "iter_events",
     "merge_by_id",
+    "records_of",
 ]

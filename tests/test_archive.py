@@ -79,7 +79,8 @@ def days_of_calls(svc, first_day: float, days: int, per_day: int, seed: int = 1)
 
 
 def redis_events(svc) -> list[tuple[str, dict]]:
-    return svc.redis.xrange(svc.keys.events)
+    """Every entry Redis holds, (id, fields): the packed part of the log, then the stream."""
+    return list(svc.events.entries())
 
 
 # Moving ---------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ class CountingRedis:
         self.calls += 1
         return got
 
+    def __getattr__(self, name):
+        # anything else (the packed part's HKEYS, here always empty) goes straight through
+        return getattr(self.client, name)
+
 
 def reader(svc, archive=None, client=None):
     ns = SimpleNamespace(redis=client or svc.redis, keys=svc.keys)

@@ -1,11 +1,16 @@
 """The archive's tables (SQLAlchemy Core, one definition for SQLite and PostgreSQL), and how
 a call hash and a stream entry become rows.
 
-* `calls`: one row per call, keyed by its sid: the fields reports need as columns, and the
-  whole `call:{sid}` hash as JSON (`call_hash`), so nothing the hash held is lost.
+* `calls`: one row per call, keyed by its sid: the fields reports need as columns, the
+  whole `call:{sid}` hash as JSON (`call_hash`), so nothing the hash held is lost, and
+  `record`: the call as hotline/history.py folds it from its events (what reports read;
+  null for rows archived before records existed, whose events are folded instead).
 * `events`: one row per stream entry, keyed by its stream id (unique: a copy repeated after
   a crash adds nothing); `id_ms`/`id_seq` order rows as the stream did (the id as text
-  does not sort), `ts` and `call_sid` are indexed for time ranges and one call's history.
+  does not sort), `ts` and `call_sid` are indexed for time ranges and one call's history,
+  (`type`, `ts`) for one kind of event over a period; `folded` is true when the call the
+  event is about has its `record` (or it is about no call): a report never reads it to
+  fold a call, and (`folded`, `ts`) finds the few that are not.
 * `archive_runs`: one row per run that moved something (when, cutoff, counts): the audit
   trail the event log would otherwise have needed an event type for.
 * `archive_meta`: name -> value; `redis_first_id`/`redis_first_ts` say where the stream
@@ -28,6 +33,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import false
 
 from ..states import CALLBACK
 
@@ -59,6 +65,7 @@ calls = Table(
     Column("disposition", String(64)),
     Column("notes", Text),
     Column("call_hash", _JSON, nullable=False),
+    Column("record", _JSON, nullable=True),
     Index("ix_calls_created_at", "created_at"),
     Index("ix_calls_from_number", "from_number", "created_at"),
 )
@@ -74,10 +81,17 @@ events = Table(
     Column("call_sid", String(64)),
     Column("agent", String(64)),
     Column("fields", _JSON, nullable=False),
+    Column("folded", Boolean, nullable=False, server_default=false()),
     Index("ix_events_order", "id_ms", "id_seq"),
     Index("ix_events_ts", "ts"),
     Index("ix_events_call_sid", "call_sid"),
+    Index("ix_events_type_ts", "type", "ts"),
+    Index("ix_events_folded_ts", "folded", "ts"),
 )
+
+# What an archive made by an earlier version lacks: added when it is opened (store.py).
+ADDED_COLUMNS = (("calls", "record"), ("events", "folded"))
+ADDED_INDEXES = ("ix_events_type_ts", "ix_events_folded_ts")
 
 runs = Table(
     "archive_runs",
@@ -105,9 +119,23 @@ def _f(v) -> float | None:
         return None
 
 
-def call_row(h: dict) -> dict:
-    """The `calls` row of one `call:{sid}` hash (as Redis returns it: every value a string)."""
+def created_at(h: dict) -> float:
+    """A call hash's creation time (0 when it has none)."""
+    return _f(h.get("created_at")) or 0.0
+
+
+def call_row(h: dict, record: dict | None = None) -> dict:
+    """The `calls` row of one `call:{sid}` hash (as Redis returns it: every value a string)
+    and its record (hotline.history.records_of), if its events were found. The record's
+    disposition and notes are the hash's: the last ones recorded, however late (the fold
+    stops reading soon after the call is over)."""
     state = h.get("state") or ""
+    if record is not None:
+        record = dict(record)
+        if h.get("disposition"):
+            record["disposition"] = h["disposition"]
+            record["notes"] = h.get("notes", record.get("notes"))
+            record["agent"] = record.get("agent") or h.get("disposition_agent") or None
     return {
         "sid": h["sid"],
         "from_number": h.get("from_number") or None,
@@ -115,7 +143,7 @@ def call_row(h: dict) -> dict:
         "category": h.get("category") or None,
         "skill": h.get("skill") or None,
         "state": state or None,
-        "created_at": _f(h.get("created_at")) or 0.0,
+        "created_at": created_at(h),
         "enqueued_at": _f(h.get("enqueued_at")),
         # when the caller reached the agent; answered_at is the agent leg picking up
         "answered_at": _f(h.get("bridged_at")) or _f(h.get("answered_at")),
@@ -132,6 +160,7 @@ def call_row(h: dict) -> dict:
         "disposition": h.get("disposition") or None,
         "notes": h.get("notes") or None,
         "call_hash": dict(h),
+        "record": record,
     }
 
 
@@ -140,8 +169,9 @@ def split_id(stream_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def event_row(stream_id: str, raw: dict) -> dict:
-    """The `events` row of one stream entry (field -> string, as Redis returns it)."""
+def event_row(stream_id: str, raw: dict, folded: bool = False) -> dict:
+    """The `events` row of one stream entry (field -> string, as Redis returns it);
+    `folded`: its call has a record in `calls` (or it is about no call)."""
     fields = dict(raw)
     ts = _f(fields.pop("ts", None)) or 0.0
     ms, seq = split_id(stream_id)
@@ -154,6 +184,7 @@ def event_row(stream_id: str, raw: dict) -> dict:
         "call_sid": fields.pop("call_sid", None) or None,
         "agent": fields.pop("agent_id", None) or None,
         "fields": fields,
+        "folded": folded,
     }
 
 

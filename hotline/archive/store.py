@@ -10,13 +10,16 @@ nothing. Reads stream their rows (a year of events never sits in memory at once)
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, create_engine, event, func, or_, select, tuple_
+from sqlalchemy import and_, create_engine, event, func, inspect, or_, select, text, tuple_
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.schema import CreateColumn
+from sqlalchemy.sql import false
 
 from . import schema
 
@@ -71,7 +74,31 @@ class Archive:
             engine = engine.execution_options(schema_translate_map={None: schema_name})
         self.engine: Engine = engine
         self.url = u.render_as_string(hide_password=True)
+        self._schema = schema_name
         schema.metadata.create_all(self.engine)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring an archive made by an earlier version up to date, in place: the columns and
+        indexes it lacks (schema.ADDED_COLUMNS, ADDED_INDEXES). ADD COLUMN with a constant
+        default rewrites nothing on SQLite nor on PostgreSQL >= 11; old rows read as null
+        records and unfolded events, which reports fold from the events as before."""
+        with self.engine.begin() as c:
+            insp = inspect(c)
+            for table, column in schema.ADDED_COLUMNS:
+                have = {col["name"] for col in insp.get_columns(table, schema=self._schema)}
+                if column in have:
+                    continue
+                t = schema.metadata.tables[table]
+                ddl = CreateColumn(t.c[column]).compile(dialect=c.dialect)
+                name = c.dialect.identifier_preparer.quote(table)
+                if self._schema:
+                    name = c.dialect.identifier_preparer.quote_schema(self._schema) + "." + name
+                c.execute(text(f"ALTER TABLE {name} ADD COLUMN {ddl}"))
+            for table in schema.metadata.tables.values():
+                for index in table.indexes:
+                    if index.name in schema.ADDED_INDEXES:
+                        index.create(c, checkfirst=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Archive:
@@ -100,20 +127,33 @@ class Archive:
                 c.execute(stmt, rows[i : i + CHUNK])
 
     def put_events(self, rows: list[dict]) -> None:
-        """Insert event rows; one already archived (same stream id) is left as it is."""
+        """Insert event rows; one already archived (same stream id) is left as it is, but
+        for `folded` (a copy repeated after its call got its record says so)."""
         if not rows:
             return
-        stmt = self._insert(schema.events).on_conflict_do_nothing(index_elements=["stream_id"])
+        stmt = self._insert(schema.events)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["stream_id"], set_={"folded": stmt.excluded.folded}
+        )
         with self.engine.begin() as c:
             for i in range(0, len(rows), CHUNK):
                 c.execute(stmt, rows[i : i + CHUNK])
 
     def calls_present(self, sids: Iterable[str]) -> set[str]:
+        return self._sids(sids)
+
+    def recorded(self, sids: Iterable[str]) -> set[str]:
+        """Those of these calls that are archived with their record."""
+        return self._sids(sids, schema.calls.c.record.is_not(None))
+
+    def _sids(self, sids: Iterable[str], *where) -> set[str]:
         sids = list(sids)
         out: set[str] = set()
         with self.engine.connect() as c:
             for i in range(0, len(sids), CHUNK):
-                q = select(schema.calls.c.sid).where(schema.calls.c.sid.in_(sids[i : i + CHUNK]))
+                q = select(schema.calls.c.sid).where(
+                    schema.calls.c.sid.in_(sids[i : i + CHUNK]), *where
+                )
                 out.update(c.execute(q).scalars())
         return out
 
@@ -156,18 +196,85 @@ class Archive:
             return dict(c.execute(select(schema.meta.c.name, schema.meta.c.value)).all())
 
     # Reads (reports, the history reader) ------------------------------------------
-    def events_between(self, start_ts: float, end_ts: float) -> Iterator[dict]:
+    def events_between(
+        self, start_ts: float, end_ts: float, *, types: Iterable[str] | None = None
+    ) -> Iterator[dict]:
         """Archived events with start_ts <= ts < end_ts, in stream order, each shaped like
-        hotline.reports.normalize's output (id, float ts, type, call_sid, agent_id, fields)."""
+        hotline.reports.normalize's output (id, float ts, type, call_sid, agent_id, fields);
+        `types`: only those (the (type, ts) index)."""
         e = schema.events.c
-        q = (
-            select(e.stream_id, e.ts, e.type, e.call_sid, e.agent, e.fields)
-            .where(e.ts >= start_ts, e.ts < end_ts)
-            .order_by(e.id_ms, e.id_seq)
+        q = self._events().where(e.ts >= start_ts, e.ts < end_ts)
+        if types is not None:
+            q = q.where(e.type.in_(sorted(types)))
+        yield from self._stream(q)
+
+    def events_to_fold(self, start_ts: float, end_ts: float) -> Iterator[dict]:
+        """The period's events a call fold still needs: those of calls archived without a
+        record (`folded` false), and, when there are such calls, the agents' events about
+        no call that can end their wrap-ups. Usually nothing: one indexed probe."""
+        e = schema.events.c
+        period = (e.ts >= start_ts, e.ts < end_ts)
+        with self.engine.connect() as c:
+            some = c.execute(
+                select(e.stream_id)
+                .where(e.folded == false(), e.call_sid.is_not(None), *period)
+                .limit(1)
+            ).first()
+        unfolded = self._stream(self._events().where(e.folded == false(), *period))
+        if some is None:
+            yield from unfolded
+            return
+        agents = self._stream(
+            self._events().where(
+                e.call_sid.is_(None), e.type.in_(("agent_state", "wrapup_ended")), *period
+            )
         )
+        last = None  # both in stream order; an unfolded event about no call is in both
+        for ev in _merge_ordered(unfolded, list(agents)):
+            if ev["id"] != last:
+                last = ev["id"]
+                yield ev
+
+    def _events(self):
+        e = schema.events.c
+        return select(e.stream_id, e.ts, e.type, e.call_sid, e.agent, e.fields).order_by(
+            e.id_ms, e.id_seq
+        )
+
+    def _stream(self, q) -> Iterator[dict]:
         with self.engine.connect() as c:
             for row in c.execution_options(yield_per=2000).execute(q):
                 yield schema.event_dict(row)
+
+    def records_between(self, start_ts: float, end_ts: float) -> Iterator[dict]:
+        """The records (hotline.history's call dicts) of the archived calls created in
+        [start_ts, end_ts), by creation time; rows without one are left out."""
+        t = schema.calls.c
+        q = (
+            select(t.record)
+            .where(t.created_at >= start_ts, t.created_at < end_ts, t.record.is_not(None))
+            .order_by(t.created_at, t.sid)
+        )
+        with self.engine.connect() as c:
+            yield from c.execution_options(yield_per=2000).execute(q).scalars()
+
+    def contacts(
+        self, numbers: Iterable[str], start_ts: float, end_ts: float
+    ) -> list[tuple[str, str, float]]:
+        """(sid, number, created_at) of the archived calls from these numbers created in
+        [start_ts, end_ts): the (from_number, created_at) index, one range per number."""
+        t = schema.calls.c
+        numbers = sorted(set(numbers))
+        out = []
+        with self.engine.connect() as c:
+            for i in range(0, len(numbers), CHUNK):
+                q = select(t.sid, t.from_number, t.created_at).where(
+                    t.from_number.in_(numbers[i : i + CHUNK]),
+                    t.created_at >= start_ts,
+                    t.created_at < end_ts,
+                )
+                out += [tuple(r) for r in c.execute(q)]
+        return sorted(out, key=lambda r: (r[2], r[0]))
 
     def calls_between(self, start_ts: float, end_ts: float) -> Iterator[dict]:
         """Archived calls created in [start_ts, end_ts), by creation time: each its row as a
@@ -226,3 +333,7 @@ class Archive:
             "runs": runs,
             "last_run": dict(last._mapping) if last else None,
         }
+
+
+def _merge_ordered(a: Iterable[dict], b: Iterable[dict]) -> Iterator[dict]:
+    return heapq.merge(a, b, key=lambda ev: schema.split_id(ev["id"]))

@@ -1,7 +1,7 @@
 """`hotline report --day YYYY-MM-DD | --week YYYY-Www [--skill S] [--interval-min 15|30|60]
 [--json | --csv]`: the interval report, from the live log and the archive (hotline/history.py).
 
-Reading only: the figures are computed by hotline/wfm/report.py, defined in docs/wfm.md.
+Printing only: hotline/wfm/reading.py reads, hotline/wfm/report.py computes (docs/wfm.md).
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ import sys
 import click
 
 from . import pass_ctx
-
-# The state an agent is in at the start of the period: its last change before it. A day's
-# logins begin in the morning; an agent without any change in this long (and none in the
-# period) is left out of occupancy.
-AGENT_LOOKBACK_S = 86400.0
 
 
 def register(main: click.Group) -> None:
@@ -36,8 +31,7 @@ def register(main: click.Group) -> None:
 @pass_ctx
 def report(ctx, day, week, skill, interval_min, as_json, as_csv):
     """Offered, answered, abandoned, service levels, ASA, AHT... per skill and interval."""
-    from .. import history
-    from ..reports import SERVICE_LEVEL_S
+    from ..wfm import reading
     from ..wfm import report as wfm
 
     if (day is None) == (week is None):
@@ -49,22 +43,7 @@ def report(ctx, day, week, skill, interval_min, as_json, as_csv):
     svc = ctx.services
     tz = svc.settings.tz
     start, end = wfm.day_period(day, tz) if day else wfm.week_period(week, tz)
-    calls = history.iter_calls(svc, start, end + wfm.FCR_WINDOW_S)
-    agent_events = (
-        e
-        for e in history.iter_events(svc, start - AGENT_LOOKBACK_S, end)
-        if e.get("type") == "agent_state"
-    )
-    rep = wfm.report(
-        calls,
-        agent_events,
-        start_ts=start,
-        end_ts=end,
-        tz=tz,
-        interval_min=int(interval_min),
-        skill=skill,
-        threshold_s=SERVICE_LEVEL_S,
-    )
+    rep = reading.period_report(svc, start, end, interval_min=int(interval_min), skill=skill)
     if as_json:
         click.echo(json.dumps(rep, ensure_ascii=False, indent=2))
     elif as_csv:

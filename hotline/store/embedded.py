@@ -128,6 +128,10 @@ class EmbeddedRedis:
                 f'pidfile "{d / "redis.pid"}"',
                 f'logfile "{d / "redis.log"}"',
                 "databases 16",
+                # A call hash whose agent typed notes longer than 64 bytes would otherwise
+                # leave the compact encoding (~1.2 KB) for a hash table (~5 KB); notes run
+                # to legs/disposition.NOTES_MAX. The name Redis 7 also accepts.
+                "hash-max-ziplist-value 1024",
                 "",
             ]
         )

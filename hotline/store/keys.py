@@ -35,6 +35,11 @@ class Keys:
     def events(self) -> str:
         return self.prefix + "events"
 
+    @property
+    def events_packed(self) -> str:
+        """hash: the log's older part, compressed segments of entries (events.py)."""
+        return self.prefix + "events:packed"
+
     # queue/calls.py
     def call(self, sid: str) -> str:
         return f"{self.prefix}call:{sid}"
