@@ -164,29 +164,12 @@ def mark(q: Query, tz: ZoneInfo, now: float) -> str:
 
 
 def compute(svc: Services, q: Query) -> dict:
-    """The report `hotline report --json` prints for the same arguments: the same reads
-    (hotline/cli/report.py) and the same function."""
-    from .. import history
-    from ..reports import SERVICE_LEVEL_S
+    """The report `hotline report --json` prints for the same arguments: the command's own
+    reading and function (`wfm/reading.period_report`)."""
+    from .reading import period_report
 
-    tz = svc.settings.tz
-    start, end = q.period(tz)
-    calls = history.iter_calls(svc, start, end + wfm.FCR_WINDOW_S)
-    agent_events = (
-        e
-        for e in history.iter_events(svc, start - AGENT_LOOKBACK_S, end)
-        if e.get("type") == "agent_state"
-    )
-    return wfm.report(
-        calls,
-        agent_events,
-        start_ts=start,
-        end_ts=end,
-        tz=tz,
-        interval_min=q.interval_min,
-        skill=q.skill,
-        threshold_s=SERVICE_LEVEL_S,
-    )
+    start, end = q.period(svc.settings.tz)
+    return period_report(svc, start, end, interval_min=q.interval_min, skill=q.skill)
 
 
 def csv_text(rep: dict) -> str:
