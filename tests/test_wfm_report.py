@@ -405,3 +405,16 @@ def test_occupancy_takes_the_state_at_the_start_from_the_first_change():
     a = run([], evs)["agents"]["ana"]
     assert (a["logged_in_s"], a["busy_s"], a["wrapup_s"]) == (1800, 600, 300)
     assert a["occupancy"] == 0.5
+
+
+def test_a_period_still_running_counts_agents_time_up_to_now_only():
+    evs = [
+        {"type": "agent_state", "ts": B, "agent_id": "ana", "from": "offline", "to": "available"}
+    ]
+    evs.append(
+        {"type": "agent_state", "ts": B + 60, "agent_id": "ana", "from": "available", "to": "busy"}
+    )
+    a = run([], evs, now=B + 240)["agents"]["ana"]  # four minutes into the hour
+    assert (a["logged_in_s"], a["busy_s"]) == (240, 180)
+    assert a["occupancy"] == 0.75
+    assert run([], evs)["agents"]["ana"]["logged_in_s"] == 3600  # a period that has ended

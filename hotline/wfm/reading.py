@@ -66,6 +66,7 @@ def period_report(
         interval_min=interval_min,
         skill=skill,
         threshold_s=SERVICE_LEVEL_S,
+        now=svc.clock.now(),
     )
 
 

@@ -296,8 +296,12 @@ def report(
     interval_min: int,
     skill: str | None = None,
     threshold_s: float,
+    now: float | None = None,
 ) -> dict:
     """The report of [start_ts, end_ts): see the module docstring and docs/wfm.md.
+
+    `now`: a period still running has agents' time only up to it (an agent logged in at
+    09:00 has been logged in 4 minutes at 09:04, not until midnight).
 
     `calls`: iter_calls' dicts from start_ts to at least FCR_WINDOW_S after end_ts (the
     later ones are read for first-contact resolution only)."""
@@ -346,7 +350,9 @@ def report(
         "short_abandon_s": SHORT_ABANDON_S,
         "skills": skills,
         "total": overall.figures(),
-        "agents": occupancy(agent_events, start_ts, end_ts),
+        "agents": occupancy(
+            agent_events, start_ts, end_ts if now is None else max(start_ts, min(end_ts, now))
+        ),
     }
 
 
