@@ -40,24 +40,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
 import re
 import secrets
 import signal
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import redis
 
 from ..roster.model import Roster
 from ..roster.schedule import week_bounds
+from .children import Children, read_job
 from .forecast import forecast, history_window
 from .plan import plan
 
@@ -75,7 +71,7 @@ TARGET_SL = 0.8
 TARGET_S = 60.0
 
 _WEEK = re.compile(r"^\s*(\d{4})-?W(\d{2})\s*$")
-_children: list[subprocess.Popen] = []  # this process's children, for wait_children()
+_children = Children()  # this process's children, for wait_children()
 
 
 @dataclass
@@ -312,52 +308,24 @@ def _release(svc: Services, week: str, interval_min: int, token: str) -> None:
 def _spawn(svc: Services, week: str, interval_min: int, now: float, token: str) -> None:
     # The settings go over stdin (they hold secrets: not in argv or the environment);
     # `now` is the console's clock, so a simulated clock marks the result as the page does.
-    payload = pickle.dumps(
-        {
-            "settings": svc.settings,
-            "week": week,
-            "interval_min": interval_min,
-            "now": now,
-            "token": token,
-        }
-    )
-    root = str(Path(__file__).resolve().parents[2])
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    job = {
+        "settings": svc.settings,
+        "week": week,
+        "interval_min": interval_min,
+        "now": now,
+        "token": token,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline.wfm.forecast_store"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        env=env,
-        close_fds=True,
-    )
-    try:
-        proc.stdin.write(payload)
-        proc.stdin.close()
-    except OSError:
-        proc.kill()
-        proc.wait()
-        raise
-    _children[:] = [c for c in _children if c.poll() is None] + [proc]
-    # Reap it when it ends (under gevent, a greenlet: Popen.wait is cooperative there).
-    threading.Thread(target=proc.wait, name="forecast-child", daemon=True).start()
+    _children.spawn("hotline.wfm.forecast_store", job, "forecast-child")
 
 
-def wait_children(timeout: float = 120.0) -> None:
-    """Wait for the children this process started (tests: none outlives its test)."""
-    deadline = time.monotonic() + timeout
-    for c in list(_children):
-        c.wait(max(0.1, deadline - time.monotonic()))
-    _children.clear()
+wait_children = _children.wait
 
 
 def main() -> int:
     from ..clock import ManualClock
     from ..services import Services
 
-    job = pickle.load(sys.stdin.buffer)
+    job = read_job()
     signal.alarm(JOB_TTL_S)  # never outlive the lock: SIGALRM ends the process
     svc = Services(job["settings"], clock=ManualClock(job["now"]))
     try:

@@ -41,23 +41,19 @@ import base64
 import csv
 import io
 import json
-import os
-import pickle
 import re
 import secrets
 import signal
-import subprocess
 import sys
-import threading
 import time
 import zlib
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import redis
 
 from . import report as wfm
+from .children import Children, read_job
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -78,7 +74,7 @@ KEEP_S = 7 * 86400  # a report is dropped this long after it was last written
 SLOW_S = 60.0  # the page says a child is taking longer than it should
 
 _SKILL = re.compile(r"^[a-z0-9_]{1,40}$")
-_children: list[subprocess.Popen] = []  # this process's children, for wait_children()
+_children = Children()  # this process's children, for wait_children()
 
 
 @dataclass(frozen=True)
@@ -310,46 +306,18 @@ def _release(svc: Services, q: Query, owner: str) -> None:
 def _spawn(svc: Services, q: Query, now: float, owner: str) -> None:
     # The settings go over stdin (they hold secrets: not in argv or the environment);
     # `now` is the console's clock, so a simulated clock marks the result as the page does.
-    payload = pickle.dumps(
-        {"settings": svc.settings, "query": q.as_dict(), "now": now, "owner": owner}
-    )
-    root = str(Path(__file__).resolve().parents[2])
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline.wfm.report_store"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        env=env,
-        close_fds=True,
-    )
-    try:
-        proc.stdin.write(payload)
-        proc.stdin.close()
-    except OSError:
-        proc.kill()
-        proc.wait()
-        raise
-    _children[:] = [c for c in _children if c.poll() is None] + [proc]
-    # Reap it when it ends (under gevent, a greenlet: Popen.wait is cooperative there).
-    threading.Thread(target=proc.wait, name="report-child", daemon=True).start()
+    job = {"settings": svc.settings, "query": q.as_dict(), "now": now, "owner": owner}
+    _children.spawn("hotline.wfm.report_store", job, "report-child")
 
 
-def wait_children(timeout: float = 120.0) -> None:
-    """Wait for the children this process started (tests: none outlives its test)."""
-    deadline = time.monotonic() + timeout
-    for c in list(_children):
-        c.wait(max(0.1, deadline - time.monotonic()))
-    _children.clear()
+wait_children = _children.wait
 
 
 def main() -> int:
     from ..clock import ManualClock
     from ..services import Services
 
-    job = pickle.load(sys.stdin.buffer)
+    job = read_job()
     signal.alarm(JOB_TTL_S)  # never outlive the claim: SIGALRM ends the process
     svc = Services(job["settings"], clock=ManualClock(job["now"]))
     try:
