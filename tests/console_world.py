@@ -14,6 +14,8 @@ import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from hotline.carrier.local import LocalHotline, SimulatedClock
 from hotline.carrier.loopback import LoopbackServer
 from hotline.carrier.party import Party, Press, Silence
@@ -108,3 +110,21 @@ def sign_in(page, world: ConsoleWorld, who: str) -> None:
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(lambda u: "/login" not in u)
+
+
+@pytest.fixture
+def browser():
+    """Chromium under Playwright for one test, or the skip with its reason; under CI=true
+    a missing browser fails the test. Browser test modules bind it:
+    `browser = console_world.browser`."""
+    missing = chromium_missing_reason()
+    if missing and os.environ.get("CI") == "true":
+        pytest.fail(f"browser tests must run in CI: {missing}")
+    if missing:
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()

@@ -8,35 +8,21 @@ where that is a failure (.ci/run installs Chromium)."""
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, time
 
+import console_world
 import pytest
-from console_world import CHROMIUM, PARIS, ConsoleWorld, chromium_missing_reason, sign_in
+from console_world import PARIS, ConsoleWorld, sign_in
 
 from hotline.roster.model import ExtraShift
 from hotline.wfm import forecast_store
 
 pytestmark = pytest.mark.slow
 
-_missing = chromium_missing_reason()
-if _missing and os.environ.get("CI") == "true":
-    raise RuntimeError(f"browser tests must run in CI: {_missing}")
+browser = console_world.browser  # Chromium for one test, or the skip
 
 WEEK = "2026-W49"  # the world's Tuesday 1 December 2026
 EVENING = datetime(2026, 12, 1, 19, 0, tzinfo=PARIS)  # after ana's 08:00-18:00
-
-
-@pytest.fixture
-def browser():
-    if _missing:
-        pytest.skip(_missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -12,28 +12,15 @@ import os
 import re
 import signal
 
+import console_world
 import pytest
-from console_world import CHROMIUM, ConsoleWorld, chromium_missing_reason, sign_in
+from console_world import ConsoleWorld, sign_in
 
 from hotline.drill import runs
 
 pytestmark = pytest.mark.slow
 
-_missing = chromium_missing_reason()
-if _missing and os.environ.get("CI") == "true":
-    raise RuntimeError(f"browser tests must run in CI: {_missing}")
-
-
-@pytest.fixture
-def browser():
-    if _missing:
-        pytest.skip(_missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
+browser = console_world.browser  # Chromium for one test, or the skip
 
 
 @pytest.fixture
