@@ -402,6 +402,20 @@ def test_an_agent_removed_from_the_roster_has_no_feed(console, svc):
     assert fetch(console, url).status_code == 404
 
 
+def test_disabling_an_agents_account_revokes_their_feed_in_the_same_step(console, svc):
+    url = issue(as_user(console, "nina"))
+    other = issue(as_user(console, "dora"))
+    svc.users.disable("nina@example.org", by="boss@example.org")
+    assert fetch(console, url).status_code == 404  # the feed's URL no longer outlives the account
+    assert fetch(console, other).status_code == 200
+    [revoked] = events(svc, "calendar_token_revoked")
+    assert (revoked.agent_id, revoked.fields["by"]) == ("nina", "boss@example.org")
+    svc.users.disable("nina@example.org", by="boss@example.org")  # again: nothing more
+    assert len(events(svc, "calendar_token_revoked")) == 1
+    svc.users.disable("boss@example.org", by="test")  # no agent, no token: nothing to revoke
+    assert len(events(svc, "calendar_token_revoked")) == 1
+
+
 def test_what_this_page_logs_keeps_the_event_log_invariants(console, svc):
     from hotline.invariants import check
 

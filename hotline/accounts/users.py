@@ -205,7 +205,12 @@ class UserStore:
     def _update(self, email: str, mode: str, by: str, *args: str) -> tuple[str, User]:
         e = normalise_email(email)
         res = self.svc.scripts.user_update(
-            keys=[self.k.user(e), self.k.events],
+            keys=[
+                self.k.user(e),
+                self.k.events,
+                self.k.calendar_tokens,
+                self.k.calendar_token_digests,
+            ],
             args=[repr(self.svc.clock.now()), mode, by, *args],
         )
         if res[0] == "unknown":
@@ -213,7 +218,8 @@ class UserStore:
         return res[0], User.from_hash(_pairs(res[1:]))
 
     def disable(self, email: str, *, by: str) -> User:
-        """Disable the account and end its sessions; disabling again changes nothing."""
+        """Disable the account, end its sessions and revoke its agent's calendar-feed token;
+        disabling again changes nothing."""
         return self._update(email, "disable", by)[1]
 
     def reset_password(self, email: str, password: str, *, by: str) -> User:

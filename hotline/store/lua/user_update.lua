@@ -3,6 +3,7 @@
 -- was verified) and the write in one step.
 --
 -- KEYS[1] user:{email} (hash)   KEYS[2] events (stream)
+-- KEYS[3] caltokens (hash: agent id -> JSON)   KEYS[4] caltokens:digest (hash: digest -> agent id)
 -- ARGV[1] now (epoch s)   ARGV[2] mode: disable | reset | rehash   ARGV[3] by
 -- reset:  ARGV[4] the new password's Argon2 hash
 -- rehash: ARGV[4] the new hash of the same password   ARGV[5] the hash it replaces
@@ -13,6 +14,8 @@
 -- compares the generation its session holds). Disabling twice changes nothing the second
 -- time, so a repeated request logs one event. A rehash is the same password: no new
 -- generation, no event, and only over the hash that was verified (a reset meanwhile wins).
+-- Disabling an agent's account also revokes their calendar-feed token in the same step:
+-- the feed is opened by its URL alone, so it would otherwise outlive the account.
 
 local ukey, now, mode, by = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 if redis.call('EXISTS', ukey) == 0 then return {'unknown'} end
@@ -26,6 +29,14 @@ if mode == 'disable' then
     redis.call('HSET', ukey, 'disabled', '1', 'updated_at', now)
     redis.call('XADD', KEYS[2], '*', 'type', 'user_disabled', 'ts', now,
       'email', redis.call('HGET', ukey, 'email'), 'generation', gen, 'by', by)
+    local agent = redis.call('HGET', ukey, 'agent_id')
+    local doc = agent and agent ~= '' and redis.call('HGET', KEYS[3], agent)
+    if doc then
+      redis.call('HDEL', KEYS[3], agent)
+      redis.call('HDEL', KEYS[4], cjson.decode(doc)['digest'])
+      redis.call('XADD', KEYS[2], '*', 'type', 'calendar_token_revoked', 'ts', now,
+        'agent_id', agent, 'token_id', cjson.decode(doc)['token_id'], 'by', by)
+    end
   end
 elseif mode == 'reset' then
   local gen = redis.call('HINCRBY', ukey, 'generation', 1)
