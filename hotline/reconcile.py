@@ -85,12 +85,17 @@ def sweep(svc: Services, now: float) -> dict:
     """The sweep's part: after an outage every live call, else the quiet ones, get a job."""
     from .store import outage
 
-    mark = outage.take(svc)
-    restarted = outage.restarted(svc)
+    mark = outage.peek(svc)
+    run_id = outage.run_id(svc)
+    restarted = outage.restarted(svc, run_id)
     everything = mark is not None or restarted
     sids = candidates(svc, now, everything=everything)
     for sid in sids:
         svc.rq_queue.enqueue(names.RECONCILE, sid, retry=names.carrier_retry())
+    # Only now is the outage acted on: a sweep killed above leaves mark and run_id for the next.
+    if mark is not None:
+        outage.clear(svc, mark)
+    outage.seen(svc, run_id)
     if everything:
         log.warning(
             "reconciling %d live calls with the carrier after %s",

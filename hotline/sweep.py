@@ -15,8 +15,12 @@ then matches:
    outage, looked up at the carrier in jobs of their own.
 
 The next sweep is scheduled first (a worker killed mid-sweep leaves it set), and
-`sweep:lock` (with a token: a sweep slower than the lock's TTL never releases its
-successor's) keeps two workers from sweeping at once. One `routing_swept` event says
+`sweep:lock` keeps two workers from sweeping at once: held until a time of the clock
+(sweep_lock.lua), renewed between parts, with a token (a sweep that outlived its lock
+never releases its successor's). A holder that died -- its worker SIGKILLed, or Redis
+killed under it, the lock kept in the AOF -- delays the sweeps by LOCK_HOLD_S of clock
+time at most, whatever the clock's speed; the parts being idempotent, a slow sweep
+overlapped by the next costs work, not correctness. One `routing_swept` event says
 what was repaired -- only when something was: an idle hotline's sweep every minute
 would otherwise write 1,440 events a day that say nothing (the log is kept 35 days).
 """
@@ -30,7 +34,10 @@ if TYPE_CHECKING:
     from .services import Services
 
 
-LOCK_TTL_S = 300
+# Clock seconds a sweep holds its lock from each part's start: past one sweep interval
+# (60 s), so a sweep alive and well is never overtaken by the next one, and a dead
+# holder blocks the second sweep after it at most.
+LOCK_HOLD_S = 90.0
 
 
 def run(svc: Services, *, reschedule: bool = True) -> dict | None:
@@ -42,10 +49,10 @@ def run(svc: Services, *, reschedule: bool = True) -> dict | None:
     if reschedule:
         engine.schedule_sweep(svc)
     token = uuid.uuid4().hex
-    if not svc.redis.set(svc.keys.sweep_lock, token, nx=True, ex=LOCK_TTL_S):
+    now = svc.clock.now()
+    if not _lock(svc, "take", token):
         return None
     try:
-        now = svc.clock.now()
         out = {}
         if svc.roster.version():
             started, ended = svc.roster.refresh_shift_sets(now)
@@ -54,12 +61,24 @@ def run(svc: Services, *, reschedule: bool = True) -> dict | None:
         out["callbacks_requeued"] = sum(
             callbacks.retry(svc, s) == "requeued" for s in callbacks.due(svc, now)
         )
+        _lock(svc, "renew", token)
         rep = repair.repair(svc, now)
         routing = rep.as_dict()
         out.update(routing)
+        _lock(svc, "renew", token)
         out.update(reconcile.sweep(svc, now))
         if any(out.values()):
             svc.events.append("routing_swept", ts=now, **routing)
         return out
     finally:
-        svc.scripts.lock_release(keys=[svc.keys.sweep_lock], args=[token])
+        _lock(svc, "release", token)
+
+
+def _lock(svc: Services, mode: str, token: str) -> bool:
+    """sweep_lock.lua: take | renew | release; False when the lock is another sweep's."""
+    return bool(
+        svc.scripts.sweep_lock(
+            keys=[svc.keys.sweep_lock],
+            args=[mode, repr(svc.clock.now()), token, repr(LOCK_HOLD_S)],
+        )
+    )

@@ -206,7 +206,7 @@ class Morning:
         try:
             self.settle(svc)
             log = reports.read_log(svc)
-            return {
+            out = {
                 "summary": reports.summary(log),
                 "violations": [str(v) for v in invariants.check(log)],
                 "unfinished": reports.unfinished_calls(log),
@@ -214,8 +214,36 @@ class Morning:
                 "stuck": self.stuck_agents(svc),
                 "simulator": self.summary,
             }
+            # What a failure needs to be understood: each unfinished call's record and story.
+            out["calls"] = {
+                sid: {
+                    "record": svc.redis.hgetall(svc.keys.call(sid)),
+                    "events": [e for e in log if e.get("call_sid") == sid],
+                }
+                for sid in set(out["unfinished"]) | set(out["live"])
+            }
+            return out
         finally:
             svc.close()
+
+    def story(self, calls: dict) -> str:
+        """For a failure: the unfinished calls' records and events, every log line that
+        names one of them or an error, then the logs' tails."""
+        marks = (*calls, "Traceback", "ERROR", "unexpected")
+        lines = [
+            f"{f.name}: {line}"
+            for f in sorted(self.logs.iterdir())
+            for line in f.read_text(errors="replace").splitlines()
+            if any(m in line for m in marks)
+        ]
+        return "\n".join(
+            [
+                json.dumps(calls, indent=1, default=str),
+                "--- lines naming them",
+                *lines[-300:],
+                self.log_tail(),
+            ]
+        )
 
     def log_tail(self) -> str:
         return "\n".join(
@@ -267,7 +295,8 @@ def run_side_by_side(*runs: tuple[str, object, bool], speed: float = SPEED) -> l
         m, fault = mornings[i], runs[i][1]
         m.play(fault)
         out = m.outcome()
-        out["logs"] = m.log_tail() if (out["violations"] or out["live"] or out["stuck"]) else ""
+        bad = out["violations"] or out["live"] or out["stuck"]
+        out["logs"] = m.story(out["calls"]) if bad else ""
         outs[i] = out
 
     try:
@@ -286,6 +315,17 @@ def kill_worker_group(m: Morning) -> None:
 
 
 def kill_redis_for_10_s(m: Morning) -> None:
+    """Killed mid-sweep, as happens one time in twenty or so: a sweep's lock is in the AOF
+    and comes back with the restart (it once blocked every sweep for 300 real seconds,
+    and the calls that ended during the outage stayed live)."""
+    from hotline import sweep
+
+    svc = m.services()
+    try:
+        sweep._lock(svc, "take", "a-sweep-under-way")
+    finally:
+        svc.close()
+    time.sleep(0.05)  # to the AOF file, which a SIGKILL leaves whole
     os.kill(m.redis.proc.pid, signal.SIGKILL)
     m.redis.proc.wait()
     time.sleep(10)
@@ -329,11 +369,13 @@ def _check(
         which = "the same morning beside it without the fault" if beside else "baseline"
         figure += f"; {which} answered {baseline['summary']['answered']}"
     report_figure(figure)
+    if out.get("logs"):
+        print(f"--- {name}: what went wrong\n{out['logs']}")  # shown in full by pytest
     assert out["simulator"]["placed"] == out["simulator"]["ended"] == 60, out["simulator"]
-    assert not out["unfinished"], (out["unfinished"], out["logs"])
-    assert not out["live"], (out["live"], out["logs"])
-    assert not out["stuck"], (out["stuck"], out["logs"])
-    assert not out["violations"], (out["violations"][:10], out["logs"])
+    assert not out["unfinished"], out["unfinished"]
+    assert not out["live"], out["live"]
+    assert not out["stuck"], out["stuck"]
+    assert not out["violations"], out["violations"][:10]
 
 
 @pytest.mark.slow
@@ -356,7 +398,7 @@ def test_the_morning_with_the_workers_process_group_killed_and_restarted(report_
 @pytest.mark.slow
 def test_the_morning_with_redis_killed_and_restarted_10_s_later(baseline, report_figure):
     out = run_morning("redis-kill", kill_redis_for_10_s)
-    _check(out, "Redis SIGKILLed, restarted 10 s later", report_figure, baseline)
+    _check(out, "Redis SIGKILLed mid-sweep, restarted 10 s later", report_figure, baseline)
 
 
 @pytest.mark.slow

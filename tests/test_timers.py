@@ -156,12 +156,12 @@ def test_a_sweep_slower_than_its_lock_never_releases_the_next_sweeps_lock(svc, c
 
     def slow_repair(s, *a, **kw):
         # Our lock ran out meanwhile and another sweep took it.
-        s.redis.set(s.keys.sweep_lock, "the-next-sweep", ex=300)
+        s.redis.set(s.keys.sweep_lock, f"{s.clock.now() + 90:.6f} the-next-sweep")
         return repair.SweepReport()
 
     monkeypatch.setattr(repair, "repair", slow_repair)
     sweep.run(svc, reschedule=False)
-    assert svc.redis.get(svc.keys.sweep_lock) == "the-next-sweep"
+    assert svc.redis.get(svc.keys.sweep_lock).endswith(" the-next-sweep")
 
 
 # Real processes ---------------------------------------------------------------------

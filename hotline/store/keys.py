@@ -124,7 +124,8 @@ class Keys:
 
     @property
     def sweep_lock(self) -> str:
-        """string with TTL: one sweep at a time across workers."""
+        """string "<until> <token>": one sweep at a time across workers, held until a time
+        of the clock (sweep.py, sweep_lock.lua)."""
         return self.prefix + "sweep:lock"
 
     def timer(self, name: str) -> str:

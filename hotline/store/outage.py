@@ -5,7 +5,9 @@ it could not deliver: a call may have ended, an agent's leg hung up, and the sto
 know. So a process that met a Redis error remembers when (in memory: `Notes`), and
 writes the mark `store:outage` (hash since, until) as soon as Redis answers again; a
 restart of Redis itself is detected by its `run_id` changing (`restarted`). The sweep
-takes the mark (`take`: read and delete at once) and looks up every live call.
+reads the mark (`peek`), looks up every live call, and only then clears it and notes
+the run_id it acted on (`clear`, `seen`): a sweep cut off in between leaves both for the
+next one, so the reconciliation an outage calls for cannot be lost with it.
 """
 
 from __future__ import annotations
@@ -25,19 +27,35 @@ def record(svc: Services, since: float, until: float | None = None) -> None:
     svc.scripts.outage(keys=[svc.keys.outage], args=["record", repr(since), repr(until)])
 
 
-def take(svc: Services) -> dict | None:
-    """The outage mark, removed in the same step (one sweep acts on it); None if there is none."""
-    got = svc.scripts.outage(keys=[svc.keys.outage], args=["take", "", ""])
+def peek(svc: Services) -> dict | None:
+    """The outage mark, left in place; None if there is none."""
+    got = svc.scripts.outage(keys=[svc.keys.outage], args=["peek", "", ""])
     if not got:
         return None
     return {"since": float(got[0]), "until": float(got[1])}
 
 
-def restarted(svc: Services) -> bool:
-    """True once after the Redis server restarted (its run_id differs from the one last seen)."""
-    run_id = svc.redis.info("server").get("run_id", "")
-    previous = svc.redis.set(svc.keys.run_id, run_id, get=True)
-    return previous is not None and previous != run_id
+def clear(svc: Services, mark: dict) -> bool:
+    """Remove the mark once acted on -- unless an outage recorded meanwhile widened it."""
+    args = ["clear", "", repr(mark["until"])]
+    return bool(svc.scripts.outage(keys=[svc.keys.outage], args=args))
+
+
+def run_id(svc: Services) -> str:
+    return svc.redis.info("server").get("run_id", "")
+
+
+def restarted(svc: Services, current: str | None = None) -> bool:
+    """True while the Redis server's run_id differs from the one last `seen`: it restarted
+    since (a first look, with nothing seen yet, is not a restart)."""
+    current = run_id(svc) if current is None else current
+    previous = svc.redis.get(svc.keys.run_id)
+    return previous is not None and previous != current
+
+
+def seen(svc: Services, current: str) -> None:
+    """Remember `current` as the run_id acted on (after the reconciliation it called for)."""
+    svc.redis.set(svc.keys.run_id, current)
 
 
 class Notes:
