@@ -193,6 +193,25 @@ def test_edit_commands(cli, svc):
         "paul",
     )
     cli("roster", "edit", "remove-shift", "nathan-sunday", "--by", "anne")
+    res = cli(
+        "roster", "edit", "cancel-leave", "hugo.thomas", "--from", "2026-07-01", "--to",
+        "2026-07-04", ok=False,
+    )  # fmt: skip
+    assert res.exit_code == 1 and "no leave for 'hugo.thomas' from 2026-07-01 to 2026-07-04" in (
+        res.output
+    )
+    assert svc.roster.load().leaves[-1].agent == "hugo.thomas"
+    cli(
+        "roster", "edit", "cancel-leave", "hugo.thomas", "--from", "2026-07-01", "--to",
+        "2026-07-03", "--by", "anne",
+    )  # fmt: skip
+    cli(
+        "roster", "edit", "cancel-swap", "chloe.robert", "hugo.thomas", "--date", "2026-07-06",
+        "--by", "anne",
+    )  # fmt: skip
+    r = svc.roster.load()
+    assert [lv.agent for lv in r.leaves] == ["camille.martin"]  # the example's own leave
+    assert [sw.date.isoformat() for sw in r.swaps] == ["2026-12-24"]  # and its own swap
     edits = svc.events.read(types={"roster_edited"})
     assert [(e.fields["op"], e.fields["by"]) for e in edits] == [
         ("add_shift", "paul"),
@@ -200,9 +219,11 @@ def test_edit_commands(cli, svc):
         ("leave", "paul"),
         ("swap", "paul"),
         ("remove_shift", "anne"),
+        ("cancel_leave", "anne"),
+        ("cancel_swap", "anne"),
     ]
     r = svc.roster.load()
-    assert r.extras[-1].agent == "lucas.bernard" and r.swaps[-1].other == "chloe.robert"
+    assert r.extras[-1].agent == "lucas.bernard"
 
     res = cli(
         "roster",
@@ -230,7 +251,7 @@ def test_edit_commands(cli, svc):
         ok=False,
     )
     assert res.exit_code == 2 and "exactly one of --days" in res.output
-    assert len(svc.events.read(types={"roster_edited"})) == 5
+    assert len(svc.events.read(types={"roster_edited"})) == 7
 
 
 def test_who_defaults_to_the_clock_and_export_needs_a_roster(cli):

@@ -91,6 +91,8 @@ ROUTES = [
     ("POST", "/console/roster/shifts/camille-day/remove", "manager"),
     ("POST", "/console/roster/leave", "manager"),
     ("POST", "/console/roster/swap", "manager"),
+    ("POST", "/console/roster/leave/cancel", "manager"),
+    ("POST", "/console/roster/swap/cancel", "manager"),
     ("POST", "/console/roster/import", "manager"),
 ]
 
@@ -317,6 +319,53 @@ def test_the_manager_puts_an_agent_on_leave_and_swaps_two_agents(console, svc):
         ("swap", EMAIL["manager"]),
     ]
     assert evs[0].fields["reason"] == "formation"
+
+
+def test_the_manager_cancels_a_leave_and_a_swap_from_their_lists(console, svc):
+    b = manager(console)
+    v = svc.roster.version()
+    leave = {"agent": "hugo.thomas", "start": "2026-12-01", "end": "2026-12-02"}
+    swap = {"agent": "camille.martin", "other": "lucas.bernard", "date": "2026-12-03"}
+    assert b.post("/console/roster/leave", {**leave, "version": str(v)}).status_code == 302
+    assert b.post("/console/roster/swap", {**swap, "version": str(v + 1)}).status_code == 302
+    page = roster_page(b, "2026-W49")
+    # each row of the lists has its button, named for screen readers by what it cancels
+    assert "Annuler le congé" in page and "Annuler l&#39;échange" in page
+
+    r = b.post("/console/roster/leave/cancel", {**leave, "version": str(v + 2)})
+    assert r.status_code == 302
+    # the other order of the two agents names the same swap
+    other_way = {**swap, "agent": swap["other"], "other": swap["agent"], "shift": ""}
+    r = b.post("/console/roster/swap/cancel", {**other_way, "version": str(v + 3)})
+    assert r.status_code == 302
+    r = svc.roster.load()
+    assert [lv.agent for lv in r.leaves] == ["camille.martin"]  # the example's own leave
+    assert [sw.date.isoformat() for sw in r.swaps] == ["2026-12-24"]  # and its own swap
+    page = roster_page(b, "2026-W49")
+    assert "07:00" in cell(page, "hugo.thomas", "2026-12-01")
+    assert "remplace" not in cell(page, "lucas.bernard", "2026-12-03")
+    evs = edit_events(svc)[-2:]
+    assert [(e.fields["op"], e.fields["by"]) for e in evs] == [
+        ("cancel_leave", EMAIL["manager"]),
+        ("cancel_swap", EMAIL["manager"]),
+    ]
+
+
+def test_cancelling_a_leave_that_is_not_there_says_so_and_changes_nothing(console, svc):
+    b = manager(console)
+    before, v, n = svc.roster.export(), svc.roster.version(), len(svc.events.read())
+    data = {"agent": "hugo.thomas", "start": "2026-12-01", "end": "2026-12-02"}
+    r = b.post("/console/roster/leave/cancel", {**data, "version": str(v)})
+    assert r.status_code == 400
+    assert "no leave for &#39;hugo.thomas&#39; from 2026-12-01 to 2026-12-02" in r.get_data(
+        as_text=True
+    )
+    r = b.post("/console/roster/swap/cancel", {"agent": "x", "version": str(v)})
+    assert r.status_code == 400 and "Demande d&#39;annulation incomplète" in r.get_data(
+        as_text=True
+    )
+    assert svc.roster.export() == before and svc.roster.version() == v
+    assert len(svc.events.read()) == n
 
 
 def test_an_invalid_edit_shows_its_error_beside_the_field_and_changes_nothing(console, svc):

@@ -212,6 +212,34 @@ def swap(ctx, agent, other, on_date, shift_id, by):
     _apply(lambda: ctx.services.roster.swap(sw, by=by), f"{agent} and {other} swap on {on_date}")
 
 
+@edit.command("cancel-leave")
+@click.argument("agent")
+@click.option("--from", "start", required=True, help="First day of the leave, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, help="Last day of the leave (inclusive).")
+@_by
+@pass_ctx
+def cancel_leave(ctx, agent, start, end, by):
+    """Take back AGENT's leave from --from to --to: their shifts on those dates return."""
+    lv = Leave(agent, _date(start, "--from"), _date(end, "--to"))
+    _apply(lambda: ctx.services.roster.cancel_leave(lv, by=by), f"leave of {agent} cancelled")
+
+
+@edit.command("cancel-swap")
+@click.argument("agent")
+@click.argument("other")
+@click.option("--date", "on_date", required=True, help="The day of the swap.")
+@click.option("--shift", "shift_id", default=None, help="The swap of this shift only.")
+@_by
+@pass_ctx
+def cancel_swap(ctx, agent, other, on_date, shift_id, by):
+    """Take back the swap of AGENT and OTHER on --date: each works their own shifts again."""
+    sw = Swap(_date(on_date, "--date"), agent, other, shift_id)
+    _apply(
+        lambda: ctx.services.roster.cancel_swap(sw, by=by),
+        f"swap of {agent} and {other} on {on_date} cancelled",
+    )
+
+
 def _apply(fn, done: str) -> None:
     try:
         r = fn()

@@ -43,6 +43,8 @@ FORMS = {
     "change": ("agent", "days", "date", "start", "end", "on_call", "valid_from", "valid_until"),
     "leave": ("agent", "start", "end", "reason"),
     "swap": ("agent", "other", "date", "shift"),
+    "cancel_leave": ("agent", "start", "end"),
+    "cancel_swap": ("agent", "other", "date", "shift"),
     "import": ("file",),
 }
 
@@ -164,6 +166,17 @@ i18n.add_strings(
             "Créneau {id} supprimé (version {version}).",
             "Shift {id} removed (version {version}).",
         ),
+        "roster_cancel_leave_button": ("Annuler le congé", "Cancel the leave"),
+        "roster_cancel_swap_button": ("Annuler l'échange", "Cancel the swap"),
+        "roster_col_actions": ("Actions", "Actions"),
+        "roster_leave_cancelled": (
+            "Congé de {agent} du {start} au {end} annulé (version {version}).",
+            "Leave of {agent} from {start} to {end} cancelled (version {version}).",
+        ),
+        "roster_swap_cancelled": (
+            "Échange de {agent} et {other} le {date} annulé (version {version}).",
+            "Swap of {agent} and {other} on {date} cancelled (version {version}).",
+        ),
         "roster_leave_saved": (
             "Congé de {agent} enregistré (version {version}).",
             "Leave for {agent} saved (version {version}).",
@@ -194,6 +207,10 @@ i18n.add_strings(
         ),
         "roster_refused": ("Refusé ; rien n'a été enregistré :", "Refused; nothing was saved:"),
         "roster_err_required": ("Obligatoire.", "Required."),
+        "roster_err_cancel": (
+            "Demande d'annulation incomplète : utilisez le bouton de la liste.",
+            "Incomplete cancel request: use the button in the list.",
+        ),
         "roster_err_time": (
             "Heure attendue au format HH:MM (00:00 à 23:59).",
             "Expected a time HH:MM (00:00 to 23:59).",
@@ -648,6 +665,58 @@ def swap():
             agent=sw.agent,
             other=sw.other,
             date=sw.date.isoformat(),
+            version=store.version(),
+        ),
+        render,
+    )
+
+
+@bp.post("/roster/leave/cancel")
+@requires("manager")
+def cancel_leave():
+    # The buttons of the leave list send these as hidden fields; a hand-made request
+    # missing one is refused like any other bad edit, with nothing saved.
+    f = _fields("cancel_leave")
+    d0, d1 = _day(f["start"]), _day(f["end"])
+    render = _week_render("remove")
+    if not f["agent"] or d0 is None or d1 is None:
+        return render(general=[t("roster_err_cancel")], status=400)
+    lv = Leave(f["agent"], d0, d1)
+    store = svc().roster
+    return _save(
+        "remove",
+        f,
+        lambda v: store.cancel_leave(lv, by=current_user.by, expected_version=v),
+        lambda r: t(
+            "roster_leave_cancelled",
+            agent=lv.agent,
+            start=d0.isoformat(),
+            end=d1.isoformat(),
+            version=store.version(),
+        ),
+        render,
+    )
+
+
+@bp.post("/roster/swap/cancel")
+@requires("manager")
+def cancel_swap():
+    f = _fields("cancel_swap")
+    on = _day(f["date"])
+    render = _week_render("remove")
+    if not f["agent"] or not f["other"] or on is None:
+        return render(general=[t("roster_err_cancel")], status=400)
+    sw = Swap(on, f["agent"], f["other"], f["shift"] or None)
+    store = svc().roster
+    return _save(
+        "remove",
+        f,
+        lambda v: store.cancel_swap(sw, by=current_user.by, expected_version=v),
+        lambda r: t(
+            "roster_swap_cancelled",
+            agent=sw.agent,
+            other=sw.other,
+            date=on.isoformat(),
             version=store.version(),
         ),
         render,

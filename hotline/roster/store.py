@@ -226,6 +226,57 @@ class RosterStore:
             shift=swap.shift,
         )
 
+    def cancel_leave(
+        self, leave: Leave, by: str = "cli", expected_version: int | None = None
+    ) -> Roster:
+        """Take back the leave of `leave.agent` from `leave.start` to `leave.end` (its
+        reason is not part of what names it): the agent's shifts on those dates return."""
+
+        def change(r: Roster) -> Roster:
+            i = _index(
+                r.leaves,
+                lambda lv: (lv.agent, lv.start, lv.end) == (leave.agent, leave.start, leave.end),
+                f"no leave for {leave.agent!r} from {leave.start} to {leave.end}",
+            )
+            return replace(r, leaves=r.leaves[:i] + r.leaves[i + 1 :])
+
+        return self._edit(
+            change,
+            by,
+            "cancel_leave",
+            expected_version,
+            agent=leave.agent,
+            start=leave.start.isoformat(),
+            end=leave.end.isoformat(),
+        )
+
+    def cancel_swap(
+        self, swap: Swap, by: str = "cli", expected_version: int | None = None
+    ) -> Roster:
+        """Take back a swap: the same date, the same two agents (in either order), the same
+        shift or, when `swap.shift` is None, the swap of all their shifts that day."""
+
+        def change(r: Roster) -> Roster:
+            pair = {swap.agent, swap.other}
+            i = _index(
+                r.swaps,
+                lambda s: (s.date, {s.agent, s.other}, s.shift) == (swap.date, pair, swap.shift),
+                f"no swap of {swap.agent!r} and {swap.other!r} on {swap.date}"
+                + (f" for shift {swap.shift!r}" if swap.shift else ""),
+            )
+            return replace(r, swaps=r.swaps[:i] + r.swaps[i + 1 :])
+
+        return self._edit(
+            change,
+            by,
+            "cancel_swap",
+            expected_version,
+            date=swap.date.isoformat(),
+            agent=swap.agent,
+            other=swap.other,
+            shift=swap.shift,
+        )
+
     def refresh_shift_sets(self, now: float | None = None) -> tuple[list[str], list[str]]:
         """Recompute `onshift` / `oncall` for clock time `now`; log shift_started / shift_ended.
 
@@ -304,6 +355,14 @@ def _revalidate(roster: Roster, label: str) -> Roster:
         return load_text(dump(roster), label)
     except RosterInvalid as e:
         raise RosterInvalid([replace(p, line=None) for p in e.problems]) from None
+
+
+def _index(items: tuple, matches, missing: str) -> int:
+    """The position of the first item `matches`; the edit's problem `missing` when none."""
+    for i, item in enumerate(items):
+        if matches(item):
+            return i
+    raise RosterInvalid([Problem("roster edit", None, missing)])
 
 
 def _put(items: tuple, new) -> tuple:
