@@ -60,6 +60,17 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=10)
 
 
+def _story(log_: list[dict], killed_at: float, worker_log: Path) -> str:
+    """For a failure message: the event log, one line an event in clock seconds from the
+    kill, and the end of both workers' output."""
+    lines = [f"killed at {killed_at:.1f}"]
+    for e in log_:
+        rest = {k: v for k, v in e.items() if k not in ("id", "ts", "type")}
+        lines.append(f"{e['ts'] - killed_at:+8.1f} {e['type']} {rest}")
+    out = worker_log.read_text(errors="replace") if worker_log.exists() else ""
+    return "\n".join([*lines, "--- worker output (last 60 lines) ---", *out.splitlines()[-60:]])
+
+
 @pytest.mark.slow
 def test_worker_killed_and_restarted_mid_run_loses_no_call(
     settings, rclient, tmp_path, report_figure
@@ -79,7 +90,13 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(
         network=network,
     )
     sim = SimulatorServer(carrier)
-    s = settings.with_(public_url=app_http.url, simulator_url=sim.url, clock=spec)
+    wrapup = tmp_path / "wrapup.yaml"
+    wrapup.write_text("default: 5\n")  # short wrap-ups: the test is about the crash, not pacing
+    # the app in this process ends the conversations (call_end.lua starts the wrap-up), the
+    # worker ends the wrap-ups: both read the same file
+    s = settings.with_(
+        public_url=app_http.url, simulator_url=sim.url, clock=spec, wrapup_file=wrapup
+    )
     svc = Services(s, clock=clock, client=rclient)
     from hotline.app import create_app
 
@@ -97,8 +114,6 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(
         "HOTLINE_DATA_DIR": str(tmp_path / "data"),
     }
     env.pop("HOTLINE_RQ_QUEUE", None)
-    wrapup = tmp_path / "wrapup.yaml"
-    wrapup.write_text("default: 5\n")  # short wrap-ups: the test is about the crash, not pacing
     env["HOTLINE_WRAPUP_FILE"] = str(wrapup)
     log = tmp_path / "worker.log"
     workers = []
@@ -149,10 +164,12 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(
         log_ = reports.read_log(svc)
         invariants.assert_holds(log_)
         summary = reports.summary(log_)
-        assert summary["calls"] == CALLS and summary["unfinished"] == 0
-        assert summary["answered"] + summary["abandoned"] == CALLS
+        assert summary["calls"] == CALLS and summary["unfinished"] == 0, _story(
+            log_, killed_at, log
+        )
+        assert summary["answered"] + summary["abandoned"] == CALLS, _story(log_, killed_at, log)
         after = [e for e in log_ if e["ts"] > killed_at]
-        assert any(e["type"] == "call_completed" for e in after)
+        assert any(e["type"] == "call_completed" for e in after), _story(log_, killed_at, log)
         # the restarted worker sweeps: its chain moves past the dead worker's last link (a
         # sweep logs routing_swept only when it repaired something, so the mark says it)
         deadline = time.monotonic() + 2 * SWEEP_INTERVAL_S / SPEED + 10
