@@ -21,8 +21,9 @@ workers and against SIGKILL at any line:
    another pump took the claim back) is refused by RQ's own atomic check;
 3. the claims are released.
 
-So a timer runs once, and at most a lease after its claimer died. We do not use RQ's
-scheduler: it runs in a child process that dies on a Redis error and is restarted only
+So a timer runs once, and at most a lease (5 s) after its claimer died; a job that a
+dead worker was running goes back to the queue as soon (hotline/abandoned_jobs.py).
+We do not use RQ's scheduler: it runs in a child process that dies on a Redis error and is restarted only
 by the worker's 10-minute maintenance, and its lock outlives a SIGKILLed worker by a
 minute; its registry also rounds due times to whole seconds (docs/reliability.md).
 Jobs RQ itself delays (the retries of `rq.Retry`) still go to RQ's scheduled registry:
@@ -45,12 +46,17 @@ from typing import TYPE_CHECKING
 import redis
 
 if TYPE_CHECKING:
+    from . import abandoned_jobs
     from .services import Services
 
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 30.0  # a claim older than this (real seconds) is taken back
+# A claim older than this (real seconds) is taken back. It covers a few milliseconds of
+# work (enqueue, release), so a claim still there after 5 s belongs to a dead pump. Taking
+# back a live but stalled pump's claim is safe: the job id is the timer's, and RQ refuses
+# the second enqueue while the first job's hash lives (its result TTL, minutes).
+LEASE_S = 5.0
 BATCH = 200  # timers claimed per Lua call
 
 
@@ -149,27 +155,49 @@ class TimerPump(threading.Thread):
     backoff; the first pass after the outage runs the moment Redis answers again, and
     `store.outage` is told, so that the sweep reconciles calls with the carrier."""
 
-    def __init__(self, svc: Services, *, interval: float = 0.2, chains_every: float = 5.0):
+    def __init__(
+        self,
+        svc: Services,
+        *,
+        interval: float = 0.2,
+        chains_every: float = 5.0,
+        heartbeat: abandoned_jobs.Heartbeat | None = None,
+        reap_every: float = 1.0,
+    ):
         super().__init__(name="hotline-timers", daemon=True)
         self.svc = svc
         self.interval = interval
         self.chains_every = chains_every
+        # With the worker's heartbeat (hotline/abandoned_jobs.py) the pump also requeues
+        # the jobs of workers that stopped beating, once its own has beaten long enough.
+        self.heartbeat = heartbeat
+        self.reap_every = reap_every
         self.stopping = threading.Event()
 
     def stop(self) -> None:
         self.stopping.set()
 
     def run(self) -> None:
+        from . import abandoned_jobs
         from .archive import daily
         from .routing import engine
         from .store import outage
 
+        reaper = abandoned_jobs.Reaper(self.svc)
         down_since: float | None = None
-        next_chains = 0.0
+        next_chains = next_reap = 0.0
         delay = self.interval
         while not self.stopping.is_set():
             try:
                 release_due(self.svc)
+                real = time.time()
+                if (
+                    self.heartbeat is not None
+                    and real >= next_reap
+                    and self.heartbeat.steady_for(real) >= abandoned_jobs.STALE_S
+                ):
+                    reaper.run(real)
+                    next_reap = real + self.reap_every
                 if time.monotonic() >= next_chains:
                     engine.ensure_timers(self.svc)
                     daily.ensure(self.svc)  # the archive's chain (hotline/archive/daily.py)

@@ -6,7 +6,9 @@ that then exits leaves every job and timer waiting for a person. So `run` starts
 `Worker.work()` again after a short backoff, for as long as nobody asked it to stop
 (SIGINT/SIGTERM: RQ's warm shutdown, the job in hand finishes first). The timer pump
 (hotline/timers.py) is a thread of this process: it needs no lock and no child
-process, and it resumes on its own when Redis answers again.
+process, and it resumes on its own when Redis answers again. A heartbeat thread says
+the process is alive, so that other workers requeue the job it held if it is SIGKILLed
+(hotline/abandoned_jobs.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from . import abandoned_jobs
 from .timers import TimerPump
 
 if TYPE_CHECKING:
@@ -56,15 +59,22 @@ def run(svc: Services, *, burst: bool = False, logging_level: str = "WARNING") -
 
     jobs.use_services(svc)
     stop = threading.Event()
-    pump = TimerPump(svc)
+    token = abandoned_jobs.process_token()
+    heartbeat = abandoned_jobs.Heartbeat(svc, token)
+    pump = TimerPump(svc, heartbeat=heartbeat)
     if not burst:
+        heartbeat.start()
         pump.start()
-    attempt = 0
+    attempt = starts = 0
     try:
         while not stop.is_set():
             try:
                 engine.start_timers(svc)  # the periodic sweep and the next shift boundary
-                w = worker_class()([svc.rq_queue], connection=svc.rq_redis)
+                # Named after this process, so that other workers' pumps can tell when it
+                # died holding a job (abandoned_jobs.py); a new name per start, as RQ wants.
+                name = f"{token}.{starts}"
+                starts += 1
+                w = worker_class()([svc.rq_queue], connection=svc.rq_redis, name=name)
                 w.work(burst=burst, with_scheduler=False, logging_level=logging_level)
                 if burst or w.asked_to_stop or w._stop_requested:
                     return 0
@@ -79,6 +89,7 @@ def run(svc: Services, *, burst: bool = False, logging_level: str = "WARNING") -
         return 0
     finally:
         pump.stop()
+        heartbeat.stop()
 
 
 def _sleep_unless_stopped(stop: threading.Event, seconds: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
@@ -38,6 +39,19 @@ def redis_url():
     server = EmbeddedRedis(d)
     server.ensure()
     yield server.url
+    server.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def own_redis():
+    """A private embedded Redis to kill and pause (the session's server stays up)."""
+    d = Path(tempfile.mkdtemp(prefix="hl-r-", dir="/tmp"))
+    server = EmbeddedRedis(d)
+    server.ensure()
+    yield server
+    if server.proc is not None and server.proc.poll() is None:
+        os.kill(server.proc.pid, signal.SIGCONT)
     server.stop()
     shutil.rmtree(d, ignore_errors=True)
 

@@ -12,12 +12,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import redis
@@ -27,7 +24,6 @@ from hotline import job_names as names
 from hotline import timers
 from hotline.clock import SystemClock
 from hotline.services import Services
-from hotline.store.embedded import EmbeddedRedis
 
 PROBE = "timer_probe.mark"
 
@@ -233,19 +229,6 @@ def test_two_workers_run_each_timer_once_and_one_survives_the_others_death(
         for w in ws:
             kill_group(w)
         svc.close()
-
-
-@pytest.fixture
-def own_redis():
-    """A private embedded Redis to kill and pause (the session's server stays up)."""
-    d = Path(tempfile.mkdtemp(prefix="hl-r-", dir="/tmp"))
-    server = EmbeddedRedis(d)
-    server.ensure()
-    yield server
-    if server.proc is not None and server.proc.poll() is None:
-        os.kill(server.proc.pid, signal.SIGCONT)
-    server.stop()
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.mark.slow

@@ -14,3 +14,14 @@ def mark(url: str, key: str, tag: str = "") -> None:
         r.rpush(key, f"{time.time()!r} {tag} {os.getpid()}")
     finally:
         r.close()
+
+
+def hang_first(url: str, key: str, tag: str = "") -> None:
+    """Hang for a minute the first time (the test kills that worker), then mark."""
+    r = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        if r.incr(f"{key}:attempts") == 1:
+            time.sleep(60)
+        r.rpush(key, f"{time.time()!r} {tag} {os.getpid()}")
+    finally:
+        r.close()

@@ -143,6 +143,12 @@ class Keys:
         """zset: timer claimed by a worker's pump -> end of its lease (real seconds)."""
         return self.prefix + "timers:claimed"
 
+    # abandoned_jobs.py
+    @property
+    def workers_alive(self) -> str:
+        """zset: a `hotline worker` process's token -> its pump's last beat (real seconds)."""
+        return self.prefix + "workers:alive"
+
     # store/outage.py
     @property
     def outage(self) -> str:
