@@ -116,7 +116,8 @@ class Reaper:
 
     def __init__(self, svc: Services):
         self.svc = svc
-        self.limbo: dict[str, float] = {}  # job id -> when this pump first saw it in limbo
+        # (job id, its enqueued_at) -> when this pump first saw it in the list alone
+        self.limbo: dict[tuple[str, bytes | None], float] = {}
 
     def run(self, now: float | None = None) -> int:
         """Requeue what dead workers hold; returns how many jobs went back to the queue."""
