@@ -36,7 +36,8 @@ def worker_env(settings, **extra) -> dict:
 
 
 def start_worker(env: dict, log: Path) -> subprocess.Popen:
-    # Its own session and process group: killpg reaches the work horse it forks too.
+    # Its own session: kill_session reaches the work horses it forks too (RQ puts each
+    # horse in a process group of its own, so killpg alone would leave it running).
     return subprocess.Popen(
         [str(HOTLINE), "worker"],
         env=env,
@@ -46,14 +47,40 @@ def start_worker(env: dict, log: Path) -> subprocess.Popen:
     )
 
 
+def session_pids(sid: int) -> list[int]:
+    """Every live process of session `sid` (Linux /proc: the sixth field of stat)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid and fields[0] != "Z":
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def kill_session(pid: int) -> None:
+    """SIGKILL a process started with `start_new_session` and everything in its session:
+    what a container kill or the OOM killer does to a worker and its work horse."""
+    for _ in range(3):  # a process forked while we looked is caught on the next pass
+        pids = session_pids(pid)
+        if not pids:
+            return
+        for p in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGKILL)
+
+
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """`sig` to the worker's group; SIGKILL to its whole session (work horses included)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
+    if sig == signal.SIGKILL:
+        kill_session(proc.pid)
     if sig in (signal.SIGKILL, signal.SIGTERM):
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            kill_session(proc.pid)
             proc.wait(timeout=10)
 
 

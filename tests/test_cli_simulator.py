@@ -16,10 +16,8 @@ The REST tests fetch calls with the real twilio client rebased on the simulator
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask, Response, request
+from procs import kill_session
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, VoiceResponse
@@ -230,8 +229,7 @@ def test_simulator_runs_a_scenario_against_a_running_hotline_and_reports_it(
         )
         real = time.monotonic() - t
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)
+        kill_session(worker.pid)
         worker.wait(timeout=10)
         app_http.close()
     assert proc.returncode == 0, proc.stderr

@@ -16,15 +16,14 @@ in exactly one final state (invariants.py on the event log).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from procs import kill_session
 from test_e2e_hotline import ROSTER, T9
 
 from hotline import invariants, reports
@@ -55,8 +54,7 @@ def _worker(env: dict, log: Path) -> subprocess.Popen:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    kill_session(proc.pid)
     proc.wait(timeout=10)
 
 
@@ -139,9 +137,9 @@ def test_worker_killed_and_restarted_mid_run_loses_no_call(
         while not svc.redis.zcard(svc.keys.reservations) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert svc.redis.zcard(svc.keys.reservations), "no offer was ever outstanding"
-        # The whole process group, as a container kill or the OOM killer does: the work
-        # horse (and, before our own timer pump, RQ's scheduler child) dies with it.
-        os.killpg(workers[0].pid, signal.SIGKILL)
+        # The whole session, as a container kill or the OOM killer does: the work horse
+        # (in a process group of its own) dies with it.
+        kill_session(workers[0].pid)
         workers[0].wait()
         killed_at = clock.now()
         time.sleep(30 / SPEED)  # half a simulated minute without a worker
