@@ -49,6 +49,18 @@ def worker_class():
             self.asked_to_stop = True
             super().request_stop(signum, frame)
 
+        def unsubscribe(self):
+            # RQ's joins its command-channel thread with no time limit, and that thread may
+            # have gone back to redis-py's wait for a subscription -- 60 s -- after reading
+            # the reply to the unsubscribe: a SIGTERMed worker then outlived serve's 15 s
+            # grace and was killed (1 stop in 6 on a loaded machine). The thread is a daemon
+            # and closes its own connection when it ends: wait a second at most.
+            if self.pubsub_thread:
+                self.pubsub.unsubscribe()
+                self.pubsub_thread.stop(timeout=1.0)
+                if not self.pubsub_thread.is_alive():
+                    self.pubsub.close()
+
     return HotlineWorker
 
 

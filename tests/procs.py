@@ -1,5 +1,5 @@
-"""Real processes for the fault tests: `hotline worker`s in their own process groups (so a
-kill reaches everything they forked, as a container kill or an OOM does), a private
+"""Real processes for the fault tests: `hotline worker`s in their own sessions (so a kill
+reaches everything they forked, as a container kill or an OOM does), a private
 embedded Redis to SIGKILL, SIGSTOP and restart, and a few waits."""
 
 from __future__ import annotations

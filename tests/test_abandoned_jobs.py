@@ -3,7 +3,7 @@
 The unit tests leave a job where a SIGKILLed worker leaves it -- RQ's own worker takes it
 (the intermediate list) and records its execution (the started registry), then nothing
 more happens -- and run the reaper at a chosen real time. The slow one kills a real
-`hotline worker`'s process group in the middle of a job and times the rerun.
+`hotline worker`'s whole session in the middle of a job and times the rerun.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def test_eight_reapers_at_once_requeue_each_abandoned_job_once(settings, svc, cl
 def test_a_job_running_when_its_worker_group_is_killed_runs_again_within_seconds(
     settings, rclient, tmp_path, report_figure
 ):
-    """A job hangs in one real worker; that worker's whole process group is SIGKILLed;
+    """A job hangs in one real worker; that worker's whole session is SIGKILLed;
     the other worker runs the job again (it would otherwise wait for RQ's 10-minute
     maintenance, and then be failed, not rerun)."""
     svc = Services(settings.with_(clock="system"), clock=SystemClock())

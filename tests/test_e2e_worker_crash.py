@@ -7,7 +7,7 @@ REST requests on another, and a real `hotline worker` subprocess (RQ worker +
 RQ's scheduler) runs every job -- routing, offers, bridges, timers -- reading the
 same ScaledClock through HOTLINE_CLOCK (x20: a simulated minute in three seconds).
 
-The worker's whole process group is killed while offers are outstanding, and started again a moment
+The worker's whole session is killed while offers are outstanding, and started again a moment
 later. Whatever the kill interrupted (an offer job half done, a reservation whose
 timer is lost) must be repaired: the reservation expiry timers and the periodic
 sweep put calls back at their place and free the agents. At the end every call is
@@ -43,7 +43,7 @@ HOTLINE = Path(sys.executable).with_name("hotline")
 
 
 def _worker(env: dict, log: Path) -> subprocess.Popen:
-    # Its own session: everything it forks is found (and killed) by process group.
+    # Its own session: everything it forks is found (and killed) by session.
     return subprocess.Popen(
         [str(HOTLINE), "worker"],
         env=env,

@@ -2,9 +2,9 @@
 happens to the workers and to Redis.
 
 The first tests drive `release_due` directly under a manual clock, from many threads
-at once; the slow ones run real `hotline worker` processes, kill their whole process
-group (what a container kill or the OOM killer does: the work horse and anything else
-they forked die too), kill and pause Redis, and time when a timer runs.
+at once; the slow ones run real `hotline worker` processes, kill their whole session
+(what a container kill or the OOM killer does: the work horse and anything else they
+forked die too), kill and pause Redis, and time when a timer runs.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def _runs(svc, key) -> list[float]:
 def test_after_a_whole_worker_group_is_killed_timers_resume_within_5_s(
     settings, rclient, tmp_path, report_figure
 ):
-    """SIGKILL of the worker's process group, an immediate restart: a timer due 5 s
+    """SIGKILL of the worker's whole session, an immediate restart: a timer due 5 s
     after the restart runs on time, and one due during the outage runs at once."""
     svc = _real_services(settings)
     env = worker_env(settings)
