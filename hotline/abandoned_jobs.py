@@ -2,7 +2,7 @@
 
 RQ hands a job to a worker by moving its id into the queue's intermediate list, then
 into the started registry with a heartbeat of the job's monitoring interval plus 60 s.
-When the worker's whole process group is SIGKILLed (a container kill, the OOM killer),
+When the worker is SIGKILLed with its work horse (a container kill, the OOM killer),
 nothing answers for that job: RQ's own maintenance, every 10 minutes, finds its
 heartbeat run out and moves it to the *failed* registry. A wrap-up end, an overflow
 step or a reservation expiry the dead worker was running would wait for the sweep, and a
@@ -11,18 +11,17 @@ job the sweep does not redo would never run.
 So every `hotline worker` says it is alive: a `Heartbeat` thread writes `workers:alive`
 (process token -> last beat, real seconds) twice a second, and the worker names its RQ
 workers `<token>.<n>`. Once a second its timer pump (timers.py) also runs the `Reaper`
-over the started registry and the intermediate list; a job held by one of our workers that has not
-beaten for `STALE_S` goes back to the front of the queue, in one WATCH/MULTI on the
-job's own hash -- two pumps never requeue it twice, and a worker that finishes the job
+over the started registry and the intermediate list; a job held by one of our workers
+that has not beaten for `STALE_S` goes back to the front of the queue, in one
+WATCH/MULTI on the job's own hash -- two pumps never requeue it twice, and a worker that finishes the job
 meanwhile (it was only slow) changes that hash, so the requeue is dropped. Jobs are
 idempotent (hotline/jobs.py): if the "dead" worker was only paused, the job runs twice,
 never zero times.
 
 A pump judges others only after its own heartbeat has beaten for `STALE_S` without a
 gap: during a Redis outage (or a pause) nobody could beat, and a live worker must get
-the time to say so again.
-Workers not named by us (a plain `rq worker` on the same queue) are never judged.
-Beats are real time, like the timer leases: they are about processes, not about the
+the time to say so again. Workers not named by us (a plain `rq worker` on the same
+queue) are never judged. Beats are real time, like the timer leases: they are about processes, not about the
 clock the calls live in.
 """
 
@@ -123,7 +122,7 @@ class Reaper:
         """Requeue what dead workers hold; returns how many jobs went back to the queue."""
         from rq.executions import Execution
         from rq.job import Job
-        from rq.registry import StartedJobRegistry
+        from rq.utils import as_text
 
         now = time.time() if now is None else now
         svc = self.svc
@@ -132,11 +131,10 @@ class Reaper:
         alive_key = svc.keys.workers_alive
         svc.redis.zremrangebyscore(alive_key, 0, now - FORGET_S)
         beats = dict(svc.redis.zrange(alive_key, 0, -1, withscores=True))
-        started = StartedJobRegistry(queue=q)
         requeued = 0
         running: set[str] = set()
-        for raw in conn.zrange(started.key, 0, -1):
-            composite = raw.decode() if isinstance(raw, bytes) else raw
+        for raw in conn.zrange(q.started_job_registry.key, 0, -1):
+            composite = as_text(raw)
             job_id, _, execution_id = composite.rpartition(":")
             running.add(job_id)
             try:
@@ -151,12 +149,8 @@ class Reaper:
                 continue
             if self._requeue(job_id, composite, execution.worker_name):
                 requeued += 1
-        in_limbo = [
-            i.decode() if isinstance(i, bytes) else i
-            for i in conn.lrange(q.intermediate_queue_key, 0, -1)
-        ]
         seen = {}
-        for job_id in in_limbo:
+        for job_id in map(as_text, conn.lrange(q.intermediate_queue_key, 0, -1)):
             if job_id in running:
                 continue
             # Keyed by when the job was enqueued: once requeued and taken again, it is
@@ -181,10 +175,10 @@ class Reaper:
         then it leaves the registry and the list and the job is enqueued, in one MULTI."""
         from rq.exceptions import NoSuchJobError
         from rq.job import Job, JobStatus
-        from rq.registry import StartedJobRegistry
 
         q = self.svc.rq_queue
         conn = self.svc.rq_redis
+        started_key = q.started_job_registry.key
         with conn.pipeline() as p:
             try:
                 p.watch(Job.key_for(job_id))
@@ -195,7 +189,7 @@ class Reaper:
                     conn.lrem(q.intermediate_queue_key, 0, job_id)
                     return False
                 if composite is not None:
-                    still = conn.zscore(StartedJobRegistry(queue=q).key, composite) is not None
+                    still = conn.zscore(started_key, composite) is not None
                 else:
                     still = (
                         conn.lpos(q.intermediate_queue_key, job_id) is not None
@@ -209,7 +203,7 @@ class Reaper:
                     return False  # finished, failed or stopped: a leftover entry RQ cleans
                 p.multi()
                 if composite is not None:
-                    p.zrem(StartedJobRegistry(queue=q).key, composite)
+                    p.zrem(started_key, composite)
                 p.lrem(q.intermediate_queue_key, 0, job_id)
                 q._enqueue_job(job, pipeline=p, at_front=True)
                 p.execute()

@@ -23,9 +23,9 @@ workers and against SIGKILL at any line:
 
 So a timer runs once, and at most a lease (5 s) after its claimer died; a job that a
 dead worker was running goes back to the queue as soon (hotline/abandoned_jobs.py).
-We do not use RQ's scheduler: it runs in a child process that dies on a Redis error and is restarted only
-by the worker's 10-minute maintenance, and its lock outlives a SIGKILLed worker by a
-minute; its registry also rounds due times to whole seconds (docs/reliability.md).
+We do not use RQ's scheduler: it runs in a child process that dies on a Redis error
+and is restarted only by the worker's 10-minute maintenance, and its lock outlives a
+SIGKILLed worker by a minute; its registry also rounds due times to whole seconds (docs/reliability.md).
 Jobs RQ itself delays (the retries of `rq.Retry`) still go to RQ's scheduled registry:
 `release_due` moves those too, under WATCH, so two workers never enqueue one twice.
 

@@ -71,11 +71,13 @@ def kill_session(pid: int) -> None:
 
 
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    """`sig` to the worker's group; SIGKILL to its whole session (work horses included)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
+    """SIGKILL to the worker's whole session (work horses included); another `sig` to its
+    group (SIGTERM: the worker itself sees its horse through)."""
     if sig == signal.SIGKILL:
         kill_session(proc.pid)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
     if sig in (signal.SIGKILL, signal.SIGTERM):
         try:
             proc.wait(timeout=20)

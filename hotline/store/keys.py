@@ -146,7 +146,7 @@ class Keys:
     # abandoned_jobs.py
     @property
     def workers_alive(self) -> str:
-        """zset: a `hotline worker` process's token -> its pump's last beat (real seconds)."""
+        """zset: a `hotline worker` process's token -> its heartbeat's last beat (real seconds)."""
         return self.prefix + "workers:alive"
 
     # store/outage.py
